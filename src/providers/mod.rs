@@ -1,0 +1,1 @@
+//! Provider catalog, live connectivity checks per protocol, and the egress guard.
