@@ -1,4 +1,16 @@
 //! Switchboard: the settings console where an organisation chooses the LLM provider
 //! behind its AI features. `main.rs` is a thin CLI over this library.
 
+pub mod auth;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod crypto;
+pub mod db;
+pub mod error;
+pub mod models;
 pub mod providers;
+pub mod startup;
+pub mod state;
+pub mod telemetry;
+pub mod web;

@@ -1,0 +1,298 @@
+//! The command line: `serve` (default), `migrate`, and the operator commands that create
+//! users, orgs and memberships. Errors are one clear line and a non-zero exit.
+
+use std::io::BufRead as _;
+
+use clap::{Parser, Subcommand};
+use secrecy::SecretString;
+
+use crate::{
+    config::Config,
+    crypto::{keyring::Keyring, password},
+    db::Database,
+    models::{
+        audit::{Actor, NewEvent, RequestMeta},
+        membership::{self, Role},
+        org::{self, NewOrg, Org},
+        user::{self, NewUser, User},
+    },
+    startup::{Application, Options},
+};
+
+/// Switchboard: choose the LLM provider behind each organisation's AI features.
+#[derive(Parser, Debug)]
+#[command(name = "switchboard", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Top-level commands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Serve the console (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage users.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Manage organisations.
+    Org {
+        #[command(subcommand)]
+        command: OrgCommand,
+    },
+    /// Manage memberships.
+    Member {
+        #[command(subcommand)]
+        command: MemberCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UserCommand {
+    /// Create a user; the password is read from standard input.
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long, default_value = "")]
+        name: String,
+        /// Support staff: may read every org, never change anything.
+        #[arg(long)]
+        support: bool,
+        /// Read the password from standard input (required: passwords never go in argv).
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum OrgCommand {
+    /// Create an organisation.
+    Create {
+        #[arg(long)]
+        slug: String,
+        #[arg(long)]
+        name: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum MemberCommand {
+    /// Add an existing user to an org.
+    Add {
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long, value_parser = ["admin", "member"])]
+        role: String,
+    },
+}
+
+/// Runs the parsed command line.
+pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(config).await,
+        Command::Migrate => {
+            let db = Database::open(&config).await?;
+            println!("database is up to date");
+            db.close().await;
+            Ok(())
+        }
+        Command::User { command } => {
+            with_db(&config, |conn| Box::pin(user_command(conn, command))).await
+        }
+        Command::Org { command } => {
+            with_db(&config, |conn| Box::pin(org_command(conn, command))).await
+        }
+        Command::Member { command } => {
+            with_db(&config, |conn| Box::pin(member_command(conn, command))).await
+        }
+    }
+}
+
+type Conn = diesel_async::AsyncPgConnection;
+type BoxFut<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = anyhow::Result<String>> + 'a>>;
+
+async fn with_db(
+    config: &Config,
+    f: impl for<'c> FnOnce(&'c mut Conn) -> BoxFut<'c>,
+) -> anyhow::Result<()> {
+    use diesel_async::AsyncConnection as _;
+    let db = Database::open(config).await?;
+    let result = async {
+        let mut conn = Conn::establish(&db.url).await?;
+        f(&mut conn).await
+    }
+    .await;
+    db.close().await;
+    println!("{}", result?);
+    Ok(())
+}
+
+fn cli_actor() -> Actor {
+    Actor::System
+}
+
+async fn user_command(conn: &mut Conn, command: UserCommand) -> anyhow::Result<String> {
+    let UserCommand::Create {
+        email,
+        name,
+        support,
+        password_stdin,
+    } = command;
+    anyhow::ensure!(
+        password_stdin,
+        "pass --password-stdin and the password on standard input"
+    );
+    let email = user::normalize_email(&email).map_err(anyhow::Error::msg)?;
+    if !name.is_empty() {
+        org::validate_name(&name).map_err(anyhow::Error::msg)?;
+    }
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    let password = line.trim_end_matches(['\n', '\r']).to_owned();
+    user::validate_password(&password).map_err(anyhow::Error::msg)?;
+    let hash =
+        tokio::task::spawn_blocking(move || password::hash_blocking(&SecretString::from(password)))
+            .await?;
+    if User::find_by_email(conn, &email).await?.is_some() {
+        anyhow::bail!("a user with email {email} already exists");
+    }
+    let user = NewUser {
+        email: &email,
+        name: name.trim(),
+        password_hash: &hash,
+        support,
+    }
+    .insert(conn)
+    .await?;
+    Ok(format!(
+        "created user {} (id {}{})",
+        user.email,
+        user.id,
+        if support { ", support staff" } else { "" }
+    ))
+}
+
+async fn org_command(conn: &mut Conn, command: OrgCommand) -> anyhow::Result<String> {
+    use diesel_async::AsyncConnection as _;
+    let OrgCommand::Create { slug, name } = command;
+    org::validate_slug(&slug).map_err(anyhow::Error::msg)?;
+    org::validate_name(&name).map_err(anyhow::Error::msg)?;
+    if Org::find_by_slug(conn, &slug).await?.is_some() {
+        anyhow::bail!("an org with slug {slug} already exists");
+    }
+    let org = conn
+        .transaction::<_, anyhow::Error, _>(async |conn| {
+            let org = NewOrg {
+                slug: &slug,
+                name: name.trim(),
+            }
+            .insert(conn)
+            .await?;
+            NewEvent {
+                org_id: Some(org.id),
+                actor: &cli_actor(),
+                action: "org.created",
+                target: format!("org:{}", org.slug),
+                before: None,
+                after: Some(serde_json::json!({ "slug": org.slug, "name": org.name })),
+                meta: &RequestMeta::default(),
+            }
+            .record(conn)
+            .await?;
+            Ok(org)
+        })
+        .await?;
+    Ok(format!("created org {} ({})", org.slug, org.name))
+}
+
+async fn member_command(conn: &mut Conn, command: MemberCommand) -> anyhow::Result<String> {
+    use diesel_async::AsyncConnection as _;
+    let MemberCommand::Add { org, email, role } = command;
+    let role = Role::parse(&role).ok_or_else(|| anyhow::anyhow!("role must be admin or member"))?;
+    let email = user::normalize_email(&email).map_err(anyhow::Error::msg)?;
+    let org = Org::find_by_slug(conn, &org)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no org with slug {org}"))?;
+    let user = User::find_by_email(conn, &email)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no user with email {email}"))?;
+    conn.transaction::<_, anyhow::Error, _>(async |conn| {
+        let (current, _) = membership::lock_for_change(conn, org.id, user.id).await?;
+        anyhow::ensure!(
+            current.is_none(),
+            "{email} is already a member of {}",
+            org.slug
+        );
+        membership::add(conn, org.id, user.id, role).await?;
+        User::bump_session_epoch(conn, user.id).await?;
+        NewEvent {
+            org_id: Some(org.id),
+            actor: &cli_actor(),
+            action: "member.added",
+            target: format!("user:{email}"),
+            before: None,
+            after: Some(serde_json::json!({ "role": role.as_str() })),
+            meta: &RequestMeta::default(),
+        }
+        .record(conn)
+        .await?;
+        Ok(())
+    })
+    .await?;
+    Ok(format!(
+        "added {email} to {} as {}",
+        org.slug,
+        role.as_str()
+    ))
+}
+
+/// Loads the master keyring: `SWITCHBOARD_MASTER_KEYS`, or `data_dir/master.key` (created
+/// on first run, with a warning that production should supply keys).
+pub fn load_keyring(config: &Config) -> anyhow::Result<Keyring> {
+    match &config.master_keys {
+        Some(keys) => Ok(Keyring::parse(keys)?),
+        None => {
+            let path = config.data_dir.join("master.key");
+            let (ring, created) = Keyring::load_or_create_file(&path)?;
+            if created {
+                tracing::warn!(
+                    path = %path.display(),
+                    "generated a master key; production should supply SWITCHBOARD_MASTER_KEYS instead"
+                );
+            } else {
+                tracing::info!(path = %path.display(), "using the master key file; production should supply SWITCHBOARD_MASTER_KEYS");
+            }
+            Ok(ring)
+        }
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let _keyring = load_keyring(&config)?;
+    let db = Database::open(&config).await?;
+    let result = async {
+        let app = Application::build(config.clone(), &db.url, Options::default()).await?;
+        let base = config
+            .public_url
+            .as_ref()
+            .map(|u| u.as_str().trim_end_matches('/').to_owned())
+            .unwrap_or_else(|| format!("http://{}:{}", config.bind.ip(), app.port()));
+        tracing::info!(address = %base, "Switchboard is listening");
+        if let Some(token) = app.setup_token() {
+            // Printed to stdout, not the log: it is a one-time secret for the operator.
+            println!("No users yet. Create the first admin and org at: {base}/setup?token={token}");
+        }
+        app.run_until_stopped().await?;
+        tracing::info!("server stopped");
+        anyhow::Ok(())
+    }
+    .await;
+    db.close().await;
+    result
+}

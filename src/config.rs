@@ -1,0 +1,212 @@
+//! Configuration from the environment (DESIGN.md "Running"). Every variable is read and
+//! validated once at start-up; a bad value stops start-up with one line naming it.
+
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+use secrecy::SecretString;
+
+/// A configuration problem: the message names the variable and what is wrong with it.
+#[derive(Debug, thiserror::Error)]
+#[error("{var}: {problem}")]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub problem: String,
+}
+
+impl ConfigError {
+    fn new(var: &'static str, problem: impl Into<String>) -> Self {
+        Self {
+            var,
+            problem: problem.into(),
+        }
+    }
+}
+
+/// Everything the server needs to start, already validated.
+#[derive(Clone)]
+pub struct Config {
+    /// `DATABASE_URL`: use this database and start no embedded cluster.
+    pub database_url: Option<SecretString>,
+    /// `SWITCHBOARD_BIND` (default `127.0.0.1:8080`).
+    pub bind: SocketAddr,
+    /// `SWITCHBOARD_DATA_DIR` (default `./data`): embedded cluster and generated master key.
+    pub data_dir: PathBuf,
+    /// `SWITCHBOARD_MASTER_KEYS` (`id:base64key,...`); `None` means use `data_dir/master.key`.
+    pub master_keys: Option<SecretString>,
+    /// `SWITCHBOARD_SESSION_KEY`: base64 of at least 64 bytes signing the session cookie.
+    /// Absent, a random key is made per process (sessions are server-side anyway).
+    pub session_key: Option<Vec<u8>>,
+    /// `SWITCHBOARD_PUBLIC_URL`: the URL users reach; https makes the cookie `__Host-` + Secure.
+    pub public_url: Option<url::Url>,
+    /// `SWITCHBOARD_PLATFORM_PROVIDER`: the platform default's `kind:model`, shown in the UI.
+    pub platform_provider: String,
+    /// `SWITCHBOARD_EGRESS_ALLOW`: extra CIDR[:port] ranges outgoing checks may reach.
+    pub egress_allow: String,
+    /// `SWITCHBOARD_CHECK_TIMEOUT`: seconds a live provider check may take.
+    pub check_timeout: Duration,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("database_url", &self.database_url.as_ref().map(|_| "[set]"))
+            .field("bind", &self.bind)
+            .field("data_dir", &self.data_dir)
+            .field("master_keys", &self.master_keys.as_ref().map(|_| "[set]"))
+            .field("session_key", &self.session_key.as_ref().map(|_| "[set]"))
+            .field(
+                "public_url",
+                &self.public_url.as_ref().map(url::Url::as_str),
+            )
+            .field("platform_provider", &self.platform_provider)
+            .field("egress_allow", &self.egress_allow)
+            .field("check_timeout", &self.check_timeout)
+            .finish()
+    }
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads configuration through `lookup` (tests pass a map instead of the environment).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+
+        let database_url = get("DATABASE_URL").map(SecretString::from);
+        let bind = match get("SWITCHBOARD_BIND") {
+            Some(v) => v.trim().parse().map_err(|_| {
+                ConfigError::new(
+                    "SWITCHBOARD_BIND",
+                    format!("'{v}' is not an address like 127.0.0.1:8080"),
+                )
+            })?,
+            None => SocketAddr::from(([127, 0, 0, 1], 8080)),
+        };
+        let data_dir =
+            get("SWITCHBOARD_DATA_DIR").map_or_else(|| PathBuf::from("data"), PathBuf::from);
+        let master_keys = get("SWITCHBOARD_MASTER_KEYS").map(SecretString::from);
+        if let Some(keys) = &master_keys {
+            crate::crypto::keyring::Keyring::parse(keys)
+                .map_err(|e| ConfigError::new("SWITCHBOARD_MASTER_KEYS", e.to_string()))?;
+        }
+        let session_key = match get("SWITCHBOARD_SESSION_KEY") {
+            Some(v) => Some(parse_session_key(&v)?),
+            None => None,
+        };
+        let public_url = match get("SWITCHBOARD_PUBLIC_URL") {
+            Some(v) => {
+                let url = url::Url::parse(v.trim()).map_err(|e| {
+                    ConfigError::new("SWITCHBOARD_PUBLIC_URL", format!("not a URL ({e})"))
+                })?;
+                if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+                    return Err(ConfigError::new(
+                        "SWITCHBOARD_PUBLIC_URL",
+                        "must be an http or https URL with a host",
+                    ));
+                }
+                Some(url)
+            }
+            None => None,
+        };
+        let platform_provider = match get("SWITCHBOARD_PLATFORM_PROVIDER") {
+            Some(v) => {
+                let v = v.trim().to_owned();
+                match v.split_once(':') {
+                    Some((kind, model)) if !kind.is_empty() && !model.is_empty() => v,
+                    _ => {
+                        return Err(ConfigError::new(
+                            "SWITCHBOARD_PLATFORM_PROVIDER",
+                            "expected kind:model, e.g. anthropic:claude-sonnet-4-5",
+                        ));
+                    }
+                }
+            }
+            None => "anthropic:claude-sonnet-4-5".to_owned(),
+        };
+        let egress_allow = get("SWITCHBOARD_EGRESS_ALLOW").unwrap_or_default();
+        let check_timeout = match get("SWITCHBOARD_CHECK_TIMEOUT") {
+            Some(v) => match v.trim().parse::<u64>() {
+                Ok(secs) if (1..=300).contains(&secs) => Duration::from_secs(secs),
+                _ => {
+                    return Err(ConfigError::new(
+                        "SWITCHBOARD_CHECK_TIMEOUT",
+                        format!("'{v}' is not a whole number of seconds from 1 to 300"),
+                    ));
+                }
+            },
+            None => Duration::from_secs(10),
+        };
+
+        Ok(Self {
+            database_url,
+            bind,
+            data_dir,
+            master_keys,
+            session_key,
+            public_url,
+            platform_provider,
+            egress_allow,
+            check_timeout,
+        })
+    }
+
+    /// True when the console is served over https (Secure `__Host-` cookie, Strict SameSite).
+    pub fn is_https(&self) -> bool {
+        self.public_url
+            .as_ref()
+            .is_some_and(|u| u.scheme() == "https")
+    }
+}
+
+fn parse_session_key(value: &str) -> Result<Vec<u8>, ConfigError> {
+    use base64::Engine as _;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(value.trim())
+        .map_err(|_| ConfigError::new("SWITCHBOARD_SESSION_KEY", "not valid base64"))?;
+    if bytes.len() < 64 {
+        return Err(ConfigError::new(
+            "SWITCHBOARD_SESSION_KEY",
+            format!("must decode to at least 64 bytes, got {}", bytes.len()),
+        ));
+    }
+    Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: std::collections::HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_need_no_configuration() {
+        let c = with(&[]).unwrap();
+        assert_eq!(c.bind.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.data_dir, PathBuf::from("data"));
+        assert_eq!(c.check_timeout, Duration::from_secs(10));
+    }
+
+    #[test]
+    fn bad_values_name_their_variable() {
+        for (var, value) in [
+            ("SWITCHBOARD_BIND", "nope"),
+            ("SWITCHBOARD_CHECK_TIMEOUT", "0"),
+            ("SWITCHBOARD_SESSION_KEY", "c2hvcnQ="),
+            ("SWITCHBOARD_PUBLIC_URL", "ftp://x"),
+            ("SWITCHBOARD_MASTER_KEYS", "k1:notbase64!"),
+            ("SWITCHBOARD_PLATFORM_PROVIDER", "openai"),
+        ] {
+            let err = with(&[(var, value)]).unwrap_err();
+            assert!(err.to_string().starts_with(var), "{err}");
+        }
+    }
+}

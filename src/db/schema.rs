@@ -1,0 +1,87 @@
+// @generated automatically by Diesel CLI.
+
+diesel::table! {
+    audit_events (id) {
+        id -> Int8,
+        occurred_at -> Timestamptz,
+        org_id -> Nullable<Int8>,
+        actor_kind -> Text,
+        actor_id -> Nullable<Int8>,
+        actor_label -> Text,
+        action -> Text,
+        target -> Text,
+        before -> Nullable<Jsonb>,
+        after -> Nullable<Jsonb>,
+        request_id -> Nullable<Text>,
+        ip -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    memberships (org_id, user_id) {
+        org_id -> Int8,
+        user_id -> Int8,
+        role -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    org_ai_settings (org_id) {
+        org_id -> Int8,
+        active_provider_id -> Nullable<Text>,
+        routing_policy -> Text,
+        insights_enabled -> Bool,
+        updated_at -> Timestamptz,
+        updated_by -> Nullable<Int8>,
+        lock_version -> Int4,
+    }
+}
+
+diesel::table! {
+    orgs (id) {
+        id -> Int8,
+        slug -> Text,
+        name -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    sessions (key_hash) {
+        key_hash -> Bytea,
+        state -> Text,
+        created_at -> Timestamptz,
+        idle_expires_at -> Timestamptz,
+        absolute_expires_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> Int8,
+        email -> Text,
+        name -> Text,
+        password_hash -> Text,
+        support -> Bool,
+        disabled -> Bool,
+        session_epoch -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(audit_events -> orgs (org_id));
+diesel::joinable!(memberships -> orgs (org_id));
+diesel::joinable!(memberships -> users (user_id));
+diesel::joinable!(org_ai_settings -> orgs (org_id));
+diesel::joinable!(org_ai_settings -> users (updated_by));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    audit_events,
+    memberships,
+    org_ai_settings,
+    orgs,
+    sessions,
+    users,
+);

@@ -1,0 +1,101 @@
+//! The one application error. Each variant maps to a status; the `render_errors` middleware
+//! (in `web::errors`) turns it into an HTML page, an htmx fragment or JSON for the request.
+
+use actix_web::{HttpResponse, ResponseError, http::StatusCode};
+
+/// Everything a handler can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// Bad input: 400 with a message for the user.
+    #[error("{0}")]
+    Validation(String),
+    /// Not logged in: 303 to /login (401 for htmx and JSON).
+    #[error("please log in")]
+    Unauthenticated,
+    /// Logged in but not allowed: 403.
+    #[error("{0}")]
+    Forbidden(String),
+    /// No such thing, or not yours: 404.
+    #[error("not found")]
+    NotFound,
+    /// Someone else changed it first, or it would break an invariant: 409.
+    #[error("{0}")]
+    Conflict(String),
+    /// The request body is over its cap: 413.
+    #[error("{0}")]
+    TooLarge(String),
+    /// Too many attempts: 429.
+    #[error("{0}")]
+    TooManyRequests(String),
+    /// Anything else: an opaque 500 whose cause chain is logged, never shown.
+    #[error("internal error")]
+    Internal(#[source] anyhow::Error),
+}
+
+impl AppError {
+    /// A short machine-readable code for JSON bodies and logs.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Validation(_) => "validation",
+            Self::Unauthenticated => "unauthenticated",
+            Self::Forbidden(_) => "forbidden",
+            Self::NotFound => "not_found",
+            Self::Conflict(_) => "conflict",
+            Self::TooLarge(_) => "too_large",
+            Self::TooManyRequests(_) => "too_many_requests",
+            Self::Internal(_) => "internal",
+        }
+    }
+
+    /// The message safe to show a user.
+    pub fn public_message(&self) -> String {
+        match self {
+            Self::Internal(_) => "Something went wrong on our side. It has been logged.".to_owned(),
+            other => other.to_string(),
+        }
+    }
+}
+
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::Validation(_) => StatusCode::BAD_REQUEST,
+            Self::Unauthenticated => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if let Self::Internal(cause) = self {
+            tracing::error!(error = ?cause, "internal error");
+        }
+        // The body is filled in by the render_errors middleware, which knows the request.
+        HttpResponse::build(self.status_code()).finish()
+    }
+}
+
+impl From<diesel::result::Error> for AppError {
+    fn from(e: diesel::result::Error) -> Self {
+        Self::Internal(e.into())
+    }
+}
+
+impl From<diesel_async::pooled_connection::deadpool::PoolError> for AppError {
+    fn from(e: diesel_async::pooled_connection::deadpool::PoolError) -> Self {
+        Self::Internal(anyhow::anyhow!("database pool: {e}"))
+    }
+}
+
+impl From<askama::Error> for AppError {
+    fn from(e: askama::Error) -> Self {
+        Self::Internal(e.into())
+    }
+}
+
+/// Result type of handlers.
+pub type AppResult<T> = Result<T, AppError>;

@@ -1,0 +1,70 @@
+//! An org's AI settings: active provider (NULL = platform default), routing policy, and the
+//! Proactive AI Insights switch. Optimistic locking through `lock_version`.
+
+use crate::db::prelude::*;
+use chrono::{DateTime, Utc};
+use diesel_async::AsyncPgConnection;
+
+use crate::db::schema::{org_ai_settings, users};
+
+/// An org's AI settings row.
+#[derive(Queryable, Selectable, Debug, Clone)]
+#[diesel(table_name = org_ai_settings, check_for_backend(diesel::pg::Pg))]
+pub struct OrgAiSettings {
+    pub org_id: i64,
+    pub active_provider_id: Option<String>,
+    pub routing_policy: String,
+    pub insights_enabled: bool,
+    pub updated_at: DateTime<Utc>,
+    pub updated_by: Option<i64>,
+    pub lock_version: i32,
+}
+
+/// The settings with the name of whoever changed them last, in one statement.
+pub async fn with_updater(
+    conn: &mut AsyncPgConnection,
+    org_id: i64,
+) -> QueryResult<(OrgAiSettings, Option<(String, String)>)> {
+    let (settings, name, email): (OrgAiSettings, Option<String>, Option<String>) =
+        org_ai_settings::table
+            .left_join(users::table)
+            .filter(org_ai_settings::org_id.eq(org_id))
+            .select((
+                OrgAiSettings::as_select(),
+                users::name.nullable(),
+                users::email.nullable(),
+            ))
+            .first(conn)
+            .await?;
+    Ok((settings, name.zip(email)))
+}
+
+/// Reads and row-locks the settings for a change inside a transaction.
+pub async fn lock(conn: &mut AsyncPgConnection, org_id: i64) -> QueryResult<OrgAiSettings> {
+    org_ai_settings::table
+        .find(org_id)
+        .select(OrgAiSettings::as_select())
+        .for_update()
+        .first(conn)
+        .await
+}
+
+/// Sets the insights switch, bumping `lock_version`.
+pub async fn set_insights(
+    conn: &mut AsyncPgConnection,
+    org_id: i64,
+    enabled: bool,
+    by: i64,
+    at: DateTime<Utc>,
+) -> QueryResult<OrgAiSettings> {
+    diesel::update(org_ai_settings::table.find(org_id))
+        .set((
+            org_ai_settings::insights_enabled.eq(enabled),
+            org_ai_settings::updated_by.eq(Some(by)),
+            org_ai_settings::updated_at.eq(at),
+            org_ai_settings::lock_version.eq(org_ai_settings::lock_version + 1),
+        ))
+        .returning(OrgAiSettings::as_returning())
+        .get_result(conn)
+        .await
+}

@@ -1,0 +1,174 @@
+//! Memberships: which users belong to which org, as `admin` or `member`.
+
+use crate::db::prelude::*;
+use diesel_async::AsyncPgConnection;
+use serde::Serialize;
+
+use super::{org::Org, user::User};
+use crate::db::schema::{memberships, orgs, users};
+
+/// A member's role in an org.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Admin,
+    Member,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Admin => "admin",
+            Self::Member => "member",
+        }
+    }
+
+    /// Parses the stored or submitted form.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "admin" => Some(Self::Admin),
+            "member" => Some(Self::Member),
+            _ => None,
+        }
+    }
+
+    fn from_db(s: &str) -> Self {
+        // The CHECK constraint admits only these two values.
+        Self::parse(s).unwrap_or(Self::Member)
+    }
+}
+
+/// One member of an org, as the members page lists them.
+#[derive(Debug, Clone)]
+pub struct Member {
+    pub user_id: i64,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+}
+
+/// Looks up a user, an org by slug and the user's role there, in one statement.
+/// `None` when the org does not exist; the role is `None` when the user is no member.
+pub async fn user_org_role(
+    conn: &mut AsyncPgConnection,
+    user_id: i64,
+    org_slug: &str,
+) -> QueryResult<Option<(User, Org, Option<Role>)>> {
+    let row: Option<(User, Org, Option<String>)> = users::table
+        .inner_join(orgs::table.on(orgs::slug.eq(org_slug.to_owned())))
+        .left_join(
+            memberships::table.on(memberships::org_id
+                .eq(orgs::id)
+                .and(memberships::user_id.eq(users::id))),
+        )
+        .filter(users::id.eq(user_id))
+        .select((
+            User::as_select(),
+            Org::as_select(),
+            memberships::role.nullable(),
+        ))
+        .first(conn)
+        .await
+        .optional()?;
+    Ok(row.map(|(u, o, r)| (u, o, r.as_deref().map(Role::from_db))))
+}
+
+/// The orgs a user belongs to, by name, with the user's role in each.
+pub async fn orgs_of_user(
+    conn: &mut AsyncPgConnection,
+    user_id: i64,
+) -> QueryResult<Vec<(Org, Role)>> {
+    let rows: Vec<(Org, String)> = memberships::table
+        .inner_join(orgs::table)
+        .filter(memberships::user_id.eq(user_id))
+        .order(orgs::name.asc())
+        .select((Org::as_select(), memberships::role))
+        .load(conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(o, r)| (o, Role::from_db(&r)))
+        .collect())
+}
+
+/// Every member of an org, admins first, then by email.
+pub async fn members_of(conn: &mut AsyncPgConnection, org_id: i64) -> QueryResult<Vec<Member>> {
+    let rows: Vec<(i64, String, String, String)> = memberships::table
+        .inner_join(users::table)
+        .filter(memberships::org_id.eq(org_id))
+        .order((memberships::role.asc(), users::email.asc()))
+        .select((users::id, users::email, users::name, memberships::role))
+        .load(conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(user_id, email, name, role)| Member {
+            user_id,
+            email,
+            name,
+            role: Role::from_db(&role),
+        })
+        .collect())
+}
+
+/// Adds a member; a duplicate is a unique violation for the caller to map.
+pub async fn add(
+    conn: &mut AsyncPgConnection,
+    org_id: i64,
+    user_id: i64,
+    role: Role,
+) -> QueryResult<()> {
+    diesel::insert_into(memberships::table)
+        .values((
+            memberships::org_id.eq(org_id),
+            memberships::user_id.eq(user_id),
+            memberships::role.eq(role.as_str()),
+        ))
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// Locks the org's membership rows and returns the member's current role (None: not a member)
+/// and the number of admins. Run inside a transaction before changing roles, so two
+/// concurrent demotions cannot both pass the last-admin check.
+pub async fn lock_for_change(
+    conn: &mut AsyncPgConnection,
+    org_id: i64,
+    user_id: i64,
+) -> QueryResult<(Option<Role>, usize)> {
+    let rows: Vec<(i64, String)> = memberships::table
+        .filter(memberships::org_id.eq(org_id))
+        .select((memberships::user_id, memberships::role))
+        .for_update()
+        .load(conn)
+        .await?;
+    let current = rows
+        .iter()
+        .find(|(u, _)| *u == user_id)
+        .map(|(_, r)| Role::from_db(r));
+    let admins = rows.iter().filter(|(_, r)| r == "admin").count();
+    Ok((current, admins))
+}
+
+/// Sets a member's role.
+pub async fn set_role(
+    conn: &mut AsyncPgConnection,
+    org_id: i64,
+    user_id: i64,
+    role: Role,
+) -> QueryResult<()> {
+    diesel::update(memberships::table.find((org_id, user_id)))
+        .set(memberships::role.eq(role.as_str()))
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// Removes a member.
+pub async fn remove(conn: &mut AsyncPgConnection, org_id: i64, user_id: i64) -> QueryResult<()> {
+    diesel::delete(memberships::table.find((org_id, user_id)))
+        .execute(conn)
+        .await
+        .map(drop)
+}

@@ -1,0 +1,9 @@
+//! One file per entity: the row type, its `New…` insert type, and its queries.
+//! Models never reach a template; `web` builds view structs from them.
+
+pub mod ai_settings;
+pub mod audit;
+pub mod membership;
+pub mod org;
+pub mod session;
+pub mod user;

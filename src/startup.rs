@@ -1,0 +1,202 @@
+//! Builds the HTTP server: state, middleware stack and routes. Tests start the real server
+//! in-process through [`Application::build`] on port 0.
+
+use std::{
+    net::TcpListener,
+    sync::{Arc, Mutex},
+};
+
+use actix_session::{
+    SessionMiddleware,
+    config::{BrowserSession, CookieContentSecurity},
+};
+use actix_web::{
+    App, HttpServer,
+    cookie::{Key, SameSite, time::Duration as CookieDuration},
+    dev::Server,
+    error::UrlencodedError,
+    middleware::{DefaultHeaders, from_fn},
+    web,
+};
+
+use crate::{
+    auth::{csrf, session_store::PgSessionStore, throttle::LoginThrottle},
+    clock::Clock,
+    config::Config,
+    crypto::password::PasswordHasher,
+    db,
+    error::AppError,
+    models::user::User,
+    state::AppState,
+    telemetry, web as console,
+};
+
+/// The Content-Security-Policy of every response.
+pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; object-src 'none'; \
+                       frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+
+/// Knobs that differ between production and tests.
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub clock: Clock,
+    /// HTTP worker threads (default: one per core).
+    pub workers: Option<usize>,
+    /// Database connections in the pool.
+    pub pool_size: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            clock: Clock::default(),
+            workers: None,
+            pool_size: 16,
+        }
+    }
+}
+
+/// A built, listening server that has not been awaited yet.
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: web::Data<AppState>,
+}
+
+impl Application {
+    /// Binds `config.bind` (port 0 picks a free port) and builds the server over the
+    /// already-migrated database at `database_url`.
+    pub async fn build(
+        config: Config,
+        database_url: &str,
+        options: Options,
+    ) -> anyhow::Result<Self> {
+        let pool = db::pool(database_url, options.pool_size)?;
+        let parallel_hashes = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let hasher =
+            tokio::task::spawn_blocking(move || PasswordHasher::new(parallel_hashes)).await?;
+        let setup_token = {
+            let mut conn = pool
+                .get()
+                .await
+                .map_err(|e| anyhow::anyhow!("database: {e}"))?;
+            (!User::any_exists(&mut conn).await?).then(|| crate::crypto::random_token(24))
+        };
+        let https = config.is_https();
+        let session_key = config
+            .session_key
+            .as_deref()
+            .map_or_else(Key::generate, Key::from);
+        let state = web::Data::new(AppState {
+            pool: pool.clone(),
+            clock: options.clock.clone(),
+            hasher,
+            throttle: LoginThrottle::new(options.clock.clone()),
+            setup_token: Mutex::new(setup_token),
+            config: Arc::new(config.clone()),
+        });
+        let store = PgSessionStore::new(pool, options.clock.clone());
+
+        let listener = TcpListener::bind(config.bind)?;
+        let port = listener.local_addr()?.port();
+        let app_state = state.clone();
+        let mut server = HttpServer::new(move || {
+            let sessions = SessionMiddleware::builder(store.clone(), session_key.clone())
+                .cookie_name(if https {
+                    "__Host-switchboard".to_owned()
+                } else {
+                    "switchboard_session".to_owned()
+                })
+                .cookie_secure(https)
+                .cookie_http_only(true)
+                .cookie_path("/".to_owned())
+                .cookie_same_site(if https {
+                    SameSite::Strict
+                } else {
+                    SameSite::Lax
+                })
+                .cookie_content_security(CookieContentSecurity::Signed)
+                .session_lifecycle(BrowserSession::default().state_ttl(CookieDuration::hours(12)))
+                .build();
+            App::new()
+                .app_data(app_state.clone())
+                .app_data(form_config())
+                .app_data(web::QueryConfig::default().error_handler(|e, _| {
+                    AppError::Validation(format!("Bad query string: {e}")).into()
+                }))
+                .app_data(
+                    web::PathConfig::default().error_handler(|_, _| AppError::NotFound.into()),
+                )
+                .configure(console::routes)
+                .wrap(from_fn(csrf::csrf_guard))
+                .wrap(sessions)
+                .wrap(from_fn(console::errors::render_errors))
+                .wrap(security_headers())
+                .wrap(from_fn(telemetry::request_log))
+        })
+        .listen(listener)?
+        .shutdown_timeout(10);
+        if let Some(n) = options.workers {
+            server = server.workers(n);
+        }
+        Ok(Self {
+            port,
+            server: server.run(),
+            state,
+        })
+    }
+
+    /// The port the server listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The first-run setup token, while no user exists.
+    pub fn setup_token(&self) -> Option<String> {
+        self.state
+            .setup_token
+            .lock()
+            .expect("setup token lock poisoned")
+            .clone()
+    }
+
+    /// The shared state (tests reach the pool and clock through it).
+    pub fn state(&self) -> web::Data<AppState> {
+        self.state.clone()
+    }
+
+    /// A handle to stop the server.
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until stopped (SIGINT/SIGTERM stop it gracefully).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+fn form_config() -> web::FormConfig {
+    web::FormConfig::default()
+        .limit(csrf::FORM_LIMIT)
+        .error_handler(|err, _| match err {
+            UrlencodedError::Overflow { .. } => AppError::TooLarge(format!(
+                "The form is larger than {} KiB.",
+                csrf::FORM_LIMIT / 1024
+            ))
+            .into(),
+            UrlencodedError::ContentType => AppError::Validation(
+                "Expected a form (application/x-www-form-urlencoded).".to_owned(),
+            )
+            .into(),
+            other => AppError::Validation(format!("The form is invalid: {other}")).into(),
+        })
+}
+
+fn security_headers() -> DefaultHeaders {
+    DefaultHeaders::new()
+        .add(("Content-Security-Policy", CSP))
+        .add(("X-Content-Type-Options", "nosniff"))
+        .add(("Referrer-Policy", "same-origin"))
+        .add(("X-Frame-Options", "DENY"))
+        .add(("Cross-Origin-Opener-Policy", "same-origin"))
+}

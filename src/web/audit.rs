@@ -1,0 +1,76 @@
+//! The Audit tab: the org's trail, newest first. Read-only for everyone.
+
+use actix_session::Session;
+use actix_web::{HttpRequest, HttpResponse, http::StatusCode, web};
+use askama::Template;
+
+use super::{Chrome, OrgHeader, Tab, tab};
+use crate::{auth::context::OrgContext, error::AppResult, models::audit, state::AppState};
+
+const LIMIT: i64 = 100;
+
+/// One row of the trail as shown.
+pub struct EventRow {
+    pub at: String,
+    pub actor: String,
+    pub action: String,
+    pub target: String,
+    pub change: String,
+}
+
+/// What the tab shows.
+pub struct AuditView {
+    pub events: Vec<EventRow>,
+    pub limit: i64,
+}
+
+#[derive(Template)]
+#[template(path = "audit/tab.html", blocks = ["content"])]
+pub struct AuditPage {
+    chrome: Chrome,
+    org: OrgHeader,
+    view: AuditView,
+}
+
+fn describe(before: Option<&serde_json::Value>, after: Option<&serde_json::Value>) -> String {
+    match (before, after) {
+        (Some(b), Some(a)) => format!("{b} → {a}"),
+        (None, Some(a)) => a.to_string(),
+        (Some(b), None) => format!("{b} → removed"),
+        (None, None) => String::new(),
+    }
+}
+
+/// `GET /orgs/{org}/settings/ai/audit`.
+pub async fn show_audit(
+    req: HttpRequest,
+    ctx: OrgContext,
+    session: Session,
+    state: web::Data<AppState>,
+) -> AppResult<HttpResponse> {
+    let mut conn = state.conn().await?;
+    let events = audit::for_org(&mut conn, ctx.org.id, LIMIT)
+        .await?
+        .into_iter()
+        .map(|e| EventRow {
+            at: e.occurred_at.format("%Y-%m-%d %H:%M:%S").to_string(),
+            change: describe(e.before.as_ref(), e.after.as_ref()),
+            actor: e.actor_label,
+            action: e.action,
+            target: e.target,
+        })
+        .collect();
+    let page = AuditPage {
+        chrome: Chrome::new(
+            &session,
+            format!("Audit · {}", ctx.org.name),
+            Some(&ctx.user),
+        )?,
+        org: OrgHeader::new(&ctx, Some(Tab::Audit)),
+        view: AuditView {
+            events,
+            limit: LIMIT,
+        },
+    };
+    tab(&req, StatusCode::OK, &page, page.as_content())
+}

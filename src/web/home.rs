@@ -1,0 +1,86 @@
+//! `/`: the org picker (straight to the org when there is exactly one), and support staff's
+//! list of every org.
+
+use actix_session::Session;
+use actix_web::{HttpResponse, http::StatusCode, web};
+use askama::Template;
+
+use super::{Chrome, page, see_other};
+use crate::{
+    auth::CurrentUser,
+    error::{AppError, AppResult},
+    models::{membership, org::Org},
+    state::AppState,
+};
+
+/// One org in a list.
+pub struct OrgItem {
+    pub slug: String,
+    pub name: String,
+    pub role: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct HomePage {
+    chrome: Chrome,
+    orgs: Vec<OrgItem>,
+    support: bool,
+}
+
+/// `GET /`.
+pub async fn org_picker(
+    CurrentUser(user): CurrentUser,
+    session: Session,
+    state: web::Data<AppState>,
+) -> AppResult<HttpResponse> {
+    let mut conn = state.conn().await?;
+    let orgs = membership::orgs_of_user(&mut conn, user.id).await?;
+    if let [(org, _)] = orgs.as_slice()
+        && !user.support
+    {
+        return Ok(see_other(&format!("/orgs/{}/settings/ai", org.slug)));
+    }
+    if orgs.is_empty() && user.support {
+        return Ok(see_other("/support/orgs"));
+    }
+    let orgs = orgs
+        .into_iter()
+        .map(|(o, r)| OrgItem {
+            slug: o.slug,
+            name: o.name,
+            role: r.as_str(),
+        })
+        .collect();
+    let chrome = Chrome::new(&session, "Organisations", Some(&user))?;
+    page(
+        StatusCode::OK,
+        &HomePage {
+            chrome,
+            orgs,
+            support: user.support,
+        },
+    )
+}
+
+#[derive(Template)]
+#[template(path = "support/orgs.html")]
+struct SupportOrgsPage {
+    chrome: Chrome,
+    orgs: Vec<Org>,
+}
+
+/// `GET /support/orgs`: support staff only; anyone else gets a 404.
+pub async fn support_orgs(
+    CurrentUser(user): CurrentUser,
+    session: Session,
+    state: web::Data<AppState>,
+) -> AppResult<HttpResponse> {
+    if !user.support {
+        return Err(AppError::NotFound);
+    }
+    let mut conn = state.conn().await?;
+    let orgs = Org::all(&mut conn).await?;
+    let chrome = Chrome::new(&session, "All organisations", Some(&user))?;
+    page(StatusCode::OK, &SupportOrgsPage { chrome, orgs })
+}
