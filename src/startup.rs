@@ -70,6 +70,7 @@ impl Application {
         database_url: &str,
         options: Options,
     ) -> anyhow::Result<Self> {
+        telemetry::counters::install_sql_counter();
         let pool = db::pool(database_url, options.pool_size)?;
         let parallel_hashes = std::thread::available_parallelism().map_or(2, |n| n.get());
         let hasher =

@@ -11,6 +11,34 @@ use actix_web::{
 };
 use tracing_subscriber::{EnvFilter, fmt};
 
+/// Process-wide counters exported at `/metrics`.
+pub mod counters {
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    /// SQL statements started, across every connection of the process.
+    pub static SQL_STATEMENTS: AtomicU64 = AtomicU64::new(0);
+    /// HTTP responses by status class: 2xx, 3xx, 4xx, 5xx.
+    pub static RESPONSES: [AtomicU64; 4] = [const { AtomicU64::new(0) }; 4];
+
+    pub(super) fn count_response(status: u16) {
+        if let Some(slot) = (status / 100).checked_sub(2).and_then(|i| RESPONSES.get(usize::from(i))) {
+            slot.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Makes every new database connection count its statements.
+    pub fn install_sql_counter() {
+        fn counter() -> Option<Box<dyn diesel::connection::Instrumentation>> {
+            Some(Box::new(|event: diesel::connection::InstrumentationEvent<'_>| {
+                if matches!(event, diesel::connection::InstrumentationEvent::StartQuery { .. }) {
+                    SQL_STATEMENTS.fetch_add(1, Ordering::Relaxed);
+                }
+            }))
+        }
+        let _ = diesel::connection::set_default_instrumentation(counter);
+    }
+}
+
 /// The request's id, also returned as `X-Request-Id` and written to audit events.
 #[derive(Debug, Clone)]
 pub struct RequestId(pub String);
@@ -42,6 +70,7 @@ pub async fn request_log(
     match &result {
         Ok(res) => {
             let status = res.status().as_u16();
+            counters::count_response(status);
             if status >= 500 {
                 tracing::error!(request_id = %id, %method, %path, status, latency_ms, "request");
             } else {
