@@ -21,7 +21,7 @@ pub use anthropic::ANTHROPIC_VERSION;
 pub use outcome::{CheckOutcome, FailureCode};
 pub use redact::{EXCERPT_CHARS, REDACTED};
 pub use request::{CheckRequest, ValidationError};
-pub use transport::BODY_CAP;
+pub use transport::{BODY_CAP, install_crypto_provider};
 
 use crate::providers::catalog::Protocol;
 use crate::providers::egress::{EGRESS_ENV, EgressPolicy};

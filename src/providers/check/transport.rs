@@ -38,7 +38,7 @@ pub(crate) struct RawResponse {
 
 /// Installs rustls' ring provider as the process default once (reqwest is built with
 /// `rustls-no-provider`). Harmless if the application installed one already.
-pub(crate) fn install_crypto_provider() {
+pub fn install_crypto_provider() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         // Err means a provider is already installed, which is what we want.
@@ -217,30 +217,31 @@ pub(crate) fn timed_out(timeout: Duration) -> Failure {
     )
 }
 
-/// The rustls error somewhere in the chain. `io::Error::source` skips the error it
-/// wraps, so wrapped errors are looked into with `get_ref`.
+/// The next error down the chain. `io::Error::source` skips the error it wraps (it
+/// returns that error's source), so an `io::Error` is looked into with `get_ref`.
+fn next_cause<'a>(error: &'a (dyn StdError + 'static)) -> Option<&'a (dyn StdError + 'static)> {
+    match error.downcast_ref::<std::io::Error>() {
+        Some(io) => io.get_ref().map(|inner| inner as &(dyn StdError + 'static)),
+        None => error.source(),
+    }
+}
+
+/// The rustls error somewhere in the chain.
 fn tls_cause(error: &(dyn StdError + 'static)) -> Option<String> {
     let mut current = Some(error);
     while let Some(e) = current {
         if let Some(tls) = e.downcast_ref::<rustls::Error>() {
             return Some(tls.to_string());
         }
-        if let Some(inner) = e
-            .downcast_ref::<std::io::Error>()
-            .and_then(|io| io.get_ref())
-        {
-            if let Some(tls) = inner.downcast_ref::<rustls::Error>() {
-                return Some(tls.to_string());
-            }
-        }
-        current = e.source();
+        current = next_cause(e);
     }
     None
 }
 
+/// The innermost error's message (an OS error such as "Connection refused").
 fn root_cause(error: &(dyn StdError + 'static)) -> String {
     let mut current = error;
-    while let Some(next) = current.source() {
+    while let Some(next) = next_cause(current) {
         current = next;
     }
     current.to_string()
