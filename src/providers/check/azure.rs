@@ -81,11 +81,14 @@ pub(crate) fn interpret(req: &CheckRequest, resp: &RawResponse) -> Result<String
             "Azure does not accept api-version {version:?} here; use a version it supports (e.g. 2024-10-21)"
         ),
     );
-    if info.says(&[
-        "api version not supported",
-        "api-version",
-        "enabled only for api versions",
-    ]) {
+    let client_error = matches!(resp.status, StatusCode::BAD_REQUEST | StatusCode::NOT_FOUND);
+    if client_error
+        && info.says(&[
+            "api version not supported",
+            "api-version",
+            "enabled only for api versions",
+        ])
+    {
         return Err(bad_version);
     }
     // Reasoning deployments refuse `max_tokens`: key, deployment and version were

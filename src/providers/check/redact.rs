@@ -71,20 +71,38 @@ pub(crate) fn truncate(text: &str, max: usize) -> String {
 }
 
 fn scrub_one(text: &[char], secret: &[char]) -> Vec<char> {
-    let min = MIN_FRAGMENT.min(secret.len());
+    let short = secret.len() < MIN_FRAGMENT;
     let mut out = Vec::with_capacity(text.len());
     let mut i = 0;
     while i < text.len() {
-        let len = longest_fragment_at(&text[i..], secret);
-        if len >= min {
-            out.extend(REDACTED.chars());
-            i += len;
-        } else {
-            out.push(text[i]);
-            i += 1;
+        let len = match short {
+            // A short secret (`x`, `EMPTY`) is removed only as a whole token: removing
+            // every `x` of a message would leave nothing readable.
+            true => whole_token_at(text, i, secret),
+            false => Some(longest_fragment_at(&text[i..], secret)).filter(|l| *l >= MIN_FRAGMENT),
+        };
+        match len {
+            Some(len) => {
+                out.extend(REDACTED.chars());
+                i += len;
+            }
+            None => {
+                out.push(text[i]);
+                i += 1;
+            }
         }
     }
     out
+}
+
+/// `Some(secret.len())` when `secret` stands at `i` as a whole token.
+fn whole_token_at(text: &[char], i: usize, secret: &[char]) -> Option<usize> {
+    let end = i + secret.len();
+    let word = |c: &char| c.is_alphanumeric() || *c == '_' || *c == '-';
+    let matches = text.get(i..end) == Some(secret);
+    let open_before = i == 0 || !word(&text[i - 1]);
+    let open_after = text.get(end).is_none_or(|c| !word(c));
+    (matches && open_before && open_after).then_some(secret.len())
 }
 
 /// The length of the longest prefix of `text` that occurs somewhere in `secret`.
@@ -112,6 +130,15 @@ mod tests {
         assert!(!s.contains("1234567890"), "{s}");
         assert!(!s.contains("hdr-value"), "{s}");
         assert!(s.contains("bad key [redacted]"), "{s}");
+    }
+
+    #[test]
+    fn short_secrets_are_removed_as_whole_tokens_only() {
+        let r = Redactor::new(["x"]);
+        assert_eq!(
+            r.scrub("token x rejected by xai"),
+            "token [redacted] rejected by xai"
+        );
     }
 
     #[test]
