@@ -27,7 +27,7 @@ pub(crate) fn probe(req: &CheckRequest, base: &Url) -> Result<Probe, ValidationE
 
 /// Maps AWS error types (`x-amzn-ErrorType` or `__type`).
 pub(crate) fn interpret(req: &CheckRequest, resp: &RawResponse) -> Result<String, Failure> {
-    let region = req.region.as_deref().unwrap_or_default();
+    let region = req.region.as_deref().unwrap_or_default().trim();
     if resp.status.is_success() {
         let json = success_json(resp, "a foundation model description")?;
         return match json

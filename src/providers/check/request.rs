@@ -53,37 +53,17 @@ impl CheckRequest {
         for (name, value) in &self.extra_headers {
             header_pair(name, value)?;
         }
-        let base = match (
-            self.base_url.as_deref().map(str::trim),
-            self.kind.entry().base_url,
-        ) {
-            (Some(url), _) if !url.is_empty() => parse_base_url(url)?,
-            (_, BaseUrlSpec::Default { url }) => parse_base_url(url)?,
-            (_, BaseUrlSpec::FromRegion { template }) => {
-                let region = self.region.as_deref().unwrap_or_default();
-                parse_base_url(&template.replace("{region}", region))?
-            }
-            (_, BaseUrlSpec::Required) => return Err(ValidationError::MissingBaseUrl),
-        };
         match self.kind {
             ProviderKind::Azure => {
                 let deployment = required(&self.deployment, "deployment")?;
-                if !deployment
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
-                    || deployment.len() > 64
-                {
+                if !plain_name(deployment, 64) {
                     return Err(ValidationError::BadField {
                         field: "deployment",
                         why: "use letters, digits, '-', '_' or '.' (at most 64)",
                     });
                 }
                 let version = required(&self.api_version, "api_version")?;
-                if !version
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
-                    || version.len() > 40
-                {
+                if !plain_name(version, 40) {
                     return Err(ValidationError::BadField {
                         field: "api_version",
                         why: "expected something like 2024-10-21 or 2025-01-01-preview",
@@ -104,6 +84,18 @@ impl CheckRequest {
             }
             _ => {}
         }
+        let base = match (
+            self.base_url.as_deref().map(str::trim),
+            self.kind.entry().base_url,
+        ) {
+            (Some(url), _) if !url.is_empty() => parse_base_url(url)?,
+            (_, BaseUrlSpec::Default { url }) => parse_base_url(url)?,
+            (_, BaseUrlSpec::FromRegion { template }) => {
+                let region = self.region.as_deref().unwrap_or_default().trim();
+                parse_base_url(&template.replace("{region}", region))?
+            }
+            (_, BaseUrlSpec::Required) => return Err(ValidationError::MissingBaseUrl),
+        };
         Ok(base)
     }
 
@@ -229,6 +221,16 @@ fn required<'a>(
         .map(str::trim)
         .filter(|v| !v.is_empty())
         .ok_or(ValidationError::MissingField(field))
+}
+
+/// Letters, digits, `-`, `_` and `.`, at most `max` long, not only dots: safe as a
+/// path segment or query value.
+fn plain_name(value: &str, max: usize) -> bool {
+    value.len() <= max
+        && !value.chars().all(|c| c == '.')
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
 }
 
 fn validate_model(model: &str) -> Result<(), ValidationError> {
