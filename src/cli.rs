@@ -49,6 +49,11 @@ pub enum Command {
         #[command(subcommand)]
         command: MemberCommand,
     },
+    /// Check provider connectivity (key read from standard input).
+    Provider {
+        #[command(subcommand)]
+        command: crate::providers::cli::ProviderCommand,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -111,8 +116,21 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
         Command::Member { command } => {
             with_db(&config, |conn| Box::pin(member_command(conn, command))).await
         }
+        Command::Provider { command } => {
+            let code = crate::providers::cli::run(command).await;
+            if code == std::process::ExitCode::SUCCESS {
+                Ok(())
+            } else {
+                Err(ProviderCheckFailed(code).into())
+            }
+        }
     }
 }
+
+/// A provider check that did not pass; it has already printed why.
+#[derive(Debug, thiserror::Error)]
+#[error("provider check did not pass")]
+pub struct ProviderCheckFailed(pub std::process::ExitCode);
 
 type Conn = diesel_async::AsyncPgConnection;
 type BoxFut<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = anyhow::Result<String>> + 'a>>;

@@ -1,9 +1,11 @@
 //! Configuration from the environment (DESIGN.md "Running"). Every variable is read and
 //! validated once at start-up; a bad value stops start-up with one line naming it.
 
-use std::{net::SocketAddr, path::PathBuf, time::Duration};
+use std::{net::SocketAddr, path::PathBuf};
 
 use secrecy::SecretString;
+
+use crate::providers::check::{CheckSettings, SettingsError};
 
 /// A configuration problem: the message names the variable and what is wrong with it.
 #[derive(Debug, thiserror::Error)]
@@ -40,10 +42,9 @@ pub struct Config {
     pub public_url: Option<url::Url>,
     /// `SWITCHBOARD_PLATFORM_PROVIDER`: the platform default's `kind:model`, shown in the UI.
     pub platform_provider: String,
-    /// `SWITCHBOARD_EGRESS_ALLOW`: extra CIDR[:port] ranges outgoing checks may reach.
-    pub egress_allow: String,
-    /// `SWITCHBOARD_CHECK_TIMEOUT`: seconds a live provider check may take.
-    pub check_timeout: Duration,
+    /// `SWITCHBOARD_EGRESS_ALLOW` and `SWITCHBOARD_CHECK_TIMEOUT`: where live provider checks
+    /// may connect and how long they may take.
+    pub check: CheckSettings,
 }
 
 impl std::fmt::Debug for Config {
@@ -59,8 +60,7 @@ impl std::fmt::Debug for Config {
                 &self.public_url.as_ref().map(url::Url::as_str),
             )
             .field("platform_provider", &self.platform_provider)
-            .field("egress_allow", &self.egress_allow)
-            .field("check_timeout", &self.check_timeout)
+            .field("check_timeout", &self.check.timeout)
             .finish()
     }
 }
@@ -126,19 +126,14 @@ impl Config {
             }
             None => "anthropic:claude-sonnet-4-5".to_owned(),
         };
-        let egress_allow = get("SWITCHBOARD_EGRESS_ALLOW").unwrap_or_default();
-        let check_timeout = match get("SWITCHBOARD_CHECK_TIMEOUT") {
-            Some(v) => match v.trim().parse::<u64>() {
-                Ok(secs) if (1..=300).contains(&secs) => Duration::from_secs(secs),
-                _ => {
-                    return Err(ConfigError::new(
-                        "SWITCHBOARD_CHECK_TIMEOUT",
-                        format!("'{v}' is not a whole number of seconds from 1 to 300"),
-                    ));
-                }
-            },
-            None => Duration::from_secs(10),
-        };
+        let check = CheckSettings::from_values(
+            get("SWITCHBOARD_EGRESS_ALLOW").as_deref(),
+            get("SWITCHBOARD_CHECK_TIMEOUT").as_deref(),
+        )
+        .map_err(|e| match e {
+            SettingsError::Egress(p) => ConfigError::new("SWITCHBOARD_EGRESS_ALLOW", p),
+            SettingsError::Timeout(p) => ConfigError::new("SWITCHBOARD_CHECK_TIMEOUT", p),
+        })?;
 
         Ok(Self {
             database_url,
@@ -148,8 +143,7 @@ impl Config {
             session_key,
             public_url,
             platform_provider,
-            egress_allow,
-            check_timeout,
+            check,
         })
     }
 
@@ -192,7 +186,7 @@ mod tests {
         let c = with(&[]).unwrap();
         assert_eq!(c.bind.to_string(), "127.0.0.1:8080");
         assert_eq!(c.data_dir, PathBuf::from("data"));
-        assert_eq!(c.check_timeout, Duration::from_secs(10));
+        assert_eq!(c.check.timeout, std::time::Duration::from_secs(10));
     }
 
     #[test]
@@ -200,6 +194,7 @@ mod tests {
         for (var, value) in [
             ("SWITCHBOARD_BIND", "nope"),
             ("SWITCHBOARD_CHECK_TIMEOUT", "0"),
+            ("SWITCHBOARD_EGRESS_ALLOW", "not-a-cidr"),
             ("SWITCHBOARD_SESSION_KEY", "c2hvcnQ="),
             ("SWITCHBOARD_PUBLIC_URL", "ftp://x"),
             ("SWITCHBOARD_MASTER_KEYS", "k1:notbase64!"),

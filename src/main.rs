@@ -27,6 +27,9 @@ fn main() -> ExitCode {
     };
     match runtime.block_on(switchboard::cli::run(cli, config)) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.is::<switchboard::cli::ProviderCheckFailed>() => e
+            .downcast::<switchboard::cli::ProviderCheckFailed>()
+            .map_or(ExitCode::FAILURE, |f| f.0),
         Err(e) => {
             eprintln!("switchboard: {e:#}");
             ExitCode::FAILURE

@@ -21,7 +21,10 @@ pub mod counters {
     pub static RESPONSES: [AtomicU64; 4] = [const { AtomicU64::new(0) }; 4];
 
     pub(super) fn count_response(status: u16) {
-        if let Some(slot) = (status / 100).checked_sub(2).and_then(|i| RESPONSES.get(usize::from(i))) {
+        if let Some(slot) = (status / 100)
+            .checked_sub(2)
+            .and_then(|i| RESPONSES.get(usize::from(i)))
+        {
             slot.fetch_add(1, Ordering::Relaxed);
         }
     }
@@ -29,11 +32,16 @@ pub mod counters {
     /// Makes every new database connection count its statements.
     pub fn install_sql_counter() {
         fn counter() -> Option<Box<dyn diesel::connection::Instrumentation>> {
-            Some(Box::new(|event: diesel::connection::InstrumentationEvent<'_>| {
-                if matches!(event, diesel::connection::InstrumentationEvent::StartQuery { .. }) {
-                    SQL_STATEMENTS.fetch_add(1, Ordering::Relaxed);
-                }
-            }))
+            Some(Box::new(
+                |event: diesel::connection::InstrumentationEvent<'_>| {
+                    if matches!(
+                        event,
+                        diesel::connection::InstrumentationEvent::StartQuery { .. }
+                    ) {
+                        SQL_STATEMENTS.fetch_add(1, Ordering::Relaxed);
+                    }
+                },
+            ))
         }
         let _ = diesel::connection::set_default_instrumentation(counter);
     }

@@ -38,7 +38,10 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     use crate::telemetry::counters::{RESPONSES, SQL_STATEMENTS};
     let pool = state.pool.status();
     let mut out = String::new();
-    let _ = writeln!(out, "# HELP switchboard_http_responses_total HTTP responses by status class.");
+    let _ = writeln!(
+        out,
+        "# HELP switchboard_http_responses_total HTTP responses by status class."
+    );
     let _ = writeln!(out, "# TYPE switchboard_http_responses_total counter");
     for (i, class) in ["2xx", "3xx", "4xx", "5xx"].iter().enumerate() {
         let _ = writeln!(
@@ -47,10 +50,20 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
             AtomicU64::load(&RESPONSES[i], Ordering::Relaxed)
         );
     }
-    let _ = writeln!(out, "# HELP switchboard_sql_statements_total SQL statements sent to PostgreSQL.");
+    let _ = writeln!(
+        out,
+        "# HELP switchboard_sql_statements_total SQL statements sent to PostgreSQL."
+    );
     let _ = writeln!(out, "# TYPE switchboard_sql_statements_total counter");
-    let _ = writeln!(out, "switchboard_sql_statements_total {}", AtomicU64::load(&SQL_STATEMENTS, Ordering::Relaxed));
-    let _ = writeln!(out, "# HELP switchboard_db_pool_connections Open pooled database connections.");
+    let _ = writeln!(
+        out,
+        "switchboard_sql_statements_total {}",
+        AtomicU64::load(&SQL_STATEMENTS, Ordering::Relaxed)
+    );
+    let _ = writeln!(
+        out,
+        "# HELP switchboard_db_pool_connections Open pooled database connections."
+    );
     let _ = writeln!(out, "# TYPE switchboard_db_pool_connections gauge");
     let _ = writeln!(out, "switchboard_db_pool_connections {}", pool.size);
     let _ = writeln!(out, "switchboard_db_pool_available {}", pool.available);

@@ -1,0 +1,112 @@
+//! `switchboard provider check …`: run one live check from a shell. The key is read from
+//! standard input (never from an argument, where `ps` and shell history would keep it).
+
+use std::io::{IsTerminal, Read, Write};
+use std::process::ExitCode;
+
+use clap::Subcommand;
+use secrecy::SecretString;
+use zeroize::Zeroizing;
+
+use super::catalog::ProviderKind;
+use super::check::{CheckRequest, CheckSettings, Checker};
+
+/// Exit status of a check that ran and failed.
+pub const EXIT_CHECK_FAILED: u8 = 1;
+/// Exit status of a usage or configuration error (bad environment value, unreadable stdin).
+pub const EXIT_USAGE: u8 = 2;
+
+/// `switchboard provider …` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ProviderCommand {
+    /// Live-check a provider configuration; the API key is read from stdin.
+    /// Exits 0 only when the check passes.
+    Check {
+        /// Provider kind: openai, anthropic, google, azure, xai, groq, ollama, bedrock,
+        /// gateway or custom.
+        #[arg(long)]
+        kind: ProviderKind,
+        /// The model to check.
+        #[arg(long)]
+        model: String,
+        /// Base URL (required for azure, ollama, gateway, custom).
+        #[arg(long)]
+        base_url: Option<String>,
+        /// Azure deployment name.
+        #[arg(long)]
+        deployment: Option<String>,
+        /// Azure api-version.
+        #[arg(long)]
+        api_version: Option<String>,
+        /// Bedrock region.
+        #[arg(long)]
+        region: Option<String>,
+    },
+}
+
+/// Runs a provider subcommand and returns the process exit code.
+pub async fn run(command: ProviderCommand) -> ExitCode {
+    match command {
+        ProviderCommand::Check {
+            kind,
+            model,
+            base_url,
+            deployment,
+            api_version,
+            region,
+        } => {
+            let settings = match CheckSettings::from_env() {
+                Ok(settings) => settings,
+                Err(e) => return usage_error(&e.to_string()),
+            };
+            let api_key = match read_key(kind) {
+                Ok(key) => key,
+                Err(e) => {
+                    return usage_error(&format!("could not read the API key from stdin: {e}"));
+                }
+            };
+            let request = CheckRequest {
+                base_url,
+                api_key,
+                deployment,
+                api_version,
+                region,
+                ..CheckRequest::new(kind, model)
+            };
+            let outcome = Checker::new(settings).check(&request).await;
+            let mut out = std::io::stdout().lock();
+            // A closed stdout can't be reported anywhere; the exit code still tells.
+            let _ = writeln!(out, "{outcome}");
+            if let Some(excerpt) = &outcome.excerpt {
+                let _ = writeln!(out, "upstream said: {excerpt}");
+            }
+            match outcome.ok {
+                true => ExitCode::SUCCESS,
+                false => ExitCode::from(EXIT_CHECK_FAILED),
+            }
+        }
+    }
+}
+
+fn usage_error(line: &str) -> ExitCode {
+    eprintln!("error: {line}");
+    ExitCode::from(EXIT_USAGE)
+}
+
+/// Reads the key from stdin, dropping one trailing newline. Empty input is no key
+/// (fine for kinds whose key is optional; the check reports it for the others).
+fn read_key(kind: ProviderKind) -> std::io::Result<Option<SecretString>> {
+    let mut stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        let need = match kind.entry().key.required {
+            true => "required",
+            false => "optional, press Ctrl-D for none",
+        };
+        eprintln!("API key for {} ({need}):", kind.entry().label);
+    }
+    let mut buffer = Zeroizing::new(String::new());
+    stdin.read_to_string(&mut buffer)?;
+    let key = buffer.strip_suffix('\n').unwrap_or(&buffer);
+    let key = key.strip_suffix('\r').unwrap_or(key);
+    Ok((!key.is_empty()).then(|| SecretString::from(key.to_owned())))
+}

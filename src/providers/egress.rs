@@ -1,0 +1,395 @@
+//! The egress guard (DESIGN.md rule 9): which addresses an outgoing provider check may
+//! connect to. Public addresses are allowed; anything else only when the operator lists it
+//! in `SWITCHBOARD_EGRESS_ALLOW`; link-local, cloud-metadata and unspecified addresses
+//! never. IPv6 forms that embed an IPv4 address (mapped, NAT64, 6to4) are judged by the
+//! IPv4 address inside them, so `[::ffff:127.0.0.1]` is loopback.
+
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::str::FromStr;
+
+use ipnet::IpNet;
+
+/// The environment variable operators use to widen the policy.
+pub const EGRESS_ENV: &str = "SWITCHBOARD_EGRESS_ALLOW";
+
+/// Which non-public networks outgoing checks may reach. The default is closed: public
+/// addresses only.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EgressPolicy {
+    rules: Vec<AllowRule>,
+}
+
+/// One allow-list entry: a network and, optionally, the only port allowed in it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AllowRule {
+    /// The allowed network.
+    pub net: IpNet,
+    /// When set, only this port is allowed.
+    pub port: Option<u16>,
+}
+
+impl EgressPolicy {
+    /// The closed policy: public addresses only.
+    pub fn closed() -> Self {
+        Self::default()
+    }
+
+    /// A policy with these allow rules.
+    pub fn with_rules(rules: Vec<AllowRule>) -> Self {
+        Self { rules }
+    }
+
+    /// The allow rules.
+    pub fn rules(&self) -> &[AllowRule] {
+        &self.rules
+    }
+
+    /// Parses the value of `SWITCHBOARD_EGRESS_ALLOW`: comma-separated `CIDR[:port]`
+    /// entries; a bare address means a single host; IPv6 with a port is written
+    /// `[cidr]:port`. An empty value is the closed policy.
+    pub fn parse(value: &str) -> Result<Self, String> {
+        let mut rules = Vec::new();
+        for entry in value.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+            let rule = parse_rule(entry).map_err(|why| format!("entry {entry:?}: {why}"))?;
+            rules.push(rule);
+        }
+        Ok(Self { rules })
+    }
+
+    /// Checks one address the check would connect to.
+    pub fn check_addr(&self, addr: SocketAddr) -> Result<(), Refusal> {
+        let ip = addr.ip();
+        let class = AddressClass::of(ip);
+        let refuse = |allow_listed| {
+            Err(Refusal {
+                addr,
+                class,
+                allow_listed,
+            })
+        };
+        if class.always_refused() {
+            return refuse(self.matching_net(ip).is_some());
+        }
+        if class == AddressClass::Public {
+            return Ok(());
+        }
+        let port_ok = |rule: &AllowRule| rule.port.is_none_or(|p| p == addr.port());
+        match self.matching_rules(ip).any(port_ok) {
+            true => Ok(()),
+            false => refuse(false),
+        }
+    }
+
+    /// Checks every address of a resolved name: one refused address refuses the set,
+    /// so a name that resolves to a mix of public and private addresses is refused.
+    /// An empty set is refused too (there is nothing checked to connect to).
+    pub fn check_addrs(&self, addrs: &[SocketAddr]) -> Result<(), Refusal> {
+        if addrs.is_empty() {
+            return Err(Refusal {
+                addr: SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0),
+                class: AddressClass::Unspecified,
+                allow_listed: false,
+            });
+        }
+        addrs.iter().try_for_each(|a| self.check_addr(*a))
+    }
+
+    fn matching_rules(&self, ip: IpAddr) -> impl Iterator<Item = &AllowRule> {
+        let normal = normalise(ip);
+        self.rules
+            .iter()
+            .filter(move |r| r.net.contains(&ip) || r.net.contains(&normal))
+    }
+
+    fn matching_net(&self, ip: IpAddr) -> Option<&AllowRule> {
+        self.matching_rules(ip).next()
+    }
+}
+
+impl fmt::Display for EgressPolicy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.rules.is_empty() {
+            return f.write_str("public addresses only");
+        }
+        f.write_str("public addresses and ")?;
+        for (i, rule) in self.rules.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            match (rule.net, rule.port) {
+                (IpNet::V6(net), Some(port)) => write!(f, "[{net}]:{port}")?,
+                (net, Some(port)) => write!(f, "{net}:{port}")?,
+                (net, None) => write!(f, "{net}")?,
+            }
+        }
+        Ok(())
+    }
+}
+
+fn parse_rule(entry: &str) -> Result<AllowRule, String> {
+    let (cidr, port) = if let Some(rest) = entry.strip_prefix('[') {
+        let (inside, after) = rest.split_once(']').ok_or("missing ']'")?;
+        match after {
+            "" => (inside, None),
+            _ => {
+                let port = after
+                    .strip_prefix(':')
+                    .ok_or("expected ':port' after ']'")?;
+                (inside, Some(port))
+            }
+        }
+    } else {
+        match entry.matches(':').count() {
+            0 => (entry, None),
+            1 => entry
+                .split_once(':')
+                .map(|(c, p)| (c, Some(p)))
+                .ok_or("bad port")?,
+            // A bare IPv6 network; a port needs the bracketed form.
+            _ => (entry, None),
+        }
+    };
+    let net = match cidr.contains('/') {
+        true => IpNet::from_str(cidr).map_err(|_| "not a CIDR (e.g. 10.0.0.0/8, fd00::/8)")?,
+        false => IpNet::from(IpAddr::from_str(cidr).map_err(|_| "not an IP address or CIDR")?),
+    };
+    let port = match port {
+        None => None,
+        Some(p) => match p.parse::<u16>() {
+            Ok(0) | Err(_) => return Err(format!("bad port {p:?} (1-65535)")),
+            Ok(p) => Some(p),
+        },
+    };
+    Ok(AllowRule {
+        net: net.trunc(),
+        port,
+    })
+}
+
+/// A refused address, with why. Its `Display` is the message shown to admins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub struct Refusal {
+    /// The refused address (with the port the check would use).
+    pub addr: SocketAddr,
+    /// What kind of address it is.
+    pub class: AddressClass,
+    /// Whether an allow rule covered it (only possible for always-refused classes).
+    pub allow_listed: bool,
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ip = self.addr.ip();
+        if self.class.always_refused() {
+            write!(
+                f,
+                "this server's egress policy refused {ip}: {} addresses are never reachable \
+                 from provider checks, not even when listed in {EGRESS_ENV}",
+                self.class.label()
+            )
+        } else {
+            write!(
+                f,
+                "this server's egress policy refused {ip} (port {}): it is a {} address; \
+                 an operator can allow it by adding it to {EGRESS_ENV} (CIDR[:port])",
+                self.addr.port(),
+                self.class.label()
+            )
+        }
+    }
+}
+
+/// What an address is, for the policy and for messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AddressClass {
+    /// Globally routable.
+    Public,
+    /// 127.0.0.0/8, ::1.
+    Loopback,
+    /// RFC 1918 and deprecated IPv6 site-local.
+    Private,
+    /// 100.64.0.0/10.
+    SharedCgnat,
+    /// fc00::/7.
+    UniqueLocal,
+    /// 169.254.0.0/16, fe80::/10 — always refused.
+    LinkLocal,
+    /// Cloud metadata service addresses outside link-local (fd00:ec2::254) — always refused.
+    Metadata,
+    /// 0.0.0.0/8, :: — always refused (connecting to them reaches the local host).
+    Unspecified,
+    /// Multicast.
+    Multicast,
+    /// Documentation ranges.
+    Documentation,
+    /// Benchmarking ranges.
+    Benchmarking,
+    /// Any other special-purpose or unallocated range.
+    Reserved,
+}
+
+impl AddressClass {
+    /// Classifies an address, judging IPv6 forms that embed IPv4 by the IPv4 address.
+    pub fn of(ip: IpAddr) -> Self {
+        if ip == IpAddr::V6(Ipv6Addr::new(0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x254)) {
+            return Self::Metadata;
+        }
+        match normalise(ip) {
+            IpAddr::V4(v4) => classify_v4(v4),
+            IpAddr::V6(v6) => classify_v6(v6),
+        }
+    }
+
+    /// Whether the policy admits it without an allow rule.
+    pub fn is_public(self) -> bool {
+        self == Self::Public
+    }
+
+    /// Whether no allow rule can admit it.
+    pub fn always_refused(self) -> bool {
+        matches!(self, Self::LinkLocal | Self::Metadata | Self::Unspecified)
+    }
+
+    /// Human name used in messages.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Public => "public",
+            Self::Loopback => "loopback",
+            Self::Private => "private-network",
+            Self::SharedCgnat => "shared (CGNAT)",
+            Self::UniqueLocal => "unique-local (private IPv6)",
+            Self::LinkLocal => "link-local",
+            Self::Metadata => "cloud metadata",
+            Self::Unspecified => "unspecified (0.0.0.0 / ::)",
+            Self::Multicast => "multicast",
+            Self::Documentation => "documentation",
+            Self::Benchmarking => "benchmarking",
+            Self::Reserved => "reserved",
+        }
+    }
+}
+
+/// The IPv4 address an IPv6 address stands for, if it embeds one: IPv4-mapped
+/// (`::ffff:a.b.c.d`), NAT64 well-known prefix (`64:ff9b::a.b.c.d`) and 6to4
+/// (`2002:aabb:ccdd::/48`). Other addresses are returned unchanged.
+pub fn normalise(ip: IpAddr) -> IpAddr {
+    let IpAddr::V6(v6) = ip else { return ip };
+    if let Some(v4) = v6.to_ipv4_mapped() {
+        return IpAddr::V4(v4);
+    }
+    let bits = u128::from(v6);
+    if in_v6(bits, 0x0064_ff9b_0000_0000_0000_0000_0000_0000, 96) {
+        return IpAddr::V4(Ipv4Addr::from(bits as u32));
+    }
+    if in_v6(bits, 0x2002 << 112, 16) {
+        return IpAddr::V4(Ipv4Addr::from((bits >> 80) as u32));
+    }
+    ip
+}
+
+fn in_v4(ip: u32, base: [u8; 4], len: u32) -> bool {
+    let mask = u32::MAX.checked_shl(32 - len).unwrap_or(0);
+    ip & mask == u32::from_be_bytes(base) & mask
+}
+
+fn in_v6(ip: u128, base: u128, len: u32) -> bool {
+    let mask = u128::MAX.checked_shl(128 - len).unwrap_or(0);
+    ip & mask == base & mask
+}
+
+fn classify_v4(ip: Ipv4Addr) -> AddressClass {
+    use AddressClass::*;
+    const TABLE: &[([u8; 4], u32, AddressClass)] = &[
+        ([0, 0, 0, 0], 8, Unspecified),
+        ([127, 0, 0, 0], 8, Loopback),
+        ([10, 0, 0, 0], 8, Private),
+        ([172, 16, 0, 0], 12, Private),
+        ([192, 168, 0, 0], 16, Private),
+        ([100, 64, 0, 0], 10, SharedCgnat),
+        ([169, 254, 0, 0], 16, LinkLocal),
+        ([192, 0, 0, 0], 24, Reserved),
+        ([192, 0, 2, 0], 24, Documentation),
+        ([198, 51, 100, 0], 24, Documentation),
+        ([203, 0, 113, 0], 24, Documentation),
+        ([198, 18, 0, 0], 15, Benchmarking),
+        ([192, 88, 99, 0], 24, Reserved),
+        ([224, 0, 0, 0], 4, Multicast),
+        ([240, 0, 0, 0], 4, Reserved),
+    ];
+    let bits = u32::from(ip);
+    TABLE
+        .iter()
+        .find(|(base, len, _)| in_v4(bits, *base, *len))
+        .map_or(Public, |(_, _, class)| *class)
+}
+
+fn classify_v6(ip: Ipv6Addr) -> AddressClass {
+    use AddressClass::*;
+    const TABLE: &[(u128, u32, AddressClass)] = &[
+        (0, 128, Unspecified),
+        (1, 128, Loopback),
+        (0xfe80 << 112, 10, LinkLocal),
+        (0xfec0 << 112, 10, Private),
+        (0xfc00 << 112, 7, UniqueLocal),
+        (0xff00 << 112, 8, Multicast),
+        (0x2001_0db8 << 96, 32, Documentation),
+        (0x3fff << 112, 20, Documentation),
+        (0x2001_0002 << 96, 48, Benchmarking),
+        (0x2001 << 112, 23, Reserved),
+        (0x0100 << 112, 64, Reserved),
+        (0x0064_ff9b_0001 << 80, 48, Reserved),
+    ];
+    let bits = u128::from(ip);
+    if let Some((_, _, class)) = TABLE.iter().find(|(b, l, _)| in_v6(bits, *b, *l)) {
+        return *class;
+    }
+    // Only 2000::/3 is allocated for global unicast.
+    match in_v6(bits, 0x2000 << 112, 3) {
+        true => Public,
+        false => Reserved,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn class(s: &str) -> AddressClass {
+        AddressClass::of(s.parse().expect("test address"))
+    }
+
+    #[test]
+    fn classifies_special_ranges() {
+        assert_eq!(class("8.8.8.8"), AddressClass::Public);
+        assert_eq!(class("2606:4700::1111"), AddressClass::Public);
+        assert_eq!(class("127.0.0.1"), AddressClass::Loopback);
+        assert_eq!(class("::ffff:127.0.0.1"), AddressClass::Loopback);
+        assert_eq!(class("64:ff9b::10.0.0.1"), AddressClass::Private);
+        assert_eq!(class("2002:a9fe:a9fe::1"), AddressClass::LinkLocal);
+        assert_eq!(class("::ffff:169.254.169.254"), AddressClass::LinkLocal);
+        assert_eq!(class("fd00:ec2::254"), AddressClass::Metadata);
+        assert_eq!(class("fd12::1"), AddressClass::UniqueLocal);
+        assert_eq!(class("100.64.1.1"), AddressClass::SharedCgnat);
+        assert_eq!(class("0.0.0.0"), AddressClass::Unspecified);
+        assert_eq!(class("::"), AddressClass::Unspecified);
+        assert_eq!(class("255.255.255.255"), AddressClass::Reserved);
+        assert_eq!(class("::1"), AddressClass::Loopback);
+    }
+
+    #[test]
+    fn parses_entries() {
+        let p = EgressPolicy::parse(" 10.1.2.3/8:11434, [fd00::/8]:443 , ::1, 192.168.1.5")
+            .expect("valid");
+        let shown = p.to_string();
+        assert_eq!(
+            shown,
+            "public addresses and 10.0.0.0/8:11434, [fd00::/8]:443, ::1/128, 192.168.1.5/32"
+        );
+        assert!(EgressPolicy::parse("10.0.0.0/33").is_err());
+        assert!(EgressPolicy::parse("10.0.0.0/8:0").is_err());
+        assert!(EgressPolicy::parse("[fd00::/8").is_err());
+        assert!(EgressPolicy::parse("example.com").is_err());
+        assert_eq!(EgressPolicy::parse(""), Ok(EgressPolicy::closed()));
+    }
+}
