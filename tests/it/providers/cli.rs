@@ -24,7 +24,10 @@ async fn run(args: &[&str], stdin: &str, env: &[(&str, &str)]) -> (i32, String, 
         .kill_on_drop(true);
     let mut child = command.spawn().expect("spawn switchboard");
     let mut input = child.stdin.take().expect("stdin");
-    input.write_all(stdin.as_bytes()).await.expect("write key");
+    // A CLI that refuses its configuration exits before reading stdin: a broken pipe is fine.
+    if let Err(e) = input.write_all(stdin.as_bytes()).await {
+        assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe, "write key: {e}");
+    }
     drop(input);
     let output: Output = tokio::time::timeout(Duration::from_secs(20), child.wait_with_output())
         .await
@@ -188,13 +191,13 @@ async fn cli_bad_environment_values_name_the_variable() {
     assert_eq!(code, 2, "{stdout}");
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(
-        stderr.starts_with("error: SWITCHBOARD_EGRESS_ALLOW: "),
+        stderr.contains("SWITCHBOARD_EGRESS_ALLOW: "),
         "{stderr}"
     );
     let (code, _, stderr) = run(&args, KEY, &[("SWITCHBOARD_CHECK_TIMEOUT", "soon")]).await;
     assert_eq!(code, 2);
     assert!(
-        stderr.starts_with("error: SWITCHBOARD_CHECK_TIMEOUT: "),
+        stderr.contains("SWITCHBOARD_CHECK_TIMEOUT: "),
         "{stderr}"
     );
     let (code, _, stderr) = run(
