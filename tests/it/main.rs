@@ -1,3 +1,6 @@
-//! The one integration test binary.
+//! The one integration test binary: every integration test is a module here, so the suite
+//! links once.
 
+mod console;
+mod helpers;
 mod providers;

@@ -190,16 +190,10 @@ async fn cli_bad_environment_values_name_the_variable() {
         run(&args, KEY, &[("SWITCHBOARD_EGRESS_ALLOW", "10.0.0.0/99")]).await;
     assert_eq!(code, 2, "{stdout}");
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
-    assert!(
-        stderr.contains("SWITCHBOARD_EGRESS_ALLOW: "),
-        "{stderr}"
-    );
+    assert!(stderr.contains("SWITCHBOARD_EGRESS_ALLOW: "), "{stderr}");
     let (code, _, stderr) = run(&args, KEY, &[("SWITCHBOARD_CHECK_TIMEOUT", "soon")]).await;
     assert_eq!(code, 2);
-    assert!(
-        stderr.contains("SWITCHBOARD_CHECK_TIMEOUT: "),
-        "{stderr}"
-    );
+    assert!(stderr.contains("SWITCHBOARD_CHECK_TIMEOUT: "), "{stderr}");
     let (code, _, stderr) = run(
         &["provider", "check", "--kind", "openia", "--model", "x"],
         KEY,

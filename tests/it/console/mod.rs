@@ -1,0 +1,3 @@
+//! The web console end to end: real server, real PostgreSQL, a cookie-keeping HTTP client.
+
+mod auth;
