@@ -257,6 +257,20 @@ impl TestApp {
             .expect("POST")
     }
 
+    /// Whether Proactive AI Insights are on for org `slug`, read from the database.
+    pub async fn insights_enabled(&self, slug: &str) -> bool {
+        use diesel::{ExpressionMethods as _, QueryDsl as _};
+        use switchboard::db::schema::{org_ai_settings, orgs};
+        let mut conn = self.db().await;
+        org_ai_settings::table
+            .inner_join(orgs::table)
+            .filter(orgs::slug.eq(slug))
+            .select(org_ai_settings::insights_enabled)
+            .first(&mut conn)
+            .await
+            .expect("read insights setting")
+    }
+
     /// Counts audit events with `action` in this app's database.
     pub async fn audit_count(&self, action: &str) -> i64 {
         use diesel::{ExpressionMethods as _, QueryDsl as _};

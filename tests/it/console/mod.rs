@@ -1,3 +1,6 @@
 //! The web console end to end: real server, real PostgreSQL, a cookie-keeping HTTP client.
 
 mod auth;
+mod csrf;
+mod insights;
+mod roles;
