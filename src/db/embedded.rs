@@ -271,19 +271,32 @@ fn postgres_identity() -> Result<Option<(u32, u32)>, EmbeddedError> {
 
 /// `pg_config --bindir`, then `PATH`, then the newest `/usr/lib/postgresql/*/bin`.
 pub fn find_bindir() -> Option<PathBuf> {
+    find_bindir_in(std::env::var_os("PATH"), Path::new("/usr/lib/postgresql"))
+}
+
+/// [`find_bindir`] with the search path and the versioned root given.
+pub fn find_bindir_in(path: Option<std::ffi::OsString>, versioned_root: &Path) -> Option<PathBuf> {
     let has_tools = |dir: &Path| dir.join("initdb").is_file() && dir.join("pg_ctl").is_file();
-    let from_pg_config = Command::new("pg_config")
-        .arg("--bindir")
-        .stderr(Stdio::null())
-        .output()
-        .ok()
+    let pg_config = path.as_ref().and_then(|p| {
+        std::env::split_paths(p)
+            .map(|d| d.join("pg_config"))
+            .find(|f| f.is_file())
+    });
+    let from_pg_config = pg_config
+        .and_then(|pg_config| {
+            Command::new(pg_config)
+                .arg("--bindir")
+                .stderr(Stdio::null())
+                .output()
+                .ok()
+        })
         .filter(|o| o.status.success())
         .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()));
     if let Some(dir) = from_pg_config.filter(|d| has_tools(d)) {
         return Some(dir);
     }
-    if let Some(path) = std::env::var_os("PATH") {
-        for dir in std::env::split_paths(&path) {
+    if let Some(path) = &path {
+        for dir in std::env::split_paths(path) {
             if has_tools(&dir) {
                 // Resolve symlinks (Debian links /usr/local/bin/initdb into the versioned dir)
                 // so that initdb finds the postgres binary beside it.
@@ -297,7 +310,7 @@ pub fn find_bindir() -> Option<PathBuf> {
             }
         }
     }
-    let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+    let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir(versioned_root)
         .ok()?
         .filter_map(Result::ok)
         .filter_map(|e| {
@@ -314,4 +327,53 @@ fn last_lines(bytes: &[u8]) -> String {
     let text = String::from_utf8_lossy(bytes);
     let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
     lines[lines.len().saturating_sub(3)..].join(" | ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fake_install(dir: &Path) {
+        std::fs::create_dir_all(dir).unwrap();
+        for tool in ["initdb", "pg_ctl"] {
+            std::fs::write(dir.join(tool), "").unwrap();
+        }
+    }
+
+    #[test]
+    fn finds_the_newest_versioned_install_when_path_has_none() {
+        let root = tempfile::tempdir().unwrap();
+        fake_install(&root.path().join("13/bin"));
+        fake_install(&root.path().join("16/bin"));
+        std::fs::create_dir_all(root.path().join("17/bin")).unwrap(); // no tools
+        let found = find_bindir_in(Some("/nonexistent".into()), root.path());
+        assert_eq!(found, Some(root.path().join("16/bin")));
+    }
+
+    #[test]
+    fn path_wins_over_the_versioned_root_and_none_found_is_none() {
+        let root = tempfile::tempdir().unwrap();
+        fake_install(&root.path().join("path-bin"));
+        fake_install(&root.path().join("15/bin"));
+        let found = find_bindir_in(
+            Some(root.path().join("path-bin").into_os_string()),
+            root.path(),
+        );
+        assert_eq!(found, Some(root.path().join("path-bin")));
+        let empty = tempfile::tempdir().unwrap();
+        assert_eq!(
+            find_bindir_in(Some("/nonexistent".into()), empty.path()),
+            None
+        );
+        assert!(
+            EmbeddedError::NoBinaries
+                .to_string()
+                .contains("install PostgreSQL")
+        );
+        assert!(
+            EmbeddedError::NoBinaries
+                .to_string()
+                .contains("DATABASE_URL")
+        );
+    }
 }

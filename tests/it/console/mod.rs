@@ -1,6 +1,11 @@
 //! The web console end to end: real server, real PostgreSQL, a cookie-keeping HTTP client.
 
 mod auth;
+mod cli;
 mod csrf;
 mod insights;
+mod members;
+mod ops;
 mod roles;
+mod serve;
+mod setup;

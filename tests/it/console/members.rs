@@ -1,0 +1,164 @@
+//! The members page: admins add existing users, change roles and remove members; the last
+//! admin stays; every change is audited and revokes the affected user's sessions.
+
+use switchboard::models::membership::Role;
+
+use crate::helpers::{PASSWORD, TestApp, client, location};
+
+const MEMBERS: &str = "/orgs/acme/settings/members";
+
+#[tokio::test]
+async fn admins_add_promote_demote_and_remove_members() {
+    let app = TestApp::spawn().await;
+    let admin = app.seed_and_login_admin().await;
+    let bob = app.create_user("bob@acme.test", false).await;
+
+    let res = app
+        .post_form(
+            &app.client,
+            MEMBERS,
+            MEMBERS,
+            &[("email", "Bob@Acme.test"), ("role", "member")],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(location(&res), MEMBERS);
+    let page = app.get(&app.client, MEMBERS).await.text().await.unwrap();
+    assert!(page.contains("bob@acme.test") && page.contains("Added bob@acme.test as member."));
+
+    let res = app
+        .post_form(
+            &app.client,
+            MEMBERS,
+            MEMBERS,
+            &[("email", "bob@acme.test"), ("role", "member")],
+        )
+        .await;
+    assert_eq!(res.status(), 409, "already a member");
+    let res = app
+        .post_form(
+            &app.client,
+            MEMBERS,
+            MEMBERS,
+            &[("email", "nobody@acme.test"), ("role", "member")],
+        )
+        .await;
+    assert_eq!(res.status(), 400, "unknown account");
+    let res = app
+        .post_form(
+            &app.client,
+            MEMBERS,
+            MEMBERS,
+            &[("email", "bob@acme.test"), ("role", "owner")],
+        )
+        .await;
+    assert_eq!(res.status(), 400, "unknown role");
+
+    // Bob logs in as a member, then is promoted: his session is revoked.
+    let bobs = client();
+    assert_eq!(
+        app.login(&bobs, "bob@acme.test", PASSWORD).await.status(),
+        303
+    );
+    assert_eq!(
+        app.get(&bobs, "/orgs/acme/settings/ai/insights")
+            .await
+            .status(),
+        200
+    );
+    let role_url = format!("{MEMBERS}/{}/role", bob.id);
+    let res = app
+        .post_form(&app.client, MEMBERS, &role_url, &[("role", "admin")])
+        .await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(
+        app.get(&bobs, "/orgs/acme/settings/ai/insights")
+            .await
+            .status(),
+        303,
+        "epoch bumped"
+    );
+    assert_eq!(
+        app.login(&bobs, "bob@acme.test", PASSWORD).await.status(),
+        303
+    );
+    let page = app
+        .get(&bobs, "/orgs/acme/settings/ai/insights")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Turn insights on"), "bob is admin now");
+
+    // Now two admins: the first may step down... but not the last one.
+    let res = app
+        .post_form(
+            &app.client,
+            MEMBERS,
+            &format!("{MEMBERS}/{}/remove", bob.id),
+            &[],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let res = app
+        .post_form(
+            &app.client,
+            MEMBERS,
+            &format!("{MEMBERS}/{}/role", admin.id),
+            &[("role", "member")],
+        )
+        .await;
+    assert_eq!(res.status(), 409, "the last admin cannot be demoted");
+    let res = app
+        .post_form(
+            &app.client,
+            MEMBERS,
+            &format!("{MEMBERS}/{}/remove", admin.id),
+            &[],
+        )
+        .await;
+    assert_eq!(res.status(), 409, "the last admin cannot be removed");
+    let res = app
+        .post_form(
+            &app.client,
+            MEMBERS,
+            &format!("{MEMBERS}/999999/remove",),
+            &[],
+        )
+        .await;
+    assert_eq!(res.status(), 404);
+    let res = app
+        .post_form(&app.client, MEMBERS, &format!("{MEMBERS}/abc/remove"), &[])
+        .await;
+    assert_eq!(res.status(), 404);
+
+    assert_eq!(app.audit_count("member.added").await, 1);
+    assert_eq!(app.audit_count("member.role_changed").await, 1);
+    assert_eq!(app.audit_count("member.removed").await, 1);
+    assert_eq!(
+        app.get(&bobs, "/orgs/acme/settings/ai/insights")
+            .await
+            .status(),
+        303,
+        "removed ⇒ revoked"
+    );
+}
+
+#[tokio::test]
+async fn members_of_another_org_cannot_be_changed_from_this_one() {
+    let app = TestApp::spawn().await;
+    app.seed_and_login_admin().await;
+    let other_admin = app.create_user("olga@other.test", false).await;
+    app.create_org("other", &[(&other_admin, Role::Admin)])
+        .await;
+    let res = app
+        .post_form(
+            &app.client,
+            MEMBERS,
+            &format!("{MEMBERS}/{}/remove", other_admin.id),
+            &[],
+        )
+        .await;
+    assert_eq!(res.status(), 404);
+    assert_eq!(app.audit_count("member.removed").await, 0);
+}
