@@ -301,10 +301,10 @@ pub fn find_bindir_in(path: Option<std::ffi::OsString>, versioned_root: &Path) -
                 // Resolve symlinks (Debian links /usr/local/bin/initdb into the versioned dir)
                 // so that initdb finds the postgres binary beside it.
                 let real = dir.join("initdb").canonicalize().ok();
-                if let Some(real_dir) = real.as_deref().and_then(Path::parent) {
-                    if has_tools(real_dir) {
-                        return Some(real_dir.to_owned());
-                    }
+                if let Some(real_dir) = real.as_deref().and_then(Path::parent)
+                    && has_tools(real_dir)
+                {
+                    return Some(real_dir.to_owned());
                 }
                 return Some(dir);
             }

@@ -24,11 +24,14 @@ use tokio::sync::OnceCell;
 /// The password every seeded user gets.
 pub const PASSWORD: &str = "correct horse battery staple";
 
+/// Builds the URL of a database on the test server from its name.
+type UrlFor = Box<dyn Fn(&str) -> String + Send + Sync>;
+
 struct DbServer {
     /// A URL to a maintenance database, for CREATE/DROP DATABASE.
     admin_url: String,
     /// Builds the URL of database `name`.
-    url_for: Box<dyn Fn(&str) -> String + Send + Sync>,
+    url_for: UrlFor,
     template: String,
 }
 
@@ -38,7 +41,7 @@ static CLUSTER: OnceLock<EmbeddedCluster> = OnceLock::new();
 async fn db_server() -> &'static DbServer {
     DB_SERVER
         .get_or_init(|| async {
-            let (admin_url, url_for): (String, Box<dyn Fn(&str) -> String + Send + Sync>) =
+            let (admin_url, url_for): (String, UrlFor) =
                 match std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty()) {
                     Some(url) => {
                         let base = url::Url::parse(&url).expect("DATABASE_URL is a URL");
@@ -91,7 +94,6 @@ async fn db_server() -> &'static DbServer {
 /// A running application and a client that behaves like a browser without JavaScript.
 pub struct TestApp {
     pub address: String,
-    pub port: u16,
     pub db_name: String,
     pub db_url: String,
     pub clock: Clock,
@@ -145,7 +147,6 @@ impl TestApp {
         tokio::spawn(app.run_until_stopped());
         TestApp {
             address: format!("http://127.0.0.1:{port}"),
-            port,
             db_name,
             db_url,
             clock,

@@ -26,10 +26,10 @@ pub(crate) fn probe(req: &CheckRequest, base: &Url) -> Result<Probe, ValidationE
     headers.insert("api-key", key);
     // Admins often paste the endpoint with its `/openai` suffix; don't double it.
     let mut endpoint = base.clone();
-    if endpoint.path_segments().and_then(|mut s| s.next_back()) == Some("openai") {
-        if let Ok(mut path) = endpoint.path_segments_mut() {
-            path.pop();
-        }
+    if endpoint.path_segments().and_then(|mut s| s.next_back()) == Some("openai")
+        && let Ok(mut path) = endpoint.path_segments_mut()
+    {
+        path.pop();
     }
     let mut url = join(
         &endpoint,
