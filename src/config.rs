@@ -190,6 +190,20 @@ mod tests {
     }
 
     #[test]
+    fn debug_output_hides_every_secret() {
+        let c = with(&[
+            ("DATABASE_URL", "postgres://app:canary-db-pw@db/sb"),
+            ("SWITCHBOARD_SESSION_KEY", &"Y2FuYXJ5".repeat(12)),
+        ])
+        .unwrap();
+        let shown = format!("{c:?}");
+        assert!(
+            !shown.contains("canary-db-pw") && !shown.contains("Y2FuYXJ5"),
+            "{shown}"
+        );
+    }
+
+    #[test]
     fn bad_values_name_their_variable() {
         for (var, value) in [
             ("SWITCHBOARD_BIND", "nope"),

@@ -95,7 +95,8 @@ impl Application {
             setup_token: Mutex::new(setup_token),
             config: Arc::new(config.clone()),
         });
-        let store = PgSessionStore::new(pool, options.clock.clone());
+        let store = PgSessionStore::new(pool.clone(), options.clock.clone());
+        tokio::spawn(purge_sessions_periodically(pool, options.clock.clone()));
 
         let listener = TcpListener::bind(config.bind)?;
         let port = listener.local_addr()?.port();
@@ -173,6 +174,22 @@ impl Application {
     /// Serves until stopped (SIGINT/SIGTERM stop it gracefully).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
+    }
+}
+
+/// Deletes expired sessions every ten minutes (the login page creates anonymous ones).
+async fn purge_sessions_periodically(pool: db::Pool, clock: Clock) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(600));
+    loop {
+        every.tick().await;
+        let Ok(mut conn) = pool.get().await else {
+            continue;
+        };
+        match crate::models::session::purge_expired(&mut conn, clock.now()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(sessions = n, "purged expired sessions"),
+            Err(e) => tracing::warn!(error = %e, "purging expired sessions failed"),
+        }
     }
 }
 

@@ -138,6 +138,22 @@ mod tests {
     use super::*;
 
     #[test]
+    fn debug_output_omits_the_password_hash() {
+        let user = User {
+            id: 1,
+            email: "ada@acme.test".into(),
+            name: String::new(),
+            password_hash: "$argon2id$canary-hash".into(),
+            support: false,
+            disabled: false,
+            session_epoch: 0,
+            created_at: chrono::Utc::now(),
+            updated_at: chrono::Utc::now(),
+        };
+        assert!(!format!("{user:?}").contains("canary-hash"));
+    }
+
+    #[test]
     fn emails_are_normalised_or_refused() {
         assert_eq!(
             normalize_email("  Ada@Example.COM ").unwrap(),

@@ -306,3 +306,27 @@ async fn https_public_url_makes_a_host_prefixed_secure_strict_cookie() {
         "{cookie}"
     );
 }
+
+#[tokio::test]
+async fn expired_sessions_are_purged_from_the_table() {
+    use diesel::QueryDsl as _;
+    use diesel_async::RunQueryDsl as _;
+    use switchboard::db::schema::sessions;
+    let app = TestApp::spawn().await;
+    app.seed_and_login_admin().await;
+    let mut conn = app.db().await;
+    let count = async |conn: &mut diesel_async::AsyncPgConnection| -> i64 {
+        sessions::table.count().get_result(conn).await.unwrap()
+    };
+    assert_eq!(count(&mut conn).await, 1);
+    let purged = switchboard::models::session::purge_expired(&mut conn, app.clock.now())
+        .await
+        .unwrap();
+    assert_eq!(purged, 0, "a live session stays");
+    app.clock.advance(Duration::from_secs(31 * 60));
+    let purged = switchboard::models::session::purge_expired(&mut conn, app.clock.now())
+        .await
+        .unwrap();
+    assert_eq!(purged, 1);
+    assert_eq!(count(&mut conn).await, 0);
+}
