@@ -7,12 +7,14 @@ use crate::error::AppError;
 
 const HTMX: &[u8] = include_bytes!("../../static/htmx.min.js");
 const CSS: &[u8] = include_bytes!("../../static/app.css");
+const FAVICON: &[u8] = include_bytes!("../../static/favicon.svg");
 
 /// `GET /static/{file}`.
 pub async fn serve(file: web::Path<String>) -> Result<HttpResponse, AppError> {
     let (body, content_type) = match file.as_str() {
         "htmx.min.js" => (HTMX, "text/javascript; charset=utf-8"),
         "app.css" => (CSS, "text/css; charset=utf-8"),
+        "favicon.svg" => (FAVICON, "image/svg+xml"),
         _ => return Err(AppError::NotFound),
     };
     Ok(HttpResponse::Ok()
