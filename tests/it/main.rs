@@ -1,6 +1,7 @@
 //! The one integration test binary: every integration test is a module here, so the suite
 //! links once.
 
+mod browser;
 mod console;
 mod helpers;
 mod providers;

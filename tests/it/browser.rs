@@ -1,0 +1,461 @@
+//! The console in a real headless Chromium (Debian's `chromium` + `chromium-driver`), driven
+//! through chromedriver with fantoccini: log in, switch tabs and toggle Insights with
+//! JavaScript on (htmx swaps the tab body in place) and off (plain form posts), with no
+//! console errors — CSP violations are console errors.
+//!
+//! Chromium is slow to start on a small machine, so there are just two sessions: one with
+//! JavaScript, one without. A missing Chromium fails the tests, it never skips them.
+
+use std::{
+    io::{Read as _, Write as _},
+    net::{TcpListener, TcpStream},
+    path::Path,
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{Value, json};
+use switchboard::models::membership::Role;
+
+use crate::helpers::{PASSWORD, TestApp};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+/// How long a page or swap may take: generous, the whole suite shares two cores.
+const PATIENCE: Duration = Duration::from_secs(30);
+const INSIGHTS: &str = "/orgs/acme/settings/ai/insights";
+const AUDIT: &str = "/orgs/acme/settings/ai/audit";
+
+#[derive(Clone, Copy, PartialEq)]
+enum JavaScript {
+    On,
+    Off,
+}
+
+/// chromedriver as a child process; dropping it (also when a test panics) ends the browser
+/// session and kills chromedriver.
+struct Driver {
+    child: Child,
+    port: u16,
+    session: Option<String>,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        // Ending the session lets chromedriver stop Chromium; killing chromedriver alone
+        // would leave the browser running.
+        if let Some(id) = self.session.take() {
+            let _ = http_blocking(self.port, "DELETE", &format!("/session/{id}"));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One request to chromedriver without an async runtime (for `Drop`).
+fn http_blocking(port: u16, method: &str, path: &str) -> std::io::Result<String> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port))?;
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer)?;
+    Ok(answer)
+}
+
+/// A headless Chromium session with a fresh profile.
+struct Browser {
+    client: Client,
+    /// `http://127.0.0.1:{port}/session/{id}`, for the commands fantoccini doesn't wrap.
+    session_url: String,
+    http: reqwest::Client,
+    // Dropped after the client, in this order: chromedriver, then the profile directory.
+    driver: Driver,
+    _profile: tempfile::TempDir,
+}
+
+impl Browser {
+    async fn start(js: JavaScript) -> Browser {
+        for path in [CHROMIUM, CHROMEDRIVER] {
+            assert!(
+                Path::new(path).exists(),
+                "the browser tests need {path}, which is missing: install Debian's packages \
+                 `chromium chromium-driver` (apt-get install chromium chromium-driver; .ci/run \
+                 does it)"
+            );
+        }
+        let profile = tempfile::Builder::new()
+            .prefix("sb-chromium-")
+            .tempdir()
+            .expect("temp dir for the browser profile");
+        let port = free_port();
+        let child = Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .arg(format!(
+                "--log-path={}",
+                profile.path().join("chromedriver.log").display()
+            ))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {CHROMEDRIVER}: {e}"));
+        let mut driver = Driver {
+            child,
+            port,
+            session: None,
+        };
+        let base = format!("http://127.0.0.1:{port}");
+        let http = reqwest::Client::builder()
+            .no_proxy()
+            .build()
+            .expect("http client");
+        wait_until_ready(&http, &base, &mut driver.child).await;
+
+        let mut args = vec![
+            "--headless=new".to_owned(),
+            "--no-sandbox".into(),
+            "--disable-gpu".into(),
+            "--disable-dev-shm-usage".into(),
+            "--disable-quic".into(),
+            "--no-first-run".into(),
+            "--disable-background-networking".into(),
+            "--disable-component-update".into(),
+            "--disable-sync".into(),
+            "--window-size=1280,800".into(),
+            format!(
+                "--user-data-dir={}",
+                profile.path().join("user-data").display()
+            ),
+        ];
+        if js == JavaScript::Off {
+            args.push("--blink-settings=scriptEnabled=false".into());
+        }
+        let caps = json!({
+            "browserName": "chrome",
+            "goog:loggingPrefs": { "browser": "ALL" },
+            "goog:chromeOptions": { "binary": CHROMIUM, "args": args },
+        });
+        let Value::Object(caps) = caps else {
+            unreachable!()
+        };
+        let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(caps)
+            .connect(&base)
+            .await
+            .unwrap_or_else(|e| {
+                let log = std::fs::read_to_string(profile.path().join("chromedriver.log"))
+                    .unwrap_or_default();
+                let tail: Vec<&str> = log.lines().rev().take(30).collect();
+                panic!(
+                    "chromedriver could not start {CHROMIUM}: {e}\nchromedriver.log (last lines, newest first):\n{}",
+                    tail.join("\n")
+                )
+            });
+        let session = client
+            .session_id()
+            .await
+            .expect("session id")
+            .expect("a session");
+        driver.session = Some(session.clone());
+        Browser {
+            client,
+            session_url: format!("{base}/session/{session}"),
+            http,
+            driver,
+            _profile: profile,
+        }
+    }
+
+    async fn goto(&self, url: &str) {
+        self.client
+            .goto(url)
+            .await
+            .unwrap_or_else(|e| panic!("open {url}: {e}"));
+    }
+
+    async fn find(&self, css: &str) -> fantoccini::elements::Element {
+        self.client
+            .wait()
+            .at_most(PATIENCE)
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("no element {css}: {e}"))
+    }
+
+    async fn text(&self, css: &str) -> String {
+        self.find(css).await.text().await.expect("element text")
+    }
+
+    /// The element's text right now, if it is there (it may be mid-swap).
+    async fn text_now(&self, css: &str) -> Option<String> {
+        let element = self.client.find(Locator::Css(css)).await.ok()?;
+        element.text().await.ok()
+    }
+
+    async fn path(&self) -> String {
+        self.client
+            .current_url()
+            .await
+            .expect("url")
+            .path()
+            .to_owned()
+    }
+
+    /// Waits until `check` holds, polling; panics naming `what` after [`PATIENCE`].
+    async fn eventually<F, Fut>(&self, what: &str, mut check: F)
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = bool>,
+    {
+        let start = Instant::now();
+        while !check().await {
+            assert!(start.elapsed() < PATIENCE, "timed out waiting for {what}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Runs `script` through the driver (not as page script, so the CSP doesn't apply).
+    async fn execute(&self, script: &str) -> Value {
+        self.client
+            .execute(script, vec![])
+            .await
+            .unwrap_or_else(|e| panic!("execute {script}: {e}"))
+    }
+
+    /// Logs in through the form and waits for the Insights tab, where `/` leads an admin
+    /// of a single org.
+    async fn log_in(&self, app: &TestApp, email: &str) {
+        self.goto(&app.url("/login")).await;
+        self.find("#email").await.send_keys(email).await.unwrap();
+        self.find("#password")
+            .await
+            .send_keys(PASSWORD)
+            .await
+            .unwrap();
+        self.find("form[action='/login'] button[type=submit]")
+            .await
+            .click()
+            .await
+            .unwrap();
+        self.eventually("the Insights tab after logging in", || async {
+            self.path().await == INSIGHTS
+        })
+        .await;
+        self.find("#insights-status").await;
+    }
+
+    /// The browser console since the last call (chromedriver hands each entry out once).
+    async fn console(&self) -> Vec<Value> {
+        let res = self
+            .http
+            .post(format!("{}/se/log", self.session_url))
+            .json(&json!({ "type": "browser" }))
+            .send()
+            .await
+            .expect("chromedriver log endpoint");
+        let status = res.status();
+        let body: Value = res.json().await.expect("log JSON");
+        assert!(status.is_success(), "chromedriver log: {status} {body}");
+        body["value"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// Fails on any SEVERE console entry: script errors, failed loads, CSP violations.
+    async fn assert_no_console_errors(&self, during: &str) {
+        let errors: Vec<String> = self
+            .console()
+            .await
+            .into_iter()
+            .filter(|e| e["level"] == "SEVERE")
+            .map(|e| format!("[{}] {}", e["source"], e["message"]))
+            .collect();
+        assert!(
+            errors.is_empty(),
+            "console errors during {during}:\n{}",
+            errors.join("\n")
+        );
+    }
+
+    /// Ends the session, which stops Chromium (dropping the browser also does).
+    async fn close(mut self) {
+        self.client.clone().close().await.expect("end the session");
+        self.driver.session = None;
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free loopback port")
+        .port()
+}
+
+async fn wait_until_ready(http: &reqwest::Client, base: &str, child: &mut Child) {
+    let start = Instant::now();
+    loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("{CHROMEDRIVER} exited at start: {status}");
+        }
+        if let Ok(res) = http.get(format!("{base}/status")).send().await
+            && let Ok(body) = res.json::<Value>().await
+            && body["value"]["ready"] == true
+        {
+            return;
+        }
+        assert!(
+            start.elapsed() < PATIENCE,
+            "{CHROMEDRIVER} not ready after {PATIENCE:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn seed(app: &TestApp) {
+    let admin = app.create_user("admin@acme.test", false).await;
+    app.create_org("acme", &[(&admin, Role::Admin)]).await;
+}
+
+#[tokio::test]
+async fn with_javascript_tabs_and_the_toggle_swap_in_place() {
+    let app = TestApp::spawn().await;
+    seed(&app).await;
+    let browser = Browser::start(JavaScript::On).await;
+
+    // The console check can fail: a style attribute set on the page breaks `style-src 'self'`
+    // and shows up in the log as a SEVERE security entry.
+    browser.goto(&app.url("/login")).await;
+    browser
+        .execute("document.body.setAttribute('style', 'color: red'); return true")
+        .await;
+    let canary = browser.console().await;
+    assert!(
+        canary.iter().any(|e| e["level"] == "SEVERE"
+            && e["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("Content Security Policy"))),
+        "the browser log should report a CSP violation: {canary:?}"
+    );
+
+    browser.log_in(&app, "admin@acme.test").await;
+    assert_eq!(browser.text("#insights-status").await, "Insights are off");
+    assert_eq!(
+        browser.execute("return typeof window.htmx").await,
+        "object",
+        "htmx loaded"
+    );
+    browser.assert_no_console_errors("login").await;
+
+    // A marker on `window` survives only as long as the document does.
+    browser
+        .execute("window.sbMarker = 'same document'; return true")
+        .await;
+    let marker = "return window.sbMarker || null";
+
+    browser.find("#tab-audit").await.click().await.unwrap();
+    browser.find("#audit").await;
+    browser
+        .eventually("the pushed Audit URL", || async {
+            browser.path().await == AUDIT
+        })
+        .await;
+    assert_eq!(
+        browser
+            .find("#tab-audit")
+            .await
+            .attr("aria-current")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("page")
+    );
+    assert_eq!(
+        browser.execute(marker).await,
+        "same document",
+        "the tab swapped without a reload"
+    );
+
+    browser.find("#tab-insights").await.click().await.unwrap();
+    browser.find("#insights-status").await;
+    assert_eq!(browser.path().await, INSIGHTS);
+
+    browser
+        .find("#insights-toggle")
+        .await
+        .click()
+        .await
+        .unwrap();
+    browser
+        .eventually("Insights to read on", || async {
+            browser.text_now("#insights-status").await.as_deref() == Some("Insights are on")
+        })
+        .await;
+    assert_eq!(browser.execute(marker).await, "same document", "no reload");
+    assert_eq!(browser.path().await, INSIGHTS);
+    assert!(
+        browser
+            .text(".flash.ok")
+            .await
+            .contains("Proactive AI Insights are now on.")
+    );
+    assert_eq!(browser.text("#insights-toggle").await, "Turn insights off");
+    assert!(app.insights_enabled("acme").await);
+    assert_eq!(app.audit_count("insights.enabled").await, 1);
+    browser.assert_no_console_errors("tabs and toggle").await;
+
+    let png = browser.client.screenshot().await.expect("screenshot");
+    let shot = std::env::temp_dir().join("insights.png");
+    std::fs::write(&shot, png).expect("write the screenshot");
+    eprintln!("screenshot of the Insights tab: {}", shot.display());
+
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn without_javascript_the_form_post_toggles() {
+    let app = TestApp::spawn().await;
+    seed(&app).await;
+    let browser = Browser::start(JavaScript::Off).await;
+
+    browser.log_in(&app, "admin@acme.test").await;
+    assert_eq!(browser.text("#insights-status").await, "Insights are off");
+    assert_eq!(
+        browser.execute("return typeof window.htmx").await,
+        "undefined",
+        "page scripts are off"
+    );
+    browser.execute("window.sbMarker = 1; return true").await;
+
+    browser
+        .find("#insights-toggle")
+        .await
+        .click()
+        .await
+        .unwrap();
+    browser
+        .eventually("the reloaded page to read on", || async {
+            browser.text_now("#insights-status").await.as_deref() == Some("Insights are on")
+        })
+        .await;
+    assert_eq!(
+        browser.execute("return window.sbMarker || null").await,
+        Value::Null,
+        "a new document: the form posted and the 303 was followed"
+    );
+    assert_eq!(browser.path().await, INSIGHTS);
+    assert!(
+        browser
+            .text(".flash.ok")
+            .await
+            .contains("Proactive AI Insights are now on.")
+    );
+    assert!(app.insights_enabled("acme").await);
+    assert_eq!(app.audit_count("insights.enabled").await, 1);
+    browser
+        .assert_no_console_errors("the plain form post")
+        .await;
+
+    browser.close().await;
+}
