@@ -8,18 +8,25 @@ use reqwest::{Client, StatusCode, header::LOCATION};
 
 /// One client with its own cookie jar and at most one idle (keep-alive) connection.
 pub fn http() -> anyhow::Result<Client> {
-    Ok(Client::builder()
-        .cookie_store(true)
+    builder().cookie_store(true).build().map_err(Into::into)
+}
+
+/// Like [`http`] but without cookies, as a load balancer's or orchestrator's probe.
+pub fn probe() -> anyhow::Result<Client> {
+    builder().build().map_err(Into::into)
+}
+
+fn builder() -> reqwest::ClientBuilder {
+    Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .pool_max_idle_per_host(1)
         .no_proxy()
-        .build()?)
 }
 
 /// What one connection does in a loop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
-    /// `GET /readyz`.
+    /// `GET /readyz` without the session cookie, as a probe sends it.
     Readyz,
     /// `GET /orgs/{org}/settings/ai/insights` (the whole page).
     Page,
@@ -32,6 +39,8 @@ pub enum Kind {
 /// A logged-in admin of one org, on its own connection.
 pub struct Session {
     http: Client,
+    /// A cookie-less client on a connection of its own, for `/readyz`.
+    probe: Client,
     base: String,
     org: String,
     csrf: String,
@@ -55,6 +64,7 @@ impl Session {
         log_in(&http, base, email, password).await?;
         let mut session = Self {
             http,
+            probe: probe()?,
             base: base.to_owned(),
             org: org.to_owned(),
             csrf: String::new(),
@@ -99,7 +109,7 @@ impl Session {
 
     async fn request(&mut self, kind: Kind) -> anyhow::Result<Outcome> {
         let request = match kind {
-            Kind::Readyz => self.http.get(format!("{}/readyz", self.base)),
+            Kind::Readyz => self.probe.get(format!("{}/readyz", self.base)),
             Kind::Page => self.http.get(self.tab_url()),
             Kind::Fragment => self.http.get(self.tab_url()).header("HX-Request", "true"),
             Kind::Toggle => self

@@ -77,7 +77,7 @@ async fn run() -> anyhow::Result<bool> {
     }
     let probe = Probe {
         server: &server,
-        metrics: client::http()?,
+        metrics: client::probe()?,
     };
 
     // Warm up every path once, then let the server settle before reading its idle RSS.
