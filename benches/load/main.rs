@@ -138,6 +138,7 @@ async fn run() -> anyhow::Result<bool> {
 
     tokio::time::sleep(Duration::from_secs(1)).await;
     report.rss_end = server.rss_bytes()?;
+    drop(probe);
     let pid = server.pid();
     let shutdown = server.stop()?;
     report.print(pid, &shutdown);
