@@ -1,0 +1,287 @@
+//! What the bench prints: the machine, one row per scenario, and the targets of issue 2
+//! with pass/fail.
+
+use std::time::Duration;
+
+use crate::{client::Kind, client::Samples, cpu::CpuUse, server::Shutdown};
+
+/// The result of one measured scenario.
+pub struct Phase {
+    pub name: &'static str,
+    pub kind: Kind,
+    pub count: u64,
+    pub per_second: f64,
+    pub p50: Duration,
+    pub p99: Duration,
+    pub conflicts: u64,
+    pub errors: u64,
+    pub first_error: Option<String>,
+    /// SQL statements the server sent during the phase.
+    pub sql: Option<u64>,
+    /// Average cores used by each party during the phase.
+    pub cpu: Option<CpuUse>,
+    pub login: bool,
+}
+
+impl Phase {
+    pub fn new(
+        name: &'static str,
+        kind: Kind,
+        mut samples: Samples,
+        elapsed: Duration,
+        sql: Option<u64>,
+    ) -> Self {
+        let count = samples.count();
+        Self {
+            name,
+            kind,
+            count,
+            per_second: count as f64 / elapsed.as_secs_f64().max(f64::EPSILON),
+            p50: samples.quantile(0.50),
+            p99: samples.quantile(0.99),
+            conflicts: samples.conflicts,
+            errors: samples.errors,
+            first_error: samples.first_error,
+            sql,
+            cpu: None,
+            login: false,
+        }
+    }
+
+    pub fn with_cpu(mut self, cpu: CpuUse) -> Self {
+        self.cpu = Some(cpu);
+        self
+    }
+
+    /// Marks the row as the login storm's logins.
+    pub fn logins(mut self) -> Self {
+        self.login = true;
+        self
+    }
+
+    fn sql_per_request(&self) -> Option<f64> {
+        self.sql.map(|s| s as f64 / self.count.max(1) as f64)
+    }
+}
+
+/// Everything measured in one run.
+pub struct Report {
+    measure: Duration,
+    connections: usize,
+    storm: usize,
+    pub phases: Vec<Phase>,
+    pub rss_start: u64,
+    pub rss_idle: u64,
+    pub rss_end: u64,
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn mb(bytes: u64) -> f64 {
+    bytes as f64 / 1_000_000.0
+}
+
+fn verdict(ok: bool) -> &'static str {
+    if ok { "PASS" } else { "FAIL" }
+}
+
+impl Report {
+    pub fn new(measure: Duration, connections: usize, storm: usize) -> Self {
+        Self {
+            measure,
+            connections,
+            storm,
+            phases: Vec::new(),
+            rss_start: 0,
+            rss_idle: 0,
+            rss_end: 0,
+        }
+    }
+
+    /// Cores, CPU and load before the run (a busy machine skews every number).
+    pub fn print_machine(&self) {
+        let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+        let cpu = std::fs::read_to_string("/proc/cpuinfo")
+            .ok()
+            .and_then(|c| {
+                c.lines()
+                    .find_map(|l| l.strip_prefix("model name"))
+                    .map(|v| v.trim_start_matches([' ', '\t', ':']).to_owned())
+            })
+            .unwrap_or_else(|| "unknown CPU".to_owned());
+        let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+        let load: Vec<&str> = load.split_whitespace().take(3).collect();
+        println!("Switchboard load bench: {}", crate::server::BIN);
+        println!(
+            "machine: {cores} cores, {cpu}; load average {} before the run",
+            load.join(" ")
+        );
+        println!(
+            "{} keep-alive connections, 2 s warm-up + {:.0} s measured per scenario, \
+             login storm of {} loops; load generator on 1 thread\n",
+            self.connections,
+            self.measure.as_secs_f64(),
+            self.storm
+        );
+    }
+
+    fn phase(&self, kind: Kind, name_prefix: &str) -> Option<&Phase> {
+        self.phases
+            .iter()
+            .find(|p| p.kind == kind && !p.login && p.name.starts_with(name_prefix))
+    }
+
+    /// The table, the targets and the shutdown.
+    pub fn print(&self, pid: u32, shutdown: &Shutdown) {
+        println!(
+            "{:<38} {:>5} {:>9} {:>8} {:>8} {:>8} {:>7}",
+            "scenario", "conns", "req/s", "p50 ms", "p99 ms", "SQL/req", "errors"
+        );
+        for p in &self.phases {
+            let conns = if p.login {
+                self.storm
+            } else {
+                self.connections
+            };
+            let sql = p
+                .sql_per_request()
+                .map_or_else(|| "-".to_owned(), |s| format!("{s:.2}"));
+            let errors = if p.conflicts > 0 {
+                format!("{} (+{} conflicts)", p.errors, p.conflicts)
+            } else {
+                p.errors.to_string()
+            };
+            println!(
+                "{:<38} {:>5} {:>9.0} {:>8.2} {:>8.2} {:>8} {:>7}",
+                p.name,
+                conns,
+                p.per_second,
+                ms(p.p50),
+                ms(p.p99),
+                sql,
+                errors
+            );
+        }
+        for p in self.phases.iter().filter(|p| p.first_error.is_some()) {
+            println!(
+                "first error in '{}': {}",
+                p.name.trim(),
+                p.first_error.as_deref().unwrap_or_default()
+            );
+        }
+        self.print_cpu();
+        println!(
+            "\nserver (pid {pid}) RSS: {:.1} MB after start, {:.1} MB idle after {} logins and \
+             warm-up, {:.1} MB idle at the end",
+            mb(self.rss_start),
+            mb(self.rss_idle),
+            self.connections,
+            mb(self.rss_end)
+        );
+        self.print_targets();
+        println!(
+            "\nshutdown on SIGTERM: {} in {:.1} s, embedded cluster {}",
+            shutdown.status,
+            shutdown.took.as_secs_f64(),
+            if shutdown.cluster_stopped {
+                "stopped"
+            } else {
+                "STILL RUNNING"
+            }
+        );
+    }
+
+    fn print_cpu(&self) {
+        let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+        println!("\nCPU used, in cores (of {cores}):");
+        println!(
+            "{:<38} {:>8} {:>10} {:>10} {:>8}",
+            "scenario", "server", "PostgreSQL", "load gen", "other"
+        );
+        for p in &self.phases {
+            if let Some(c) = p.cpu {
+                println!(
+                    "{:<38} {:>8.2} {:>10.2} {:>10.2} {:>8.2}",
+                    p.name, c.server, c.postgres, c.bench, c.other
+                );
+            }
+        }
+    }
+
+    fn print_targets(&self) {
+        let (Some(readyz), Some(page), Some(fragment), Some(toggle), Some(storm)) = (
+            self.phase(Kind::Readyz, "/readyz"),
+            self.phase(Kind::Page, "Insights page (full)"),
+            self.phase(Kind::Fragment, "Insights tab"),
+            self.phase(Kind::Toggle, "Insights toggle"),
+            self.phase(Kind::Page, "Insights page during"),
+        ) else {
+            return;
+        };
+        println!(
+            "\n{:<44} {:>12} {:>10}  result",
+            "target", "measured", "goal"
+        );
+        let row = |name: &str, measured: String, goal: &str, ok: bool| {
+            println!("{name:<44} {measured:>12} {goal:>10}  {}", verdict(ok));
+        };
+        let ratio = page.per_second / readyz.per_second.max(f64::EPSILON);
+        row(
+            "page / readyz throughput",
+            format!("{ratio:.2}x"),
+            ">= 0.5x",
+            ratio >= 0.5,
+        );
+        for (label, p) in [("page", page), ("fragment", fragment), ("toggle", toggle)] {
+            row(
+                &format!("p99 at {} connections: {label}", self.connections),
+                format!("{:.2} ms", ms(p.p99)),
+                "<= 20 ms",
+                ms(p.p99) <= 20.0,
+            );
+        }
+        for (label, p) in [("page", page), ("fragment", fragment)] {
+            let sql = p.sql_per_request().unwrap_or(f64::NAN);
+            row(
+                &format!("SQL statements per {label}"),
+                format!("{sql:.2}"),
+                "<= 4",
+                sql <= 4.0,
+            );
+        }
+        let slowdown = storm.p99.as_secs_f64() / page.p99.as_secs_f64().max(f64::EPSILON);
+        row(
+            "page p99 during login storm / idle",
+            format!("{slowdown:.2}x"),
+            "<= 3x",
+            slowdown <= 3.0,
+        );
+        row(
+            "server RSS after start (no login yet)",
+            format!("{:.1} MB", mb(self.rss_start)),
+            "<= 40 MB",
+            mb(self.rss_start) <= 40.0,
+        );
+        row(
+            "server RSS idle after logins + warm-up",
+            format!("{:.1} MB", mb(self.rss_idle)),
+            "<= 40 MB",
+            mb(self.rss_idle) <= 40.0,
+        );
+        row(
+            "server RSS idle at the end",
+            format!("{:.1} MB", mb(self.rss_end)),
+            "<= 40 MB",
+            mb(self.rss_end) <= 40.0,
+        );
+        let errors: u64 = self.phases.iter().map(|p| p.errors + p.conflicts).sum();
+        row(
+            "errors and conflicts, all scenarios",
+            errors.to_string(),
+            "0",
+            errors == 0,
+        );
+    }
+}
