@@ -79,6 +79,11 @@ pub fn set_flash(session: &Session, ok: bool, message: impl Into<String>) {
 
 /// Takes the queued flash message, if any.
 pub fn take_flash(session: &Session) -> Option<Flash> {
+    // `remove` marks the session changed even when the key is absent: that would write the
+    // session back on every page view.
+    if !session.contains_key(FLASH) {
+        return None;
+    }
     session.remove_as::<Flash>(FLASH).and_then(Result::ok)
 }
 

@@ -7,25 +7,34 @@ use diesel_async::AsyncPgConnection;
 
 use crate::db::schema::sessions;
 
-/// Loads a live session's state and pushes its idle deadline out, in one statement.
-/// Expired sessions yield `None` (and are left for [`purge_expired`]).
+/// How stale the stored idle deadline may get before a load writes a new one: reads stay
+/// reads, and the idle timeout is honoured to within this much.
+pub const TOUCH_GRANULARITY: chrono::TimeDelta = chrono::TimeDelta::minutes(1);
+
+/// Loads a live session's state; pushes its idle deadline out to `idle_until` only when the
+/// stored one is more than [`TOUCH_GRANULARITY`] behind. Expired sessions yield `None` (and
+/// are left for [`purge_expired`]).
 pub async fn load_and_touch(
     conn: &mut AsyncPgConnection,
     key_hash: &[u8],
     now: DateTime<Utc>,
     idle_until: DateTime<Utc>,
 ) -> QueryResult<Option<String>> {
-    diesel::update(
-        sessions::table
-            .filter(sessions::key_hash.eq(key_hash))
-            .filter(sessions::idle_expires_at.gt(now))
-            .filter(sessions::absolute_expires_at.gt(now)),
-    )
-    .set(sessions::idle_expires_at.eq(idle_until))
-    .returning(sessions::state)
-    .get_result(conn)
-    .await
-    .optional()
+    let live: Option<(String, DateTime<Utc>)> = sessions::table
+        .filter(sessions::key_hash.eq(key_hash))
+        .filter(sessions::idle_expires_at.gt(now))
+        .filter(sessions::absolute_expires_at.gt(now))
+        .select((sessions::state, sessions::idle_expires_at))
+        .first(conn)
+        .await
+        .optional()?;
+    let Some((state, idle_expires_at)) = live else {
+        return Ok(None);
+    };
+    if idle_until - idle_expires_at > TOUCH_GRANULARITY {
+        touch(conn, key_hash, idle_until).await?;
+    }
+    Ok(Some(state))
 }
 
 /// Stores a new session.

@@ -330,3 +330,41 @@ async fn expired_sessions_are_purged_from_the_table() {
     assert_eq!(purged, 1);
     assert_eq!(count(&mut conn).await, 0);
 }
+
+#[tokio::test]
+async fn page_views_do_not_rewrite_the_session_each_time() {
+    use diesel::QueryDsl as _;
+    use diesel_async::RunQueryDsl as _;
+    use switchboard::db::schema::sessions;
+    let app = TestApp::spawn().await;
+    app.seed_and_login_admin().await;
+    let mut conn = app.db().await;
+    let deadline = async |conn: &mut diesel_async::AsyncPgConnection| {
+        sessions::table
+            .select(sessions::idle_expires_at)
+            .first::<chrono::DateTime<chrono::Utc>>(conn)
+            .await
+            .unwrap()
+    };
+    let at_login = deadline(&mut conn).await;
+    for _ in 0..3 {
+        assert_eq!(
+            app.get(&app.client, "/orgs/acme/settings/ai/insights")
+                .await
+                .status(),
+            200
+        );
+    }
+    assert_eq!(
+        deadline(&mut conn).await,
+        at_login,
+        "reads within a minute write nothing"
+    );
+    app.clock.advance(Duration::from_secs(120));
+    app.get(&app.client, "/orgs/acme/settings/ai/insights")
+        .await;
+    assert!(
+        deadline(&mut conn).await > at_login,
+        "the idle deadline moves after a minute"
+    );
+}
