@@ -72,7 +72,10 @@ impl Application {
     ) -> anyhow::Result<Self> {
         telemetry::counters::install_sql_counter();
         let pool = db::pool(database_url, options.pool_size)?;
-        let parallel_hashes = std::thread::available_parallelism().map_or(2, |n| n.get());
+        // One argon2 hash per two cores: a login storm then leaves at least half the
+        // machine to the pages being served (docs/PERFORMANCE.md, "Login storm").
+        let parallel_hashes =
+            (std::thread::available_parallelism().map_or(2, |n| n.get()) / 2).max(1);
         let hasher =
             tokio::task::spawn_blocking(move || PasswordHasher::new(parallel_hashes)).await?;
         let setup_token = {

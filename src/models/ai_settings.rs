@@ -39,32 +39,33 @@ pub async fn with_updater(
     Ok((settings, name.zip(email)))
 }
 
-/// Reads and row-locks the settings for a change inside a transaction.
-pub async fn lock(conn: &mut AsyncPgConnection, org_id: i64) -> QueryResult<OrgAiSettings> {
-    org_ai_settings::table
-        .find(org_id)
-        .select(OrgAiSettings::as_select())
-        .for_update()
-        .first(conn)
-        .await
-}
-
-/// Sets the insights switch, bumping `lock_version`.
-pub async fn set_insights(
+/// Sets the insights switch, bumping `lock_version`, only if the row is still at `expected`
+/// and the switch is not already at `enabled`. `None` means nothing was written: the caller
+/// reads the row to tell a conflict from a no-op. One statement instead of a row lock and an
+/// update: PostgreSQL re-checks the condition against a concurrently committed row, so a
+/// stale `lock_version` can never overwrite.
+pub async fn set_insights_if(
     conn: &mut AsyncPgConnection,
     org_id: i64,
+    expected: i32,
     enabled: bool,
     by: i64,
     at: DateTime<Utc>,
-) -> QueryResult<OrgAiSettings> {
-    diesel::update(org_ai_settings::table.find(org_id))
-        .set((
-            org_ai_settings::insights_enabled.eq(enabled),
-            org_ai_settings::updated_by.eq(Some(by)),
-            org_ai_settings::updated_at.eq(at),
-            org_ai_settings::lock_version.eq(org_ai_settings::lock_version + 1),
-        ))
-        .returning(OrgAiSettings::as_returning())
-        .get_result(conn)
-        .await
+) -> QueryResult<Option<OrgAiSettings>> {
+    diesel::update(
+        org_ai_settings::table
+            .find(org_id)
+            .filter(org_ai_settings::lock_version.eq(expected))
+            .filter(org_ai_settings::insights_enabled.ne(enabled)),
+    )
+    .set((
+        org_ai_settings::insights_enabled.eq(enabled),
+        org_ai_settings::updated_by.eq(Some(by)),
+        org_ai_settings::updated_at.eq(at),
+        org_ai_settings::lock_version.eq(org_ai_settings::lock_version + 1),
+    ))
+    .returning(OrgAiSettings::as_returning())
+    .get_result(conn)
+    .await
+    .optional()
 }

@@ -8,9 +8,12 @@ use serde::Deserialize;
 
 use super::{Chrome, OrgHeader, Tab, see_other, tab, tab_url, wants_fragment};
 use crate::{
-    auth::{context::OrgContext, set_flash},
+    auth::{Flash, context::OrgContext, set_flash},
     error::{AppError, AppResult},
-    models::{ai_settings, audit::NewEvent},
+    models::{
+        ai_settings::{self, OrgAiSettings},
+        audit::NewEvent,
+    },
     state::AppState,
 };
 
@@ -36,28 +39,45 @@ pub async fn default_tab(ctx: OrgContext) -> HttpResponse {
     see_other(&tab_url(&ctx.org.slug, Tab::BUILT[0]))
 }
 
+/// Renders the tab. `known` is the row as a write just returned it, changed by the caller
+/// (saves reading it back); otherwise it is read with the name of whoever changed it last.
+/// `flash` is shown in place of any queued message (an htmx answer shows it at once).
 async fn render(
     req: &HttpRequest,
     ctx: &OrgContext,
     session: &Session,
     state: &AppState,
     status: StatusCode,
+    known: Option<OrgAiSettings>,
+    flash: Option<Flash>,
 ) -> AppResult<HttpResponse> {
-    let mut conn = state.conn().await?;
-    let (settings, updater) = ai_settings::with_updater(&mut conn, ctx.org.id).await?;
+    let (settings, changed_by) = match known {
+        Some(settings) => (settings, Some(ctx.user.display_name().to_owned())),
+        None => {
+            let mut conn = state.conn().await?;
+            let (settings, updater) = ai_settings::with_updater(&mut conn, ctx.org.id).await?;
+            let changed_by =
+                updater.map(|(name, email)| if name.trim().is_empty() { email } else { name });
+            (settings, changed_by)
+        }
+    };
     let view = InsightsView {
         enabled: settings.insights_enabled,
         lock_version: settings.lock_version,
-        changed_by: updater.map(|(name, email)| if name.trim().is_empty() { email } else { name }),
+        changed_by,
         changed_at: settings.updated_at.format("%Y-%m-%d %H:%M UTC").to_string(),
         action: tab_url(&ctx.org.slug, Tab::Insights),
     };
+    let mut chrome = Chrome::new(
+        session,
+        format!("Insights · {}", ctx.org.name),
+        Some(&ctx.user),
+    )?;
+    if flash.is_some() {
+        chrome.flash = flash;
+    }
     let page = InsightsPage {
-        chrome: Chrome::new(
-            session,
-            format!("Insights · {}", ctx.org.name),
-            Some(&ctx.user),
-        )?,
+        chrome,
         org: OrgHeader::new(ctx, Some(Tab::Insights)),
         view,
     };
@@ -71,7 +91,7 @@ pub async fn show_insights(
     session: Session,
     state: web::Data<AppState>,
 ) -> AppResult<HttpResponse> {
-    render(&req, &ctx, &session, &state, StatusCode::OK).await
+    render(&req, &ctx, &session, &state, StatusCode::OK, None, None).await
 }
 
 /// The toggle form.
@@ -82,7 +102,7 @@ pub struct InsightsForm {
 }
 
 enum Outcome {
-    Saved(bool),
+    Saved(OrgAiSettings),
     Unchanged,
     Conflict,
 }
@@ -112,14 +132,18 @@ pub async fn update_insights(
     let mut conn = state.conn().await?;
     let outcome =
         diesel_async::AsyncConnection::transaction::<_, AppError, _>(&mut *conn, async |conn| {
-            let current = ai_settings::lock(conn, ctx.org.id).await?;
-            if current.lock_version != expected {
-                return Ok(Outcome::Conflict);
-            }
-            if current.insights_enabled == enabled {
-                return Ok(Outcome::Unchanged);
-            }
-            ai_settings::set_insights(conn, ctx.org.id, enabled, ctx.user.id, now).await?;
+            let Some(saved) =
+                ai_settings::set_insights_if(conn, ctx.org.id, expected, enabled, ctx.user.id, now)
+                    .await?
+            else {
+                // Nothing written: tell a stale form from a switch already in that position.
+                let (current, _) = ai_settings::with_updater(conn, ctx.org.id).await?;
+                return Ok(if current.lock_version == expected {
+                    Outcome::Unchanged
+                } else {
+                    Outcome::Conflict
+                });
+            };
             NewEvent {
                 org_id: Some(ctx.org.id),
                 actor: &actor,
@@ -129,31 +153,44 @@ pub async fn update_insights(
                     "insights.disabled"
                 },
                 target: format!("org:{}", ctx.org.slug),
-                before: Some(serde_json::json!({ "insightsEnabled": current.insights_enabled })),
+                // The update only matched a row whose switch was the other way.
+                before: Some(serde_json::json!({ "insightsEnabled": !enabled })),
                 after: Some(serde_json::json!({ "insightsEnabled": enabled })),
                 meta: &ctx.meta,
             }
             .record(conn)
             .await?;
-            Ok(Outcome::Saved(enabled))
+            Ok(Outcome::Saved(saved))
         })
         .await?;
     drop(conn);
 
-    let (status, ok, message) = match outcome {
-        Outcome::Saved(true) => (StatusCode::OK, true, "Proactive AI Insights are now on."),
-        Outcome::Saved(false) => (StatusCode::OK, true, "Proactive AI Insights are now off."),
-        Outcome::Unchanged => (StatusCode::OK, true, "Nothing to change."),
+    let (status, ok, message, known) = match outcome {
+        Outcome::Saved(saved) => {
+            let message = if saved.insights_enabled {
+                "Proactive AI Insights are now on."
+            } else {
+                "Proactive AI Insights are now off."
+            };
+            (StatusCode::OK, true, message, Some(saved))
+        }
+        Outcome::Unchanged => (StatusCode::OK, true, "Nothing to change.", None),
         Outcome::Conflict => (
             StatusCode::CONFLICT,
             false,
             "Someone else changed this setting while you were looking. Here is the current state; try again if you still want to change it.",
+            None,
         ),
     };
-    set_flash(&session, ok, message);
     if wants_fragment(&req) || status == StatusCode::CONFLICT {
-        render(&req, &ctx, &session, &state, status).await
+        // Answered now: the message goes into this answer, not through the session.
+        let flash = Flash {
+            ok,
+            message: message.to_owned(),
+        };
+        render(&req, &ctx, &session, &state, status, known, Some(flash)).await
     } else {
+        set_flash(&session, ok, message);
         Ok(see_other(&tab_url(&ctx.org.slug, Tab::Insights)))
     }
 }

@@ -109,11 +109,44 @@ async fn an_htmx_post_returns_the_tab_fragment_and_audits_both_directions() {
         let word = if enabled == "true" { "on" } else { "off" };
         assert!(frag.contains(&format!("Insights are {word}")), "{frag}");
         assert!(frag.contains(&format!("Proactive AI Insights are now {word}.")));
+        // Rendered from the row the update returned: the change is already ours.
+        assert!(frag.contains("Last changed by admin@acme.test"), "{frag}");
         version = lock_version(&frag);
     }
     assert_eq!(version, "2");
     assert_eq!(app.audit_count("insights.enabled").await, 1);
     assert_eq!(app.audit_count("insights.disabled").await, 1);
+    // The fragment carried the message; nothing was queued for the next page.
+    let page = app.get(&app.client, INSIGHTS).await.text().await.unwrap();
+    assert!(
+        page.contains("Insights are off") && !page.contains("are now"),
+        "{page}"
+    );
+    // Each event records the state it replaced.
+    let mut conn = app.db().await;
+    let trail: Vec<(String, Option<serde_json::Value>, Option<serde_json::Value>)> =
+        diesel::sql_query(
+            "SELECT action, before, after FROM audit_events WHERE action LIKE 'insights.%' ORDER BY id",
+        )
+        .load::<Trail>(&mut conn)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| (t.action, t.before, t.after))
+        .collect();
+    let on = serde_json::json!({ "insightsEnabled": true });
+    let off = serde_json::json!({ "insightsEnabled": false });
+    assert_eq!(
+        trail,
+        vec![
+            (
+                "insights.enabled".to_owned(),
+                Some(off.clone()),
+                Some(on.clone())
+            ),
+            ("insights.disabled".to_owned(), Some(on), Some(off)),
+        ]
+    );
 
     let audit = app
         .get(&app.client, "/orgs/acme/settings/ai/audit")
@@ -122,6 +155,46 @@ async fn an_htmx_post_returns_the_tab_fragment_and_audits_both_directions() {
         .await
         .unwrap();
     assert!(audit.contains("insights.enabled") && audit.contains("insights.disabled"));
+}
+
+#[derive(diesel::QueryableByName)]
+struct Trail {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    action: String,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Jsonb>)]
+    before: Option<serde_json::Value>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Jsonb>)]
+    after: Option<serde_json::Value>,
+}
+
+#[tokio::test]
+async fn setting_the_switch_to_where_it_is_changes_nothing() {
+    let app = TestApp::spawn().await;
+    app.seed_and_login_admin().await;
+    for hx in [false, true] {
+        let token = meta_csrf(&app.get(&app.client, INSIGHTS).await.text().await.unwrap()).unwrap();
+        let mut req = app.client.post(app.url(INSIGHTS)).form(&[
+            ("enabled", "false"),
+            ("lock_version", "0"),
+            ("csrf_token", &token),
+        ]);
+        if hx {
+            req = req.header("HX-Request", "true");
+        }
+        let res = req.send().await.unwrap();
+        let body = if hx {
+            assert_eq!(res.status(), 200);
+            res.text().await.unwrap()
+        } else {
+            assert_eq!(res.status(), 303);
+            app.get(&app.client, INSIGHTS).await.text().await.unwrap()
+        };
+        assert!(body.contains("Nothing to change."), "{body}");
+        assert_eq!(lock_version(&body), "0", "no write, no new version");
+    }
+    assert!(!app.insights_enabled("acme").await);
+    assert_eq!(app.audit_count("insights.enabled").await, 0);
+    assert_eq!(app.audit_count("insights.disabled").await, 0);
 }
 
 #[tokio::test]
