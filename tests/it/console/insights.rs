@@ -167,21 +167,26 @@ struct Trail {
     after: Option<serde_json::Value>,
 }
 
+/// Posts `enabled=false` at `lock_version` 0 as a plain form, or as htmx when `hx`.
+async fn post_off_at_version_0(app: &TestApp, hx: bool) -> reqwest::Response {
+    let token = meta_csrf(&app.get(&app.client, INSIGHTS).await.text().await.unwrap()).unwrap();
+    let mut req = app.client.post(app.url(INSIGHTS)).form(&[
+        ("enabled", "false"),
+        ("lock_version", "0"),
+        ("csrf_token", &token),
+    ]);
+    if hx {
+        req = req.header("HX-Request", "true");
+    }
+    req.send().await.unwrap()
+}
+
 #[tokio::test]
 async fn setting_the_switch_to_where_it_is_changes_nothing() {
     let app = TestApp::spawn().await;
     app.seed_and_login_admin().await;
     for hx in [false, true] {
-        let token = meta_csrf(&app.get(&app.client, INSIGHTS).await.text().await.unwrap()).unwrap();
-        let mut req = app.client.post(app.url(INSIGHTS)).form(&[
-            ("enabled", "false"),
-            ("lock_version", "0"),
-            ("csrf_token", &token),
-        ]);
-        if hx {
-            req = req.header("HX-Request", "true");
-        }
-        let res = req.send().await.unwrap();
+        let res = post_off_at_version_0(&app, hx).await;
         let body = if hx {
             assert_eq!(res.status(), 200);
             res.text().await.unwrap()
@@ -214,18 +219,9 @@ async fn a_stale_lock_version_is_a_conflict_not_an_overwrite() {
         )
         .await;
     assert_eq!(res.status(), 303);
-    // Our admin still believes it is off at version 0 and wants it on... then off again.
-    for client_header in [false, true] {
-        let token = meta_csrf(&app.get(&app.client, INSIGHTS).await.text().await.unwrap()).unwrap();
-        let mut req = app.client.post(app.url(INSIGHTS)).form(&[
-            ("enabled", "false"),
-            ("lock_version", "0"),
-            ("csrf_token", &token),
-        ]);
-        if client_header {
-            req = req.header("HX-Request", "true");
-        }
-        let res = req.send().await.unwrap();
+    // Our admin's form is still at version 0 and asks for off: without and with htmx.
+    for hx in [false, true] {
+        let res = post_off_at_version_0(&app, hx).await;
         assert_eq!(res.status(), 409);
         let body = res.text().await.unwrap();
         assert!(body.contains("Someone else changed this setting"), "{body}");
