@@ -71,6 +71,24 @@ pub enum UserCommand {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// Set a user's password (read from standard input) and log them out everywhere.
+    SetPassword {
+        #[arg(long)]
+        email: String,
+        /// Read the password from standard input (required: passwords never go in argv).
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Disable a user: they can no longer log in and every session of theirs ends.
+    Disable {
+        #[arg(long)]
+        email: String,
+    },
+    /// Re-enable a disabled user.
+    Enable {
+        #[arg(long)]
+        email: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -155,45 +173,121 @@ fn cli_actor() -> Actor {
     Actor::System
 }
 
-async fn user_command(conn: &mut Conn, command: UserCommand) -> anyhow::Result<String> {
-    let UserCommand::Create {
-        email,
-        name,
-        support,
-        password_stdin,
-    } = command;
+/// Reads a new password from the first line of standard input and hashes it.
+async fn password_from_stdin(password_stdin: bool) -> anyhow::Result<String> {
     anyhow::ensure!(
         password_stdin,
         "pass --password-stdin and the password on standard input"
     );
-    let email = user::normalize_email(&email).map_err(anyhow::Error::msg)?;
-    if !name.is_empty() {
-        org::validate_name(&name).map_err(anyhow::Error::msg)?;
-    }
     let mut line = String::new();
     std::io::stdin().lock().read_line(&mut line)?;
     let password = line.trim_end_matches(['\n', '\r']).to_owned();
     user::validate_password(&password).map_err(anyhow::Error::msg)?;
-    let hash =
+    Ok(
         tokio::task::spawn_blocking(move || password::hash_blocking(&SecretString::from(password)))
+            .await?,
+    )
+}
+
+async fn existing_user(conn: &mut Conn, email: &str) -> anyhow::Result<User> {
+    let email = user::normalize_email(email).map_err(anyhow::Error::msg)?;
+    User::find_by_email(conn, &email)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no user with email {email}"))
+}
+
+/// An operator's change to a user account, audited with no org.
+fn account_event<'a>(user: &User, action: &'a str, meta: &'a RequestMeta) -> NewEvent<'a> {
+    NewEvent {
+        org_id: None,
+        actor: &SYSTEM,
+        action,
+        target: format!("user:{}", user.email),
+        before: None,
+        after: None,
+        meta,
+    }
+}
+
+static SYSTEM: Actor = Actor::System;
+
+async fn user_command(conn: &mut Conn, command: UserCommand) -> anyhow::Result<String> {
+    use diesel_async::AsyncConnection as _;
+    let meta = RequestMeta::default();
+    match command {
+        UserCommand::Create {
+            email,
+            name,
+            support,
+            password_stdin,
+        } => {
+            let email = user::normalize_email(&email).map_err(anyhow::Error::msg)?;
+            if !name.is_empty() {
+                org::validate_name(&name).map_err(anyhow::Error::msg)?;
+            }
+            let hash = password_from_stdin(password_stdin).await?;
+            if User::find_by_email(conn, &email).await?.is_some() {
+                anyhow::bail!("a user with email {email} already exists");
+            }
+            let user = NewUser {
+                email: &email,
+                name: name.trim(),
+                password_hash: &hash,
+                support,
+            }
+            .insert(conn)
             .await?;
-    if User::find_by_email(conn, &email).await?.is_some() {
-        anyhow::bail!("a user with email {email} already exists");
+            Ok(format!(
+                "created user {} (id {}{})",
+                user.email,
+                user.id,
+                if support { ", support staff" } else { "" }
+            ))
+        }
+        UserCommand::SetPassword {
+            email,
+            password_stdin,
+        } => {
+            let user = existing_user(conn, &email).await?;
+            let hash = password_from_stdin(password_stdin).await?;
+            conn.transaction::<_, anyhow::Error, _>(async |conn| {
+                User::set_password_hash(conn, user.id, &hash).await?;
+                account_event(&user, "user.password_reset", &meta)
+                    .record(conn)
+                    .await?;
+                Ok(())
+            })
+            .await?;
+            Ok(format!(
+                "set a new password for {}; their sessions have ended",
+                user.email
+            ))
+        }
+        UserCommand::Disable { ref email } | UserCommand::Enable { ref email } => {
+            let disable = matches!(command, UserCommand::Disable { .. });
+            let user = existing_user(conn, email).await?;
+            let changed = conn
+                .transaction::<_, anyhow::Error, _>(async |conn| {
+                    let changed = User::set_disabled(conn, user.id, disable).await?;
+                    if changed {
+                        let action = if disable {
+                            "user.disabled"
+                        } else {
+                            "user.enabled"
+                        };
+                        account_event(&user, action, &meta).record(conn).await?;
+                    }
+                    Ok(changed)
+                })
+                .await?;
+            Ok(match (disable, changed) {
+                (true, true) => format!("disabled {}; their sessions have ended", user.email),
+                (false, true) => format!("enabled {}", user.email),
+                (true, false) => format!("{} was already disabled", user.email),
+                (false, false) => format!("{} was not disabled", user.email),
+            })
+        }
     }
-    let user = NewUser {
-        email: &email,
-        name: name.trim(),
-        password_hash: &hash,
-        support,
-    }
-    .insert(conn)
-    .await?;
-    Ok(format!(
-        "created user {} (id {}{})",
-        user.email,
-        user.id,
-        if support { ", support staff" } else { "" }
-    ))
 }
 
 async fn org_command(conn: &mut Conn, command: OrgCommand) -> anyhow::Result<String> {

@@ -36,6 +36,14 @@ impl LoginThrottle {
         }
     }
 
+    /// If the account or the IP is over its limit, the message that says how long to wait.
+    pub fn refusal(&self, email: &str, ip: &str) -> Option<String> {
+        self.retry_after(email, ip).map(|wait| {
+            let minutes = wait.num_minutes() + 1;
+            format!("Too many failed attempts. Try again in {minutes} minutes.")
+        })
+    }
+
     /// If either the account or the IP is over its limit, how long until it may try again.
     pub fn retry_after(&self, email: &str, ip: &str) -> Option<TimeDelta> {
         let now = self.clock.now();

@@ -123,6 +123,42 @@ impl User {
             .map(drop)
     }
 
+    /// Replaces the password hash and revokes every session of the user, in one statement.
+    /// Returns the user as stored now (with the new epoch).
+    pub async fn set_password_hash(
+        conn: &mut AsyncPgConnection,
+        id: i64,
+        hash: &str,
+    ) -> QueryResult<User> {
+        diesel::update(users::table.find(id))
+            .set((
+                users::password_hash.eq(hash),
+                users::session_epoch.eq(users::session_epoch + 1),
+                users::updated_at.eq(diesel::dsl::now),
+            ))
+            .returning(User::as_returning())
+            .get_result(conn)
+            .await
+    }
+
+    /// Disables or re-enables the user. Disabling revokes every session (epoch bump); a
+    /// disabled user cannot log in. Returns whether anything changed.
+    pub async fn set_disabled(
+        conn: &mut AsyncPgConnection,
+        id: i64,
+        disabled: bool,
+    ) -> QueryResult<bool> {
+        diesel::update(users::table.find(id).filter(users::disabled.ne(disabled)))
+            .set((
+                users::disabled.eq(disabled),
+                users::session_epoch.eq(users::session_epoch + 1),
+                users::updated_at.eq(diesel::dsl::now),
+            ))
+            .execute(conn)
+            .await
+            .map(|rows| rows == 1)
+    }
+
     /// The name to show: the display name, or the email when no name was given.
     pub fn display_name(&self) -> &str {
         if self.name.trim().is_empty() {

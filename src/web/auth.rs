@@ -76,12 +76,8 @@ pub async fn log_in(
         )
     };
 
-    if let Some(wait) = state.throttle.retry_after(&email_key, &ip) {
-        let minutes = wait.num_minutes() + 1;
-        return fail(
-            StatusCode::TOO_MANY_REQUESTS,
-            format!("Too many failed attempts. Try again in {minutes} minutes."),
-        );
+    if let Some(refusal) = state.throttle.refusal(&email_key, &ip) {
+        return fail(StatusCode::TOO_MANY_REQUESTS, refusal);
     }
 
     let mut conn = state.conn().await?;

@@ -1,6 +1,7 @@
 //! The server-rendered console: one module per page or tab (handlers + their askama view
 //! structs), the shared page chrome, and the one route table.
 
+pub mod account;
 pub mod assets;
 pub mod audit;
 pub mod auth;
@@ -39,6 +40,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/logout", web::post().to(auth::log_out))
         .route("/setup", web::get().to(auth::setup_form))
         .route("/setup", web::post().to(auth::set_up))
+        .route("/account/password", web::get().to(account::password_form))
+        .route(
+            "/account/password",
+            web::post().to(account::change_password),
+        )
         .route("/", web::get().to(home::org_picker))
         .route("/support/orgs", web::get().to(home::support_orgs))
         .service(

@@ -4,7 +4,9 @@ use std::process::Stdio;
 
 use tokio::io::AsyncWriteExt as _;
 
-use crate::helpers::{PASSWORD, TestApp};
+use switchboard::web::auth::LOGIN_FAILED;
+
+use crate::helpers::{PASSWORD, TestApp, location};
 
 /// Runs `switchboard args…` on the test database with `stdin`; returns (exit code, stdout, stderr).
 async fn switchboard(app: &TestApp, args: &[&str], stdin: &str) -> (i32, String, String) {
@@ -214,6 +216,38 @@ async fn cli_errors_are_one_clear_line_and_a_non_zero_exit() {
             "",
             "no user",
         ),
+        (
+            vec![
+                "user",
+                "set-password",
+                "--email",
+                "x@acme.test",
+                "--password-stdin",
+            ],
+            pw.as_str(),
+            "no user",
+        ),
+        (
+            vec!["user", "set-password", "--email", "ada@acme.test"],
+            "",
+            "--password-stdin",
+        ),
+        (
+            vec![
+                "user",
+                "set-password",
+                "--email",
+                "ada@acme.test",
+                "--password-stdin",
+            ],
+            "short\n",
+            "at least 10",
+        ),
+        (
+            vec!["user", "disable", "--email", "x@acme.test"],
+            "",
+            "no user",
+        ),
     ];
     for (args, stdin, expected) in cases {
         let (code, _, err) = switchboard(&app, &args, stdin).await;
@@ -238,4 +272,83 @@ async fn cli_errors_are_one_clear_line_and_a_non_zero_exit() {
         err.contains("SWITCHBOARD_BIND") && err.lines().count() == 1,
         "{err}"
     );
+}
+
+#[tokio::test]
+async fn operators_disable_enable_and_reset_a_user_and_each_ends_their_sessions() {
+    const INSIGHTS: &str = "/orgs/acme/settings/ai/insights";
+    const NEW_PASSWORD: &str = "a brand new operator-set password";
+    let app = TestApp::spawn().await;
+    app.seed_and_login_admin().await;
+    let logged_in = |res: reqwest::Response| res.status() == 200;
+    assert!(logged_in(app.get(&app.client, INSIGHTS).await));
+
+    let (code, out, err) =
+        switchboard(&app, &["user", "disable", "--email", "Admin@Acme.test"], "").await;
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("disabled admin@acme.test"), "{out}");
+    let res = app.get(&app.client, INSIGHTS).await;
+    assert_eq!(res.status(), 303, "the session ended");
+    assert_eq!(location(&res), "/login");
+    // A disabled account gets the one answer every failed login gets.
+    let res = app.login(&app.client, "admin@acme.test", PASSWORD).await;
+    assert_eq!(res.status(), 401);
+    assert!(res.text().await.unwrap().contains(LOGIN_FAILED));
+    let (code, out, _) =
+        switchboard(&app, &["user", "disable", "--email", "admin@acme.test"], "").await;
+    assert_eq!(code, 0);
+    assert!(out.contains("already disabled"), "{out}");
+
+    let (code, out, err) =
+        switchboard(&app, &["user", "enable", "--email", "admin@acme.test"], "").await;
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("enabled admin@acme.test"), "{out}");
+    assert_eq!(
+        app.login(&app.client, "admin@acme.test", PASSWORD)
+            .await
+            .status(),
+        303
+    );
+    assert!(logged_in(app.get(&app.client, INSIGHTS).await));
+
+    let (code, out, err) = switchboard(
+        &app,
+        &[
+            "user",
+            "set-password",
+            "--email",
+            "admin@acme.test",
+            "--password-stdin",
+        ],
+        &format!("{NEW_PASSWORD}\n"),
+    )
+    .await;
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("set a new password for admin@acme.test"),
+        "{out}"
+    );
+    assert!(!out.contains(NEW_PASSWORD) && !err.contains(NEW_PASSWORD));
+    assert_eq!(
+        app.get(&app.client, INSIGHTS).await.status(),
+        303,
+        "the session ended"
+    );
+    assert_eq!(
+        app.login(&app.client, "admin@acme.test", PASSWORD)
+            .await
+            .status(),
+        401
+    );
+    assert_eq!(
+        app.login(&app.client, "admin@acme.test", NEW_PASSWORD)
+            .await
+            .status(),
+        303
+    );
+    assert!(logged_in(app.get(&app.client, INSIGHTS).await));
+
+    for action in ["user.disabled", "user.enabled", "user.password_reset"] {
+        assert_eq!(app.audit_count(action).await, 1, "{action}");
+    }
 }

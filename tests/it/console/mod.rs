@@ -1,5 +1,6 @@
 //! The web console end to end: real server, real PostgreSQL, a cookie-keeping HTTP client.
 
+mod account;
 mod auth;
 mod cli;
 mod csrf;
