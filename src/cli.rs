@@ -169,10 +169,6 @@ async fn with_db(
     Ok(())
 }
 
-fn cli_actor() -> Actor {
-    Actor::System
-}
-
 /// Reads a new password from the first line of standard input and hashes it.
 async fn password_from_stdin(password_stdin: bool) -> anyhow::Result<String> {
     anyhow::ensure!(
@@ -209,6 +205,7 @@ fn account_event<'a>(user: &User, action: &'a str, meta: &'a RequestMeta) -> New
     }
 }
 
+/// The CLI acts as the system: an operator at the server, not a console user.
 static SYSTEM: Actor = Actor::System;
 
 async fn user_command(conn: &mut Conn, command: UserCommand) -> anyhow::Result<String> {
@@ -308,7 +305,7 @@ async fn org_command(conn: &mut Conn, command: OrgCommand) -> anyhow::Result<Str
             .await?;
             NewEvent {
                 org_id: Some(org.id),
-                actor: &cli_actor(),
+                actor: &SYSTEM,
                 action: "org.created",
                 target: format!("org:{}", org.slug),
                 before: None,
@@ -335,25 +332,10 @@ async fn member_command(conn: &mut Conn, command: MemberCommand) -> anyhow::Resu
         .await?
         .ok_or_else(|| anyhow::anyhow!("no user with email {email}"))?;
     conn.transaction::<_, anyhow::Error, _>(async |conn| {
-        let (current, _) = membership::lock_for_change(conn, org.id, user.id).await?;
-        anyhow::ensure!(
-            current.is_none(),
-            "{email} is already a member of {}",
-            org.slug
-        );
-        membership::add(conn, org.id, user.id, role).await?;
-        User::bump_session_epoch(conn, user.id).await?;
-        NewEvent {
-            org_id: Some(org.id),
-            actor: &cli_actor(),
-            action: "member.added",
-            target: format!("user:{email}"),
-            before: None,
-            after: Some(serde_json::json!({ "role": role.as_str() })),
-            meta: &RequestMeta::default(),
-        }
-        .record(conn)
-        .await?;
+        let added =
+            membership::add_with_event(conn, &org, &user, role, &SYSTEM, &RequestMeta::default())
+                .await?;
+        anyhow::ensure!(added, "{email} is already a member of {}", org.slug);
         Ok(())
     })
     .await?;

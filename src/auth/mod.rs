@@ -14,6 +14,8 @@ use crate::{error::AppError, models::user::User, state::AppState};
 
 const UID: &str = "uid";
 const EPOCH: &str = "epoch";
+/// The session keys that say who is logged in.
+pub(crate) const IDENTITY_KEYS: [&str; 2] = [UID, EPOCH];
 const CSRF: &str = "csrf";
 const FLASH: &str = "flash";
 

@@ -15,9 +15,6 @@ pub const IDLE_TIMEOUT: TimeDelta = TimeDelta::minutes(30);
 /// Absolute timeout: no session lives longer than this, however busy.
 pub const ABSOLUTE_TIMEOUT: TimeDelta = TimeDelta::hours(12);
 
-/// Session keys that identify the logged-in user; dropped if a session has to be re-created.
-const IDENTITY_KEYS: [&str; 2] = ["uid", "epoch"];
-
 /// The PostgreSQL session store.
 #[derive(Clone)]
 pub struct PgSessionStore {
@@ -107,7 +104,7 @@ impl SessionStore for PgSessionStore {
         // It expired between load and update: start afresh, but never carry the login over
         // (that would stretch the absolute timeout).
         drop(conn);
-        for key in IDENTITY_KEYS {
+        for key in super::IDENTITY_KEYS {
             session_state.remove(key);
         }
         self.save(session_state, ttl).await.map_err(|e| match e {

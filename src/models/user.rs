@@ -61,6 +61,11 @@ pub fn normalize_email(raw: &str) -> Result<String, &'static str> {
     }
 }
 
+/// The name to show for a user: the display name, or the email when no name was given.
+pub fn label<'a>(name: &'a str, email: &'a str) -> &'a str {
+    if name.trim().is_empty() { email } else { name }
+}
+
 /// Checks a new password's length (NIST-style: length over composition rules).
 pub fn validate_password(password: &str) -> Result<(), &'static str> {
     match password.chars().count() {
@@ -161,11 +166,7 @@ impl User {
 
     /// The name to show: the display name, or the email when no name was given.
     pub fn display_name(&self) -> &str {
-        if self.name.trim().is_empty() {
-            &self.email
-        } else {
-            &self.name
-        }
+        label(&self.name, &self.email)
     }
 }
 

@@ -79,10 +79,8 @@ pub async fn change_password(
     let refuse = |status: StatusCode, message: &str| {
         render(&session, &user, status, Some(message.to_owned()))
     };
-    let ip = req
-        .peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_default();
+    let meta = request_meta(&req);
+    let ip = meta.ip.clone().unwrap_or_default();
     if let Some(refusal) = state.throttle.refusal(&user.email, &ip) {
         return refuse(StatusCode::TOO_MANY_REQUESTS, &refusal);
     }
@@ -115,7 +113,6 @@ pub async fn change_password(
         );
     }
     let hash = state.hasher.hash(SecretString::from(new_password)).await;
-    let meta = request_meta(&req);
     let mut conn = state.conn().await?;
     let updated =
         diesel_async::AsyncConnection::transaction::<_, AppError, _>(&mut *conn, async |conn| {

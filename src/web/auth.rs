@@ -60,10 +60,8 @@ pub async fn log_in(
 ) -> AppResult<HttpResponse> {
     let LoginForm { email, password } = form.into_inner();
     let email_key = user::normalize_email(&email).unwrap_or_else(|_| email.trim().to_lowercase());
-    let ip = req
-        .peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_default();
+    let meta = request_meta(&req);
+    let ip = meta.ip.clone().unwrap_or_default();
     let fail = |status: StatusCode, message: String| -> AppResult<HttpResponse> {
         let chrome = Chrome::new(&session, "Log in", None)?;
         page(
@@ -109,7 +107,7 @@ pub async fn log_in(
                 target: format!("user:{label}"),
                 before: None,
                 after: None,
-                meta: &request_meta(&req),
+                meta: &meta,
             }
             .record(&mut conn)
             .await?;

@@ -13,6 +13,7 @@ use crate::{
     models::{
         ai_settings::{self, OrgAiSettings},
         audit::NewEvent,
+        user,
     },
     state::AppState,
 };
@@ -56,8 +57,7 @@ async fn render(
         None => {
             let mut conn = state.conn().await?;
             let (settings, updater) = ai_settings::with_updater(&mut conn, ctx.org.id).await?;
-            let changed_by =
-                updater.map(|(name, email)| if name.trim().is_empty() { email } else { name });
+            let changed_by = updater.map(|(name, email)| user::label(&name, &email).to_owned());
             (settings, changed_by)
         }
     };

@@ -60,11 +60,7 @@ pub async fn list_members(
         .into_iter()
         .map(|m| MemberRow {
             user_id: m.user_id,
-            label: if m.name.trim().is_empty() {
-                m.email.clone()
-            } else {
-                m.name
-            },
+            label: user::label(&m.name, &m.email).to_owned(),
             email: m.email,
             role: m.role.as_str(),
             is_admin: m.role == Role::Admin,
@@ -112,23 +108,9 @@ pub async fn add_member(
                 "No Switchboard account uses {email}. An operator creates accounts with `switchboard user create`."
             )));
         };
-        let (current, _) = membership::lock_for_change(conn, ctx.org.id, target.id).await?;
-        if current.is_some() {
+        if !membership::add_with_event(conn, &ctx.org, &target, role, &actor, &ctx.meta).await? {
             return Err(AppError::Conflict(format!("{email} is already a member.")));
         }
-        membership::add(conn, ctx.org.id, target.id, role).await?;
-        User::bump_session_epoch(conn, target.id).await?;
-        NewEvent {
-            org_id: Some(ctx.org.id),
-            actor: &actor,
-            action: "member.added",
-            target: format!("user:{email}"),
-            before: None,
-            after: Some(serde_json::json!({ "role": role.as_str() })),
-            meta: &ctx.meta,
-        }
-        .record(conn)
-        .await?;
         Ok(target)
     })
     .await?;

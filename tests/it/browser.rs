@@ -18,13 +18,12 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 use switchboard::models::membership::Role;
 
-use crate::helpers::{PASSWORD, TestApp};
+use crate::helpers::{INSIGHTS, PASSWORD, TestApp};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 /// How long a page or swap may take: generous, the whole suite shares two cores.
 const PATIENCE: Duration = Duration::from_secs(30);
-const INSIGHTS: &str = "/orgs/acme/settings/ai/insights";
 const AUDIT: &str = "/orgs/acme/settings/ai/audit";
 
 #[derive(Clone, Copy, PartialEq)]

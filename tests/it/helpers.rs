@@ -23,6 +23,8 @@ use tokio::sync::OnceCell;
 
 /// The password every seeded user gets.
 pub const PASSWORD: &str = "correct horse battery staple";
+/// The Insights tab of the seeded org `acme`.
+pub const INSIGHTS: &str = "/orgs/acme/settings/ai/insights";
 
 /// Builds the URL of a database on the test server from its name.
 type UrlFor = Box<dyn Fn(&str) -> String + Send + Sync>;
@@ -256,6 +258,18 @@ impl TestApp {
             .send()
             .await
             .expect("POST")
+    }
+
+    /// Posts the Insights form as `client` (plain form, CSRF token from the tab): on, at
+    /// `lock_version` 0.
+    pub async fn turn_insights_on(&self, client: &reqwest::Client) -> reqwest::Response {
+        self.post_form(
+            client,
+            INSIGHTS,
+            INSIGHTS,
+            &[("enabled", "true"), ("lock_version", "0")],
+        )
+        .await
     }
 
     /// Whether Proactive AI Insights are on for org `slug`, read from the database.

@@ -1,10 +1,9 @@
 //! A user changes their own password: the current one is checked (and throttled like a
 //! login), this session continues under the new epoch, every other session ends.
 
-use crate::helpers::{PASSWORD, TestApp, client, location};
+use crate::helpers::{INSIGHTS, PASSWORD, TestApp, client, location};
 
 const ACCOUNT: &str = "/account/password";
-const INSIGHTS: &str = "/orgs/acme/settings/ai/insights";
 const NEW_PASSWORD: &str = "canary-new-password-7d1f";
 
 async fn change(app: &TestApp, current: &str, new: &str, confirm: &str) -> reqwest::Response {

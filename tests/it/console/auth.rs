@@ -4,7 +4,12 @@ use std::time::Duration;
 
 use switchboard::models::{membership::Role, user::User};
 
-use crate::helpers::{PASSWORD, TestApp, client, location};
+use crate::helpers::{INSIGHTS, PASSWORD, TestApp, client, location};
+
+/// The status of the admin's next look at the Insights tab: 200 while the session holds.
+async fn insights_status(app: &TestApp) -> reqwest::StatusCode {
+    app.get(&app.client, INSIGHTS).await.status()
+}
 
 /// The `switchboard_session` cookie a response sets, as `name=value`.
 fn session_cookie(res: &reqwest::Response) -> Option<String> {
@@ -35,10 +40,8 @@ async fn admin_logs_in_and_reaches_the_insights_tab() {
     assert_eq!(res.status(), 303);
     assert_eq!(location(&res), "/orgs/acme/settings/ai");
     let res = app.get(&app.client, "/orgs/acme/settings/ai").await;
-    assert_eq!(location(&res), "/orgs/acme/settings/ai/insights");
-    let res = app
-        .get(&app.client, "/orgs/acme/settings/ai/insights")
-        .await;
+    assert_eq!(location(&res), INSIGHTS);
+    let res = app.get(&app.client, INSIGHTS).await;
     assert_eq!(res.status(), 200);
     let body = res.text().await.unwrap();
     assert!(body.contains("Insights are off"), "{body}");
@@ -48,7 +51,7 @@ async fn admin_logs_in_and_reaches_the_insights_tab() {
 #[tokio::test]
 async fn unauthenticated_pages_redirect_to_login() {
     let app = TestApp::spawn().await;
-    for path in ["/", "/orgs/acme/settings/ai/insights", "/support/orgs"] {
+    for path in ["/", INSIGHTS, "/support/orgs"] {
         let res = app.get(&app.client, path).await;
         assert_eq!(res.status(), 303, "{path}");
         assert_eq!(location(&res), "/login", "{path}");
@@ -56,7 +59,7 @@ async fn unauthenticated_pages_redirect_to_login() {
     // htmx gets a 401 with HX-Redirect instead of a redirect it would follow silently.
     let res = app
         .client
-        .get(app.url("/orgs/acme/settings/ai/insights"))
+        .get(app.url(INSIGHTS))
         .header("HX-Request", "true")
         .send()
         .await
@@ -124,13 +127,13 @@ async fn a_session_key_from_before_login_is_useless_after_it() {
     assert_eq!(res.status(), 303);
     let renewed = session_cookie(&res).expect("login sets a new session cookie");
     assert_ne!(planted, renewed);
-    let replay = get_with_cookie(&app, "/orgs/acme/settings/ai/insights", &planted).await;
+    let replay = get_with_cookie(&app, INSIGHTS, &planted).await;
     assert_eq!(
         replay.status(),
         303,
         "the pre-login key must not be logged in"
     );
-    let fresh = get_with_cookie(&app, "/orgs/acme/settings/ai/insights", &renewed).await;
+    let fresh = get_with_cookie(&app, INSIGHTS, &renewed).await;
     assert_eq!(fresh.status(), 200);
 }
 
@@ -141,17 +144,10 @@ async fn logout_revokes_the_session_server_side() {
     app.create_org("acme", &[(&admin, Role::Admin)]).await;
     let res = app.login(&app.client, "admin@acme.test", PASSWORD).await;
     let cookie = session_cookie(&res).unwrap();
-    let res = app
-        .post_form(
-            &app.client,
-            "/orgs/acme/settings/ai/insights",
-            "/logout",
-            &[],
-        )
-        .await;
+    let res = app.post_form(&app.client, INSIGHTS, "/logout", &[]).await;
     assert_eq!(res.status(), 303);
     assert_eq!(location(&res), "/login");
-    let replay = get_with_cookie(&app, "/orgs/acme/settings/ai/insights", &cookie).await;
+    let replay = get_with_cookie(&app, INSIGHTS, &cookie).await;
     assert_eq!(
         replay.status(),
         303,
@@ -173,7 +169,7 @@ async fn bumping_the_user_epoch_revokes_every_session() {
     let mut conn = app.db().await;
     User::bump_session_epoch(&mut conn, admin.id).await.unwrap();
     for c in [&app.client, &second] {
-        let res = app.get(c, "/orgs/acme/settings/ai/insights").await;
+        let res = app.get(c, INSIGHTS).await;
         assert_eq!(res.status(), 303);
         assert_eq!(location(&res), "/login");
     }
@@ -184,12 +180,7 @@ async fn bumping_the_user_epoch_revokes_every_session() {
             .status(),
         303
     );
-    assert_eq!(
-        app.get(&app.client, "/orgs/acme/settings/ai/insights")
-            .await
-            .status(),
-        200
-    );
+    assert_eq!(insights_status(&app).await, 200);
 }
 
 #[tokio::test]
@@ -197,27 +188,12 @@ async fn sessions_expire_after_30_idle_minutes() {
     let app = TestApp::spawn().await;
     app.seed_and_login_admin().await;
     app.clock.advance(Duration::from_secs(29 * 60));
-    assert_eq!(
-        app.get(&app.client, "/orgs/acme/settings/ai/insights")
-            .await
-            .status(),
-        200
-    );
+    assert_eq!(insights_status(&app).await, 200);
     // Activity pushed the idle deadline out: another 29 minutes is still fine.
     app.clock.advance(Duration::from_secs(29 * 60));
-    assert_eq!(
-        app.get(&app.client, "/orgs/acme/settings/ai/insights")
-            .await
-            .status(),
-        200
-    );
+    assert_eq!(insights_status(&app).await, 200);
     app.clock.advance(Duration::from_secs(31 * 60));
-    assert_eq!(
-        app.get(&app.client, "/orgs/acme/settings/ai/insights")
-            .await
-            .status(),
-        303
-    );
+    assert_eq!(insights_status(&app).await, 303);
 }
 
 #[tokio::test]
@@ -227,18 +203,11 @@ async fn sessions_end_after_12_hours_however_busy() {
     // 28 × 25 min = 11 h 40 min of steady use: still logged in.
     for _ in 0..28 {
         app.clock.advance(Duration::from_secs(25 * 60));
-        assert_eq!(
-            app.get(&app.client, "/orgs/acme/settings/ai/insights")
-                .await
-                .status(),
-            200
-        );
+        assert_eq!(insights_status(&app).await, 200);
     }
     // One more step crosses 12 h although the session was never idle for long.
     app.clock.advance(Duration::from_secs(25 * 60));
-    let res = app
-        .get(&app.client, "/orgs/acme/settings/ai/insights")
-        .await;
+    let res = app.get(&app.client, INSIGHTS).await;
     assert_eq!(res.status(), 303, "absolute timeout");
 }
 
@@ -348,12 +317,7 @@ async fn page_views_do_not_rewrite_the_session_each_time() {
     };
     let at_login = deadline(&mut conn).await;
     for _ in 0..3 {
-        assert_eq!(
-            app.get(&app.client, "/orgs/acme/settings/ai/insights")
-                .await
-                .status(),
-            200
-        );
+        assert_eq!(insights_status(&app).await, 200);
     }
     assert_eq!(
         deadline(&mut conn).await,
@@ -361,8 +325,7 @@ async fn page_views_do_not_rewrite_the_session_each_time() {
         "reads within a minute write nothing"
     );
     app.clock.advance(Duration::from_secs(120));
-    app.get(&app.client, "/orgs/acme/settings/ai/insights")
-        .await;
+    app.get(&app.client, INSIGHTS).await;
     assert!(
         deadline(&mut conn).await > at_login,
         "the idle deadline moves after a minute"

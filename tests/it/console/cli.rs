@@ -6,7 +6,7 @@ use tokio::io::AsyncWriteExt as _;
 
 use switchboard::web::auth::LOGIN_FAILED;
 
-use crate::helpers::{PASSWORD, TestApp, location};
+use crate::helpers::{INSIGHTS, PASSWORD, TestApp, location};
 
 /// Runs `switchboard args…` on the test database with `stdin`; returns (exit code, stdout, stderr).
 async fn switchboard(app: &TestApp, args: &[&str], stdin: &str) -> (i32, String, String) {
@@ -92,12 +92,7 @@ async fn operators_create_users_orgs_and_members_from_the_cli() {
             .status(),
         303
     );
-    let page = app
-        .get(&app.client, "/orgs/acme/settings/ai/insights")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let page = app.get(&app.client, INSIGHTS).await.text().await.unwrap();
     assert!(page.contains("Turn insights on"));
     assert_eq!(app.audit_count("member.added").await, 1);
 
@@ -276,7 +271,6 @@ async fn cli_errors_are_one_clear_line_and_a_non_zero_exit() {
 
 #[tokio::test]
 async fn operators_disable_enable_and_reset_a_user_and_each_ends_their_sessions() {
-    const INSIGHTS: &str = "/orgs/acme/settings/ai/insights";
     const NEW_PASSWORD: &str = "a brand new operator-set password";
     let app = TestApp::spawn().await;
     app.seed_and_login_admin().await;

@@ -1,8 +1,6 @@
 //! CSRF: every unsafe request needs the session's token and a same-origin source.
 
-use crate::helpers::{TestApp, meta_csrf};
-
-const INSIGHTS: &str = "/orgs/acme/settings/ai/insights";
+use crate::helpers::{INSIGHTS, TestApp, meta_csrf};
 
 #[tokio::test]
 async fn unsafe_requests_without_a_valid_token_or_from_another_site_are_refused() {

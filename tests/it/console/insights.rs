@@ -3,9 +3,7 @@
 
 use diesel_async::RunQueryDsl as _;
 
-use crate::helpers::{TestApp, location, meta_csrf};
-
-const INSIGHTS: &str = "/orgs/acme/settings/ai/insights";
+use crate::helpers::{INSIGHTS, TestApp, location, meta_csrf};
 
 fn lock_version(html: &str) -> String {
     let at = html
@@ -66,14 +64,7 @@ async fn full_page_and_fragment_come_from_one_template() {
 async fn a_plain_form_post_toggles_and_redirects_back_with_a_flash() {
     let app = TestApp::spawn().await;
     app.seed_and_login_admin().await;
-    let res = app
-        .post_form(
-            &app.client,
-            INSIGHTS,
-            INSIGHTS,
-            &[("enabled", "true"), ("lock_version", "0")],
-        )
-        .await;
+    let res = app.turn_insights_on(&app.client).await;
     assert_eq!(res.status(), 303);
     assert_eq!(location(&res), INSIGHTS);
     assert!(app.insights_enabled("acme").await);
@@ -210,14 +201,7 @@ async fn a_stale_lock_version_is_a_conflict_not_an_overwrite() {
     app.login(&other, "admin@acme.test", crate::helpers::PASSWORD)
         .await;
     // Both admins loaded the page at version 0; the other one switches insights on first.
-    let res = app
-        .post_form(
-            &other,
-            INSIGHTS,
-            INSIGHTS,
-            &[("enabled", "true"), ("lock_version", "0")],
-        )
-        .await;
+    let res = app.turn_insights_on(&other).await;
     assert_eq!(res.status(), 303);
     // Our admin's form is still at version 0 and asks for off: without and with htmx.
     for hx in [false, true] {
@@ -250,14 +234,7 @@ async fn a_failed_audit_write_rolls_the_change_back() {
     .execute(&mut conn)
     .await
     .unwrap();
-    let res = app
-        .post_form(
-            &app.client,
-            INSIGHTS,
-            INSIGHTS,
-            &[("enabled", "true"), ("lock_version", "0")],
-        )
-        .await;
+    let res = app.turn_insights_on(&app.client).await;
     assert_eq!(res.status(), 500);
     let body = res.text().await.unwrap();
     assert!(

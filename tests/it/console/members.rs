@@ -3,7 +3,7 @@
 
 use switchboard::models::membership::Role;
 
-use crate::helpers::{PASSWORD, TestApp, client, location};
+use crate::helpers::{INSIGHTS, PASSWORD, TestApp, client, location};
 
 const MEMBERS: &str = "/orgs/acme/settings/members";
 
@@ -60,34 +60,18 @@ async fn admins_add_promote_demote_and_remove_members() {
         app.login(&bobs, "bob@acme.test", PASSWORD).await.status(),
         303
     );
-    assert_eq!(
-        app.get(&bobs, "/orgs/acme/settings/ai/insights")
-            .await
-            .status(),
-        200
-    );
+    assert_eq!(app.get(&bobs, INSIGHTS).await.status(), 200);
     let role_url = format!("{MEMBERS}/{}/role", bob.id);
     let res = app
         .post_form(&app.client, MEMBERS, &role_url, &[("role", "admin")])
         .await;
     assert_eq!(res.status(), 303);
-    assert_eq!(
-        app.get(&bobs, "/orgs/acme/settings/ai/insights")
-            .await
-            .status(),
-        303,
-        "epoch bumped"
-    );
+    assert_eq!(app.get(&bobs, INSIGHTS).await.status(), 303, "epoch bumped");
     assert_eq!(
         app.login(&bobs, "bob@acme.test", PASSWORD).await.status(),
         303
     );
-    let page = app
-        .get(&bobs, "/orgs/acme/settings/ai/insights")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let page = app.get(&bobs, INSIGHTS).await.text().await.unwrap();
     assert!(page.contains("Turn insights on"), "bob is admin now");
 
     // Now two admins: the first may step down... but not the last one.
@@ -136,9 +120,7 @@ async fn admins_add_promote_demote_and_remove_members() {
     assert_eq!(app.audit_count("member.role_changed").await, 1);
     assert_eq!(app.audit_count("member.removed").await, 1);
     assert_eq!(
-        app.get(&bobs, "/orgs/acme/settings/ai/insights")
-            .await
-            .status(),
+        app.get(&bobs, INSIGHTS).await.status(),
         303,
         "removed ⇒ revoked"
     );

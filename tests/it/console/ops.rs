@@ -49,13 +49,7 @@ async fn every_html_response_carries_the_security_headers() {
 async fn the_database_refuses_to_change_or_delete_audit_events() {
     let app = TestApp::spawn().await;
     app.seed_and_login_admin().await;
-    app.post_form(
-        &app.client,
-        "/orgs/acme/settings/ai/insights",
-        "/orgs/acme/settings/ai/insights",
-        &[("enabled", "true"), ("lock_version", "0")],
-    )
-    .await;
+    app.turn_insights_on(&app.client).await;
     let mut conn = app.db().await;
     for sql in [
         "UPDATE audit_events SET action = 'insights.disabled'",

@@ -3,9 +3,7 @@
 
 use switchboard::models::membership::Role;
 
-use crate::helpers::{PASSWORD, TestApp, client, location};
-
-const INSIGHTS: &str = "/orgs/acme/settings/ai/insights";
+use crate::helpers::{INSIGHTS, PASSWORD, TestApp, location};
 
 #[tokio::test]
 async fn members_see_every_tab_read_only_and_may_not_post() {
@@ -30,14 +28,7 @@ async fn members_see_every_tab_read_only_and_may_not_post() {
         );
         assert!(!body.contains("/settings/members"), "no members link");
     }
-    let res = app
-        .post_form(
-            &app.client,
-            INSIGHTS,
-            INSIGHTS,
-            &[("enabled", "true"), ("lock_version", "0")],
-        )
-        .await;
+    let res = app.turn_insights_on(&app.client).await;
     assert_eq!(res.status(), 403);
     assert!(!app.insights_enabled("acme").await);
     assert_eq!(
@@ -113,14 +104,7 @@ async fn support_staff_read_any_org_are_recorded_and_change_nothing() {
     assert!(body.contains("support · read-only") && !body.contains("Turn insights on"));
     assert_eq!(app.audit_count("support.viewed").await, 1);
 
-    let res = app
-        .post_form(
-            &app.client,
-            INSIGHTS,
-            INSIGHTS,
-            &[("enabled", "true"), ("lock_version", "0")],
-        )
-        .await;
+    let res = app.turn_insights_on(&app.client).await;
     assert_eq!(res.status(), 403);
     assert!(!app.insights_enabled("acme").await);
     // Two GETs (one for the token, one before) → two recorded views; the refused POST is none.
@@ -138,5 +122,4 @@ async fn the_org_picker_lists_several_orgs() {
     assert_eq!(res.status(), 200);
     let body = res.text().await.unwrap();
     assert!(body.contains("/orgs/acme/settings/ai") && body.contains("/orgs/beta/settings/ai"));
-    let _ = client();
 }
