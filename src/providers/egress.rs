@@ -35,16 +35,6 @@ impl EgressPolicy {
         Self::default()
     }
 
-    /// A policy with these allow rules.
-    pub fn with_rules(rules: Vec<AllowRule>) -> Self {
-        Self { rules }
-    }
-
-    /// The allow rules.
-    pub fn rules(&self) -> &[AllowRule] {
-        &self.rules
-    }
-
     /// Parses the value of `SWITCHBOARD_EGRESS_ALLOW`: comma-separated `CIDR[:port]`
     /// entries; a bare address means a single host; IPv6 with a port is written
     /// `[cidr]:port`. An empty value is the closed policy.
@@ -241,11 +231,6 @@ impl AddressClass {
         }
     }
 
-    /// Whether the policy admits it without an allow rule.
-    pub fn is_public(self) -> bool {
-        self == Self::Public
-    }
-
     /// Whether no allow rule can admit it.
     pub fn always_refused(self) -> bool {
         matches!(self, Self::LinkLocal | Self::Metadata | Self::Unspecified)
@@ -272,8 +257,9 @@ impl AddressClass {
 
 /// The IPv4 address an IPv6 address stands for, if it embeds one: IPv4-mapped
 /// (`::ffff:a.b.c.d`), NAT64 well-known prefix (`64:ff9b::a.b.c.d`) and 6to4
-/// (`2002:aabb:ccdd::/48`). Other addresses are returned unchanged.
-pub fn normalise(ip: IpAddr) -> IpAddr {
+/// (`2002:aabb:ccdd::/48`) and IPv4-compatible (`::a.b.c.d`). Other addresses are returned
+/// unchanged.
+fn normalise(ip: IpAddr) -> IpAddr {
     let IpAddr::V6(v6) = ip else { return ip };
     if let Some(v4) = v6.to_ipv4_mapped() {
         return IpAddr::V4(v4);
@@ -284,6 +270,10 @@ pub fn normalise(ip: IpAddr) -> IpAddr {
     }
     if in_v6(bits, 0x2002 << 112, 16) {
         return IpAddr::V4(Ipv4Addr::from((bits >> 80) as u32));
+    }
+    // IPv4-compatible (`::a.b.c.d`, deprecated); `::` and `::1` keep their own meaning.
+    if bits >> 32 == 0 && bits > 1 {
+        return IpAddr::V4(Ipv4Addr::from(bits as u32));
     }
     ip
 }
@@ -368,6 +358,12 @@ mod tests {
         assert_eq!(class("64:ff9b::10.0.0.1"), AddressClass::Private);
         assert_eq!(class("2002:a9fe:a9fe::1"), AddressClass::LinkLocal);
         assert_eq!(class("::ffff:169.254.169.254"), AddressClass::LinkLocal);
+        // IPv4-compatible spellings are unpacked too, so allow-listing `::/0` cannot admit
+        // the metadata address.
+        assert_eq!(class("::169.254.169.254"), AddressClass::LinkLocal);
+        assert_eq!(class("::127.0.0.1"), AddressClass::Loopback);
+        assert_eq!(class("::"), AddressClass::Unspecified);
+        assert_eq!(class("::1"), AddressClass::Loopback);
         assert_eq!(class("fd00:ec2::254"), AddressClass::Metadata);
         assert_eq!(class("fd12::1"), AddressClass::UniqueLocal);
         assert_eq!(class("100.64.1.1"), AddressClass::SharedCgnat);

@@ -117,12 +117,7 @@ impl Checker {
     /// Checks one provider configuration. Never fails: every problem is an outcome.
     pub async fn check(&self, req: &CheckRequest) -> CheckOutcome {
         let started = Instant::now();
-        let secrets: Vec<&str> = req
-            .key()
-            .into_iter()
-            .chain(req.extra_headers.iter().map(|(_, v)| v.expose_secret()))
-            .collect();
-        let redactor = Redactor::new(secrets);
+        let redactor = redactor_for(req);
         let timeout = self.settings.timeout;
         let (result, response) = match tokio::time::timeout(timeout, self.run(req)).await {
             Ok(done) => done,
@@ -185,13 +180,23 @@ fn build_probe(req: &CheckRequest) -> Result<Probe, ValidationError> {
     }
 }
 
+/// Scrubs text of everything secret the check sends: the key and every extra header value.
+fn redactor_for(req: &CheckRequest) -> Redactor {
+    Redactor::new(
+        req.key()
+            .into_iter()
+            .chain(req.extra_headers.iter().map(|(_, v)| v.expose_secret())),
+    )
+}
+
 fn interpret(req: &CheckRequest, resp: &RawResponse) -> Result<String, Failure> {
     if resp.status.is_redirection() {
         let to = resp
             .headers
             .get(reqwest::header::LOCATION)
             .and_then(|v| v.to_str().ok())
-            .map(|l| format!(" to {}", redact::truncate(l, 120)))
+            // Scrubbed before the cut: a cut could leave a fragment too short to recognise.
+            .map(|l| format!(" to {}", redact::truncate(&redactor_for(req).scrub(l), 120)))
             .unwrap_or_default();
         return Err(Failure::new(
             FailureCode::BadResponse,

@@ -10,6 +10,9 @@ pub const REDACTED: &str = "[redacted]";
 /// The longest excerpt, in characters.
 pub const EXCERPT_CHARS: usize = 300;
 
+/// How much of a body is scrubbed for an excerpt, in characters: room for indentation.
+const EXCERPT_WINDOW: usize = 4096;
+
 /// Fragments of a secret this long (or the whole secret, if shorter) are removed.
 const MIN_FRAGMENT: usize = 6;
 
@@ -40,23 +43,25 @@ impl Redactor {
         chars.into_iter().collect()
     }
 
-    /// A short excerpt of a response body: whitespace collapsed, scrubbed, and cut to
-    /// [`EXCERPT_CHARS`]. `None` for an empty body.
+    /// A short excerpt of a response body: scrubbed, whitespace collapsed, and cut to
+    /// [`EXCERPT_CHARS`]. `None` for an empty body. Scrubbing comes first: a secret that
+    /// itself contains a run of whitespace would no longer match once it is collapsed.
     pub fn excerpt(&self, body: &[u8]) -> Option<String> {
         // Look at a bounded prefix only: the excerpt is short and scrubbing is quadratic.
         let head = &body[..body.len().min(16 * 1024)];
-        let text = String::from_utf8_lossy(head);
-        let collapsed: String = text
+        let window: String = String::from_utf8_lossy(head)
+            .chars()
+            .take(EXCERPT_WINDOW)
+            .collect();
+        let collapsed = self
+            .scrub(&window)
             .split_whitespace()
-            .take(2 * EXCERPT_CHARS)
             .collect::<Vec<_>>()
             .join(" ");
-        let window: String = collapsed.chars().take(3 * EXCERPT_CHARS).collect();
-        let scrubbed = self.scrub(&window);
-        if scrubbed.is_empty() {
+        if collapsed.is_empty() {
             return None;
         }
-        Some(truncate(&scrubbed, EXCERPT_CHARS))
+        Some(truncate(&collapsed, EXCERPT_CHARS))
     }
 }
 
@@ -121,6 +126,18 @@ fn longest_fragment_at(text: &[char], secret: &[char]) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_secret_with_a_run_of_whitespace_is_removed_before_collapsing() {
+        let secret = "tok  en\tvalue-with-spaces";
+        let r = Redactor::new([secret]);
+        let body = format!("{{\"error\": \"bad header {secret}\"}}");
+        let excerpt = r.excerpt(body.as_bytes()).unwrap();
+        assert!(excerpt.contains(REDACTED), "{excerpt}");
+        for piece in ["tok", "en", "value-with-spaces"] {
+            assert!(!excerpt.contains(piece), "{piece} in {excerpt}");
+        }
+    }
 
     #[test]
     fn removes_whole_keys_and_fragments() {
