@@ -7,16 +7,18 @@ use clap::{Parser, Subcommand};
 use secrecy::SecretString;
 
 use crate::{
+    clock::Clock,
     config::Config,
-    crypto::{keyring::Keyring, password},
-    db::Database,
-    models::{
-        audit::{Actor, NewEvent, RequestMeta},
-        membership::{self, Role},
-        org::{self, NewOrg, Org},
-        user::{self, NewUser, User},
+    db::{self, Database},
+    models::{membership::Role, org::Org},
+    ops::{
+        Caller, OpError,
+        accounts::{self, NewAccount},
+        members::{self, AddMember},
+        orgs::{self, NewOrgInput},
     },
     startup::{Application, Options},
+    state::AppState,
 };
 
 /// Switchboard: choose the LLM provider behind each organisation's AI features.
@@ -125,15 +127,9 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
             db.close().await;
             Ok(())
         }
-        Command::User { command } => {
-            with_db(&config, |conn| Box::pin(user_command(conn, command))).await
-        }
-        Command::Org { command } => {
-            with_db(&config, |conn| Box::pin(org_command(conn, command))).await
-        }
-        Command::Member { command } => {
-            with_db(&config, |conn| Box::pin(member_command(conn, command))).await
-        }
+        Command::User { command } => with_state(config, user_command(command)).await,
+        Command::Org { command } => with_state(config, org_command(command)).await,
+        Command::Member { command } => with_state(config, member_command(command)).await,
         Command::Provider { command } => {
             let code = crate::providers::cli::run(command).await;
             if code == std::process::ExitCode::SUCCESS {
@@ -150,18 +146,17 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
 #[error("provider check did not pass")]
 pub struct ProviderCheckFailed(pub std::process::ExitCode);
 
-type Conn = diesel_async::AsyncPgConnection;
 type BoxFut<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = anyhow::Result<String>> + 'a>>;
+type StateCommand = Box<dyn for<'s> FnOnce(&'s AppState) -> BoxFut<'s>>;
 
-async fn with_db(
-    config: &Config,
-    f: impl for<'c> FnOnce(&'c mut Conn) -> BoxFut<'c>,
-) -> anyhow::Result<()> {
-    use diesel_async::AsyncConnection as _;
-    let db = Database::open(config).await?;
+/// Opens the database (embedded or `DATABASE_URL`), builds the state operations need, runs
+/// `command` as an operator and prints its one-line result.
+async fn with_state(config: Config, command: StateCommand) -> anyhow::Result<()> {
+    let db = Database::open(&config).await?;
     let result = async {
-        let mut conn = Conn::establish(&db.url).await?;
-        f(&mut conn).await
+        let pool = db::pool(&db.url, 2)?;
+        let state = AppState::new(config, pool, Clock::default(), 1).await?;
+        command(&state).await
     }
     .await;
     db.close().await;
@@ -169,206 +164,129 @@ async fn with_db(
     Ok(())
 }
 
-/// Reads a new password from the first line of standard input and hashes it.
-async fn password_from_stdin(password_stdin: bool) -> anyhow::Result<String> {
+/// An operation's error as one line for the operator.
+fn line(e: OpError) -> anyhow::Error {
+    match e {
+        OpError::Internal(cause) => cause,
+        other => anyhow::anyhow!("{other}"),
+    }
+}
+
+/// Reads a password from the first line of standard input.
+fn password_from_stdin(password_stdin: bool) -> anyhow::Result<SecretString> {
     anyhow::ensure!(
         password_stdin,
         "pass --password-stdin and the password on standard input"
     );
     let mut line = String::new();
     std::io::stdin().lock().read_line(&mut line)?;
-    let password = line.trim_end_matches(['\n', '\r']).to_owned();
-    user::validate_password(&password).map_err(anyhow::Error::msg)?;
-    Ok(
-        tokio::task::spawn_blocking(move || password::hash_blocking(&SecretString::from(password)))
-            .await?,
-    )
-}
-
-async fn existing_user(conn: &mut Conn, email: &str) -> anyhow::Result<User> {
-    let email = user::normalize_email(email).map_err(anyhow::Error::msg)?;
-    User::find_by_email(conn, &email)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("no user with email {email}"))
-}
-
-/// An operator's change to a user account, audited with no org.
-fn account_event<'a>(user: &User, action: &'a str, meta: &'a RequestMeta) -> NewEvent<'a> {
-    NewEvent {
-        org_id: None,
-        actor: &SYSTEM,
-        action,
-        target: format!("user:{}", user.email),
-        before: None,
-        after: None,
-        meta,
-    }
-}
-
-/// The CLI acts as the system: an operator at the server, not a console user.
-static SYSTEM: Actor = Actor::System;
-
-async fn user_command(conn: &mut Conn, command: UserCommand) -> anyhow::Result<String> {
-    use diesel_async::AsyncConnection as _;
-    let meta = RequestMeta::default();
-    match command {
-        UserCommand::Create {
-            email,
-            name,
-            support,
-            password_stdin,
-        } => {
-            let email = user::normalize_email(&email).map_err(anyhow::Error::msg)?;
-            if !name.is_empty() {
-                org::validate_name(&name).map_err(anyhow::Error::msg)?;
-            }
-            let hash = password_from_stdin(password_stdin).await?;
-            if User::find_by_email(conn, &email).await?.is_some() {
-                anyhow::bail!("a user with email {email} already exists");
-            }
-            let user = NewUser {
-                email: &email,
-                name: name.trim(),
-                password_hash: &hash,
-                support,
-            }
-            .insert(conn)
-            .await?;
-            Ok(format!(
-                "created user {} (id {}{})",
-                user.email,
-                user.id,
-                if support { ", support staff" } else { "" }
-            ))
-        }
-        UserCommand::SetPassword {
-            email,
-            password_stdin,
-        } => {
-            let user = existing_user(conn, &email).await?;
-            let hash = password_from_stdin(password_stdin).await?;
-            conn.transaction::<_, anyhow::Error, _>(async |conn| {
-                User::set_password_hash(conn, user.id, &hash).await?;
-                account_event(&user, "user.password_reset", &meta)
-                    .record(conn)
-                    .await?;
-                Ok(())
-            })
-            .await?;
-            Ok(format!(
-                "set a new password for {}; their sessions have ended",
-                user.email
-            ))
-        }
-        UserCommand::Disable { ref email } | UserCommand::Enable { ref email } => {
-            let disable = matches!(command, UserCommand::Disable { .. });
-            let user = existing_user(conn, email).await?;
-            let changed = conn
-                .transaction::<_, anyhow::Error, _>(async |conn| {
-                    let changed = User::set_disabled(conn, user.id, disable).await?;
-                    if changed {
-                        let action = if disable {
-                            "user.disabled"
-                        } else {
-                            "user.enabled"
-                        };
-                        account_event(&user, action, &meta).record(conn).await?;
-                    }
-                    Ok(changed)
-                })
-                .await?;
-            Ok(match (disable, changed) {
-                (true, true) => format!("disabled {}; their sessions have ended", user.email),
-                (false, true) => format!("enabled {}", user.email),
-                (true, false) => format!("{} was already disabled", user.email),
-                (false, false) => format!("{} was not disabled", user.email),
-            })
-        }
-    }
-}
-
-async fn org_command(conn: &mut Conn, command: OrgCommand) -> anyhow::Result<String> {
-    use diesel_async::AsyncConnection as _;
-    let OrgCommand::Create { slug, name } = command;
-    org::validate_slug(&slug).map_err(anyhow::Error::msg)?;
-    org::validate_name(&name).map_err(anyhow::Error::msg)?;
-    if Org::find_by_slug(conn, &slug).await?.is_some() {
-        anyhow::bail!("an org with slug {slug} already exists");
-    }
-    let org = conn
-        .transaction::<_, anyhow::Error, _>(async |conn| {
-            let org = NewOrg {
-                slug: &slug,
-                name: name.trim(),
-            }
-            .insert(conn)
-            .await?;
-            NewEvent {
-                org_id: Some(org.id),
-                actor: &SYSTEM,
-                action: "org.created",
-                target: format!("org:{}", org.slug),
-                before: None,
-                after: Some(serde_json::json!({ "slug": org.slug, "name": org.name })),
-                meta: &RequestMeta::default(),
-            }
-            .record(conn)
-            .await?;
-            Ok(org)
-        })
-        .await?;
-    Ok(format!("created org {} ({})", org.slug, org.name))
-}
-
-async fn member_command(conn: &mut Conn, command: MemberCommand) -> anyhow::Result<String> {
-    use diesel_async::AsyncConnection as _;
-    let MemberCommand::Add { org, email, role } = command;
-    let role = Role::parse(&role).ok_or_else(|| anyhow::anyhow!("role must be admin or member"))?;
-    let email = user::normalize_email(&email).map_err(anyhow::Error::msg)?;
-    let org = Org::find_by_slug(conn, &org)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("no org with slug {org}"))?;
-    let user = User::find_by_email(conn, &email)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("no user with email {email}"))?;
-    conn.transaction::<_, anyhow::Error, _>(async |conn| {
-        let added =
-            membership::add_with_event(conn, &org, &user, role, &SYSTEM, &RequestMeta::default())
-                .await?;
-        anyhow::ensure!(added, "{email} is already a member of {}", org.slug);
-        Ok(())
-    })
-    .await?;
-    Ok(format!(
-        "added {email} to {} as {}",
-        org.slug,
-        role.as_str()
+    Ok(SecretString::from(
+        line.trim_end_matches(['\n', '\r']).to_owned(),
     ))
 }
 
-/// Loads the master keyring: `SWITCHBOARD_MASTER_KEYS`, or `data_dir/master.key` (created
-/// on first run, with a warning that production should supply keys).
-pub fn load_keyring(config: &Config) -> anyhow::Result<Keyring> {
-    match &config.master_keys {
-        Some(keys) => Ok(Keyring::parse(keys)?),
-        None => {
-            let path = config.data_dir.join("master.key");
-            let (ring, created) = Keyring::load_or_create_file(&path)?;
-            if created {
-                tracing::warn!(
-                    path = %path.display(),
-                    "generated a master key; production should supply SWITCHBOARD_MASTER_KEYS instead"
-                );
-            } else {
-                tracing::info!(path = %path.display(), "using the master key file; production should supply SWITCHBOARD_MASTER_KEYS");
+/// The org with `slug`, for an operator command.
+async fn org_by_slug(state: &AppState, slug: &str) -> anyhow::Result<Org> {
+    let mut conn = state.pool.get().await?;
+    Org::find_by_slug(&mut conn, slug)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no org with slug {slug}"))
+}
+
+fn user_command(command: UserCommand) -> StateCommand {
+    Box::new(move |state| {
+        Box::pin(async move {
+            let operator = Caller::operator(None);
+            match command {
+                UserCommand::Create {
+                    email,
+                    name,
+                    support,
+                    password_stdin,
+                } => {
+                    let password = password_from_stdin(password_stdin)?;
+                    let input = NewAccount {
+                        email,
+                        name,
+                        support,
+                        password,
+                    };
+                    let user = accounts::create_user(state, &operator, input)
+                        .await
+                        .map_err(line)?;
+                    Ok(format!(
+                        "created user {} (id {}{})",
+                        user.email,
+                        user.id,
+                        if support { ", support staff" } else { "" }
+                    ))
+                }
+                UserCommand::SetPassword {
+                    email,
+                    password_stdin,
+                } => {
+                    let password = password_from_stdin(password_stdin)?;
+                    let user = accounts::reset_password(state, &operator, &email, password)
+                        .await
+                        .map_err(line)?;
+                    Ok(format!(
+                        "set a new password for {}; their sessions have ended",
+                        user.email
+                    ))
+                }
+                UserCommand::Disable { ref email } | UserCommand::Enable { ref email } => {
+                    let disable = matches!(command, UserCommand::Disable { .. });
+                    let (user, changed) = accounts::set_disabled(state, &operator, email, disable)
+                        .await
+                        .map_err(line)?;
+                    Ok(match (disable, changed) {
+                        (true, true) => {
+                            format!("disabled {}; their sessions have ended", user.email)
+                        }
+                        (false, true) => format!("enabled {}", user.email),
+                        (true, false) => format!("{} was already disabled", user.email),
+                        (false, false) => format!("{} was not disabled", user.email),
+                    })
+                }
             }
-            Ok(ring)
-        }
-    }
+        })
+    })
+}
+
+fn org_command(command: OrgCommand) -> StateCommand {
+    Box::new(move |state| {
+        Box::pin(async move {
+            let OrgCommand::Create { slug, name } = command;
+            let org = orgs::create_org(state, &Caller::operator(None), NewOrgInput { slug, name })
+                .await
+                .map_err(line)?;
+            Ok(format!("created org {} ({})", org.slug, org.name))
+        })
+    })
+}
+
+fn member_command(command: MemberCommand) -> StateCommand {
+    Box::new(move |state| {
+        Box::pin(async move {
+            let MemberCommand::Add { org, email, role } = command;
+            let role = Role::parse(&role)
+                .ok_or_else(|| anyhow::anyhow!("role must be admin or member"))?;
+            let org = org_by_slug(state, &org).await?;
+            let slug = org.slug.clone();
+            let caller = Caller::operator(Some(org));
+            let user = members::add_member(state, &caller, AddMember { email, role })
+                .await
+                .map_err(line)?;
+            Ok(format!(
+                "added {} to {slug} as {}",
+                user.email,
+                role.as_str()
+            ))
+        })
+    })
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
-    let _keyring = load_keyring(&config)?;
     let db = Database::open(&config).await?;
     let result = async {
         let app = Application::build(config.clone(), &db.url, Options::default()).await?;

@@ -18,6 +18,9 @@ pub enum AppError {
     /// No such thing, or not yours: 404.
     #[error("not found")]
     NotFound,
+    /// Understood but refused on its merits (a failed live check): 422.
+    #[error("{0}")]
+    Unprocessable(String),
     /// Someone else changed it first, or it would break an invariant: 409.
     #[error("{0}")]
     Conflict(String),
@@ -40,6 +43,7 @@ impl AppError {
             Self::Unauthenticated => "unauthenticated",
             Self::Forbidden(_) => "forbidden",
             Self::NotFound => "not_found",
+            Self::Unprocessable(_) => "unprocessable",
             Self::Conflict(_) => "conflict",
             Self::TooLarge(_) => "too_large",
             Self::TooManyRequests(_) => "too_many_requests",
@@ -63,6 +67,7 @@ impl ResponseError for AppError {
             Self::Unauthenticated => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
+            Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,

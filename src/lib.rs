@@ -1,6 +1,7 @@
 //! Switchboard: the settings console where an organisation chooses the LLM provider
 //! behind its AI features. `main.rs` is a thin CLI over this library.
 
+pub mod api;
 pub mod auth;
 pub mod cli;
 pub mod clock;
@@ -9,6 +10,7 @@ pub mod crypto;
 pub mod db;
 pub mod error;
 pub mod models;
+pub mod ops;
 pub mod providers;
 pub mod startup;
 pub mod state;

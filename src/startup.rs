@@ -1,10 +1,7 @@
 //! Builds the HTTP server: state, middleware stack and routes. Tests start the real server
 //! in-process through [`Application::build`] on port 0.
 
-use std::{
-    net::TcpListener,
-    sync::{Arc, Mutex},
-};
+use std::net::TcpListener;
 
 use actix_session::{
     SessionMiddleware,
@@ -20,13 +17,11 @@ use actix_web::{
 };
 
 use crate::{
-    auth::{csrf, session_store::PgSessionStore, throttle::LoginThrottle},
+    auth::{csrf, session_store::PgSessionStore},
     clock::Clock,
     config::Config,
-    crypto::password::PasswordHasher,
     db,
     error::AppError,
-    models::user::User,
     state::AppState,
     telemetry, web as console,
 };
@@ -76,28 +71,20 @@ impl Application {
         // machine to the pages being served (docs/PERFORMANCE.md, "Login storm").
         let parallel_hashes =
             (std::thread::available_parallelism().map_or(2, |n| n.get()) / 2).max(1);
-        let hasher =
-            tokio::task::spawn_blocking(move || PasswordHasher::new(parallel_hashes)).await?;
-        let setup_token = {
-            let mut conn = pool
-                .get()
-                .await
-                .map_err(|e| anyhow::anyhow!("database: {e}"))?;
-            (!User::any_exists(&mut conn).await?).then(|| crate::crypto::random_token(24))
-        };
         let https = config.is_https();
         let session_key = config
             .session_key
             .as_deref()
             .map_or_else(Key::generate, Key::from);
-        let state = web::Data::new(AppState {
-            pool: pool.clone(),
-            clock: options.clock.clone(),
-            hasher,
-            throttle: LoginThrottle::new(options.clock.clone()),
-            setup_token: Mutex::new(setup_token),
-            config: Arc::new(config.clone()),
-        });
+        let state = web::Data::new(
+            AppState::new(
+                config.clone(),
+                pool.clone(),
+                options.clock.clone(),
+                parallel_hashes,
+            )
+            .await?,
+        );
         let store = PgSessionStore::new(pool.clone(), options.clock.clone());
         tokio::spawn(purge_sessions_periodically(pool, options.clock.clone()));
 
@@ -131,9 +118,17 @@ impl Application {
                 .app_data(
                     web::PathConfig::default().error_handler(|_, _| AppError::NotFound.into()),
                 )
-                .configure(console::routes)
-                .wrap(from_fn(csrf::csrf_guard))
-                .wrap(sessions)
+                .configure(console::public_routes)
+                // The machine-facing stack: bearer tokens and JSON errors, no session.
+                .configure(crate::api::routes)
+                // The console stack: session + CSRF around every page and form. Last, as
+                // its empty prefix matches every path the others did not take.
+                .service(
+                    web::scope("")
+                        .wrap(from_fn(csrf::csrf_guard))
+                        .wrap(sessions)
+                        .configure(console::console_routes),
+                )
                 .wrap(from_fn(console::errors::render_errors))
                 .wrap(security_headers())
                 .wrap(from_fn(telemetry::request_log))

@@ -1,13 +1,19 @@
-//! Shared application state handed to every handler through `web::Data<AppState>`.
+//! Shared application state handed to every handler through `web::Data<AppState>`, and to
+//! every operation. Nothing reads the environment after it is built.
 
 use std::sync::{Arc, Mutex};
 
 use crate::{
-    auth::throttle::LoginThrottle, clock::Clock, config::Config, crypto::password::PasswordHasher,
+    auth::throttle::LoginThrottle,
+    clock::Clock,
+    config::Config,
+    crypto::{keyring::Keyring, password::PasswordHasher},
     db::Pool,
+    models::user::User,
+    providers::check::Checker,
 };
 
-/// What every request may need.
+/// What every request and operation may need.
 pub struct AppState {
     pub pool: Pool,
     pub clock: Clock,
@@ -16,9 +22,43 @@ pub struct AppState {
     /// The one-time first-run token, while no user exists.
     pub setup_token: Mutex<Option<String>>,
     pub config: Arc<Config>,
+    /// Master keys that seal and open stored secrets.
+    pub keyring: Keyring,
+    /// Live provider checks under the configured egress policy and timeout.
+    pub checker: Checker,
 }
 
 impl AppState {
+    /// Builds the state over `pool`: loads the keyring, starts the password hasher with
+    /// `parallel_hashes` permits, and makes the setup token while no user exists.
+    pub async fn new(
+        config: Config,
+        pool: Pool,
+        clock: Clock,
+        parallel_hashes: usize,
+    ) -> anyhow::Result<Self> {
+        let keyring = crate::crypto::keyring::load(&config)?;
+        let hasher =
+            tokio::task::spawn_blocking(move || PasswordHasher::new(parallel_hashes)).await?;
+        let setup_token = {
+            let mut conn = pool
+                .get()
+                .await
+                .map_err(|e| anyhow::anyhow!("database: {e}"))?;
+            (!User::any_exists(&mut conn).await?).then(|| crate::crypto::random_token(24))
+        };
+        Ok(Self {
+            pool,
+            throttle: LoginThrottle::new(clock.clone()),
+            clock,
+            hasher,
+            setup_token: Mutex::new(setup_token),
+            checker: Checker::new(config.check.clone()),
+            config: Arc::new(config),
+            keyring,
+        })
+    }
+
     /// A pooled connection, or an opaque internal error.
     pub async fn conn(&self) -> Result<crate::db::Conn, crate::error::AppError> {
         Ok(self.pool.get().await?)

@@ -1,9 +1,11 @@
-//! The `/orgs/{org}` scope's guard: resolves the org and the caller's access once per request
-//! and hands handlers a typed [`OrgContext`]. No handler re-derives permissions.
+//! The console's `/orgs/{org}` guard: resolves the org and the caller's access once per
+//! request and hands handlers an [`OrgContext`] holding the operation layer's [`Caller`].
+//! Permissions themselves are the operations' business (`ops::scopes`); the guard only
+//! applies the access table's consequences that concern every route:
 //!
 //! - not logged in (or session revoked) ⇒ unauthenticated;
 //! - neither a member nor support staff ⇒ 404 (an org you can't see doesn't exist for you);
-//! - a member or support staff on an unsafe method ⇒ 403;
+//! - an unsafe method from a caller whose access carries no write scope ⇒ 403;
 //! - support staff reading ⇒ allowed, and recorded as `support.viewed` in the org's trail.
 
 use actix_session::SessionExt as _;
@@ -18,56 +20,36 @@ use actix_web::{
 use crate::{
     error::AppError,
     models::{
-        audit::{Actor, NewEvent, RequestMeta},
         membership::{self, Role},
         org::Org,
         user::User,
     },
+    ops::{self, Access, Caller, RequestMeta},
     state::AppState,
     telemetry::RequestId,
 };
 
-/// How the caller may use the org.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Access {
-    Admin,
-    Member,
-    /// Support staff: may read every org, never change anything.
-    Support,
-}
-
 /// The org in the path and who is asking, resolved by [`resolve_org`].
 #[derive(Debug, Clone)]
 pub struct OrgContext {
+    /// The logged-in user (for the page chrome).
     pub user: User,
-    pub org: Org,
-    pub access: Access,
-    pub meta: RequestMeta,
+    /// The caller handed to operations; its `org` is always set.
+    pub caller: Caller,
 }
 
 impl OrgContext {
-    /// Whether the caller may change this org's settings.
-    pub fn can_edit(&self) -> bool {
-        self.access == Access::Admin
+    /// The org in the path.
+    pub fn org(&self) -> &Org {
+        self.caller
+            .org
+            .as_ref()
+            .expect("the org guard always sets the caller's org")
     }
 
-    /// Fails with 403 unless the caller is an admin of the org.
-    pub fn require_admin(&self) -> Result<(), AppError> {
-        if self.can_edit() {
-            Ok(())
-        } else {
-            Err(AppError::Forbidden(
-                "Only the org's admins can do this.".to_owned(),
-            ))
-        }
-    }
-
-    /// The audit actor for changes made in this request.
-    pub fn actor(&self) -> Actor {
-        Actor::User {
-            id: self.user.id,
-            email: self.user.email.clone(),
-        }
+    /// How the caller may use the org.
+    pub fn access(&self) -> Access {
+        self.caller.access.unwrap_or(Access::Member)
     }
 }
 
@@ -142,29 +124,12 @@ async fn resolve(req: &ServiceRequest) -> Result<OrgContext, AppError> {
         None => return Err(AppError::NotFound),
     };
     let unsafe_method = !matches!(req.method().as_str(), "GET" | "HEAD" | "OPTIONS");
-    if unsafe_method && access != Access::Admin {
+    if unsafe_method && !access.scopes().can_write() {
         return Err(AppError::Forbidden(
             "You can view this org's settings but not change them.".to_owned(),
         ));
     }
-    let ctx = OrgContext {
-        meta: request_meta(req.request()),
-        user,
-        org,
-        access,
-    };
-    if access == Access::Support {
-        NewEvent {
-            org_id: Some(ctx.org.id),
-            actor: &ctx.actor(),
-            action: "support.viewed",
-            target: req.path().to_owned(),
-            before: None,
-            after: None,
-            meta: &ctx.meta,
-        }
-        .record(&mut conn)
-        .await?;
-    }
-    Ok(ctx)
+    let caller = Caller::in_org(&user, org, access, request_meta(req.request()));
+    ops::orgs::record_support_view(&mut conn, &caller, req.path()).await?;
+    Ok(OrgContext { user, caller })
 }

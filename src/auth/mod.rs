@@ -68,15 +68,27 @@ pub struct Flash {
     pub message: String,
 }
 
-/// Queues a flash message.
-pub fn set_flash(session: &Session, ok: bool, message: impl Into<String>) {
-    let _ = session.insert(
-        FLASH,
-        Flash {
-            ok,
+impl Flash {
+    /// A success message.
+    pub fn ok(message: impl Into<String>) -> Self {
+        Self {
+            ok: true,
             message: message.into(),
-        },
-    );
+        }
+    }
+
+    /// An error message.
+    pub fn error(message: impl Into<String>) -> Self {
+        Self {
+            ok: false,
+            message: message.into(),
+        }
+    }
+}
+
+/// Queues a flash message for the next page.
+pub fn set_flash(session: &Session, flash: Flash) {
+    let _ = session.insert(FLASH, flash);
 }
 
 /// Takes the queued flash message, if any.

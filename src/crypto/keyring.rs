@@ -134,6 +134,27 @@ impl Keyring {
     }
 }
 
+/// Loads the master keyring: `SWITCHBOARD_MASTER_KEYS`, or `data_dir/master.key` (created
+/// on first run, with a warning that production should supply keys).
+pub fn load(config: &crate::config::Config) -> Result<Keyring, KeyringError> {
+    match &config.master_keys {
+        Some(keys) => Keyring::parse(keys),
+        None => {
+            let path = config.data_dir.join("master.key");
+            let (ring, created) = Keyring::load_or_create_file(&path)?;
+            if created {
+                tracing::warn!(
+                    path = %path.display(),
+                    "generated a master key; production should supply SWITCHBOARD_MASTER_KEYS instead"
+                );
+            } else {
+                tracing::info!(path = %path.display(), "using the master key file; production should supply SWITCHBOARD_MASTER_KEYS");
+            }
+            Ok(ring)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,6 +2,7 @@
 
 pub mod keyring;
 pub mod password;
+pub mod secret;
 
 use rand::TryRngCore as _;
 

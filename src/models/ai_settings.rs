@@ -49,7 +49,7 @@ pub async fn set_insights_if(
     org_id: i64,
     expected: i32,
     enabled: bool,
-    by: i64,
+    by: Option<i64>,
     at: DateTime<Utc>,
 ) -> QueryResult<Option<OrgAiSettings>> {
     diesel::update(
@@ -60,7 +60,7 @@ pub async fn set_insights_if(
     )
     .set((
         org_ai_settings::insights_enabled.eq(enabled),
-        org_ai_settings::updated_by.eq(Some(by)),
+        org_ai_settings::updated_by.eq(by),
         org_ai_settings::updated_at.eq(at),
         org_ai_settings::lock_version.eq(org_ai_settings::lock_version + 1),
     ))

@@ -7,37 +7,21 @@ use diesel_async::AsyncPgConnection;
 
 use crate::db::schema::audit_events;
 
-/// Who acted.
-#[derive(Debug, Clone)]
-pub enum Actor {
-    User {
-        id: i64,
-        email: String,
-    },
-    System,
-    /// Someone not logged in (e.g. a failed login), named by what they typed.
-    Anonymous {
-        label: String,
-    },
-}
-
-/// Where the request came from, for the trail.
-#[derive(Debug, Clone, Default)]
-pub struct RequestMeta {
-    pub request_id: Option<String>,
-    pub ip: Option<String>,
-}
-
-/// An event to append. `before`/`after` must already have secrets replaced by masked previews.
-#[derive(Debug)]
-pub struct NewEvent<'a> {
+/// An event row to append. Built only by `ops::audit::record`, which takes the typed
+/// vocabulary; `before`/`after` hold no secret by construction there.
+#[derive(Insertable, Debug)]
+#[diesel(table_name = audit_events)]
+pub struct NewAuditEvent<'a> {
     pub org_id: Option<i64>,
-    pub actor: &'a Actor,
+    pub actor_kind: &'a str,
+    pub actor_id: Option<i64>,
+    pub actor_label: &'a str,
     pub action: &'a str,
     pub target: String,
     pub before: Option<serde_json::Value>,
     pub after: Option<serde_json::Value>,
-    pub meta: &'a RequestMeta,
+    pub request_id: Option<&'a str>,
+    pub ip: Option<&'a str>,
 }
 
 /// A stored event.
@@ -58,27 +42,11 @@ pub struct AuditEvent {
     pub ip: Option<String>,
 }
 
-impl NewEvent<'_> {
+impl NewAuditEvent<'_> {
     /// Appends the event.
-    pub async fn record(&self, conn: &mut AsyncPgConnection) -> QueryResult<()> {
-        let (kind, id, label) = match self.actor {
-            Actor::User { id, email } => ("user", Some(*id), email.as_str()),
-            Actor::System => ("system", None, "system"),
-            Actor::Anonymous { label } => ("anonymous", None, label.as_str()),
-        };
+    pub async fn insert(&self, conn: &mut AsyncPgConnection) -> QueryResult<()> {
         diesel::insert_into(audit_events::table)
-            .values((
-                audit_events::org_id.eq(self.org_id),
-                audit_events::actor_kind.eq(kind),
-                audit_events::actor_id.eq(id),
-                audit_events::actor_label.eq(label),
-                audit_events::action.eq(self.action),
-                audit_events::target.eq(&self.target),
-                audit_events::before.eq(&self.before),
-                audit_events::after.eq(&self.after),
-                audit_events::request_id.eq(self.meta.request_id.as_deref()),
-                audit_events::ip.eq(self.meta.ip.as_deref()),
-            ))
+            .values(self)
             .execute(conn)
             .await
             .map(drop)

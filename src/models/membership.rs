@@ -4,11 +4,7 @@ use crate::db::prelude::*;
 use diesel_async::AsyncPgConnection;
 use serde::Serialize;
 
-use super::{
-    audit::{Actor, NewEvent, RequestMeta},
-    org::Org,
-    user::User,
-};
+use super::{org::Org, user::User};
 use crate::db::schema::{memberships, orgs, users};
 
 /// A member's role in an org.
@@ -131,37 +127,6 @@ pub async fn add(
         .execute(conn)
         .await
         .map(drop)
-}
-
-/// Adds `user` to `org` as `role`, revokes the user's sessions (their rights changed) and
-/// records `member.added`. Run inside a transaction. Returns false, having written nothing,
-/// when the user is already a member.
-pub async fn add_with_event(
-    conn: &mut AsyncPgConnection,
-    org: &Org,
-    user: &User,
-    role: Role,
-    actor: &Actor,
-    meta: &RequestMeta,
-) -> QueryResult<bool> {
-    let (current, _) = lock_for_change(conn, org.id, user.id).await?;
-    if current.is_some() {
-        return Ok(false);
-    }
-    add(conn, org.id, user.id, role).await?;
-    User::bump_session_epoch(conn, user.id).await?;
-    NewEvent {
-        org_id: Some(org.id),
-        actor,
-        action: "member.added",
-        target: format!("user:{}", user.email),
-        before: None,
-        after: Some(serde_json::json!({ "role": role.as_str() })),
-        meta,
-    }
-    .record(conn)
-    .await?;
-    Ok(true)
 }
 
 /// Locks the org's membership rows and returns the member's current role (None: not a member)

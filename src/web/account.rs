@@ -9,11 +9,12 @@ use serde::Deserialize;
 
 use super::{Chrome, page, see_other};
 use crate::{
-    auth::{CurrentUser, context::request_meta, set_flash},
-    error::{AppError, AppResult},
-    models::{
-        audit::{Actor, NewEvent},
-        user::{self, User},
+    auth::{CurrentUser, Flash, context::request_meta, set_flash},
+    error::AppResult,
+    models::user::User,
+    ops::{
+        Caller, OpError,
+        accounts::{self, ChangePassword},
     },
     state::AppState,
 };
@@ -60,10 +61,9 @@ pub struct PasswordForm {
     confirm_password: String,
 }
 
-/// `POST /account/password`: checks the current password (throttled like a login, against
-/// the same account counter), stores the new hash and bumps the session epoch in one
-/// statement with its audit event, then renews this session under the new epoch: every
-/// other session of the user is revoked, this one continues.
+/// `POST /account/password`: `ops::accounts::change_password` checks the current password
+/// (throttled like a login) and revokes every session of the user; this one is then renewed
+/// under the new epoch and continues.
 pub async fn change_password(
     req: HttpRequest,
     CurrentUser(user): CurrentUser,
@@ -76,71 +76,25 @@ pub async fn change_password(
         new_password,
         confirm_password,
     } = form.into_inner();
-    let refuse = |status: StatusCode, message: &str| {
-        render(&session, &user, status, Some(message.to_owned()))
+    let input = ChangePassword {
+        current: SecretString::from(current_password),
+        new: SecretString::from(new_password),
+        confirm: SecretString::from(confirm_password),
     };
-    let meta = request_meta(&req);
-    let ip = meta.ip.clone().unwrap_or_default();
-    if let Some(refusal) = state.throttle.refusal(&user.email, &ip) {
-        return refuse(StatusCode::TOO_MANY_REQUESTS, &refusal);
+    let caller = Caller::account(&user, request_meta(&req));
+    let refused =
+        |status: StatusCode, message: String| render(&session, &user, status, Some(message));
+    match accounts::change_password(&state, &caller, &user, input).await {
+        Ok(updated) => {
+            crate::auth::log_in(&session, &updated)?;
+            set_flash(
+                &session,
+                Flash::ok("Password changed. Your other sessions have been logged out."),
+            );
+            Ok(see_other(PATH))
+        }
+        Err(OpError::Invalid { message, .. }) => refused(StatusCode::BAD_REQUEST, message),
+        Err(OpError::TooManyRequests(message)) => refused(StatusCode::TOO_MANY_REQUESTS, message),
+        Err(other) => Err(other.into()),
     }
-    if let Err(problem) = user::validate_password(&new_password) {
-        let mut message = format!("{problem}.");
-        message[..1].make_ascii_uppercase();
-        return refuse(StatusCode::BAD_REQUEST, &message);
-    }
-    if new_password != confirm_password {
-        return refuse(StatusCode::BAD_REQUEST, "The two new passwords differ.");
-    }
-    if new_password == current_password {
-        return refuse(
-            StatusCode::BAD_REQUEST,
-            "The new password must differ from the current one.",
-        );
-    }
-    let matched = state
-        .hasher
-        .verify(
-            SecretString::from(current_password),
-            Some(user.password_hash.clone()),
-        )
-        .await;
-    if !matched {
-        state.throttle.record_failure(&user.email, &ip);
-        return refuse(
-            StatusCode::BAD_REQUEST,
-            "The current password is not right.",
-        );
-    }
-    let hash = state.hasher.hash(SecretString::from(new_password)).await;
-    let mut conn = state.conn().await?;
-    let updated =
-        diesel_async::AsyncConnection::transaction::<_, AppError, _>(&mut *conn, async |conn| {
-            let updated = User::set_password_hash(conn, user.id, &hash).await?;
-            NewEvent {
-                org_id: None,
-                actor: &Actor::User {
-                    id: user.id,
-                    email: user.email.clone(),
-                },
-                action: "user.password_changed",
-                target: format!("user:{}", user.email),
-                before: None,
-                after: None,
-                meta: &meta,
-            }
-            .record(conn)
-            .await?;
-            Ok(updated)
-        })
-        .await?;
-    drop(conn);
-    state.throttle.record_success(&user.email);
-    crate::auth::log_in(&session, &updated)?;
-    set_flash(
-        &session,
-        true,
-        "Password changed. Your other sessions have been logged out.",
-    );
-    Ok(see_other(PATH))
 }

@@ -1,11 +1,12 @@
-//! The Audit tab: the org's trail, newest first. Read-only for everyone.
+//! The Audit tab: the org's trail, newest first. Admins and support staff read it
+//! (scope `audit:read`); members don't see it.
 
 use actix_session::Session;
 use actix_web::{HttpRequest, HttpResponse, http::StatusCode, web};
 use askama::Template;
 
-use super::{Chrome, OrgHeader, Tab, tab};
-use crate::{auth::context::OrgContext, error::AppResult, models::audit, state::AppState};
+use super::{Chrome, OrgHeader, Tab, frame::org_frame, tab};
+use crate::{auth::context::OrgContext, error::AppResult, ops, state::AppState};
 
 const LIMIT: i64 = 100;
 
@@ -48,8 +49,7 @@ pub async fn show_audit(
     session: Session,
     state: web::Data<AppState>,
 ) -> AppResult<HttpResponse> {
-    let mut conn = state.conn().await?;
-    let events = audit::for_org(&mut conn, ctx.org.id, LIMIT)
+    let events = ops::audit::list_events(&state, &ctx.caller, LIMIT)
         .await?
         .into_iter()
         .map(|e| EventRow {
@@ -60,13 +60,10 @@ pub async fn show_audit(
             target: e.target,
         })
         .collect();
+    let (chrome, org) = org_frame(&session, &ctx, "Audit", Some(Tab::Audit))?;
     let page = AuditPage {
-        chrome: Chrome::new(
-            &session,
-            format!("Audit · {}", ctx.org.name),
-            Some(&ctx.user),
-        )?,
-        org: OrgHeader::new(&ctx, Some(Tab::Audit)),
+        chrome,
+        org,
         view: AuditView {
             events,
             limit: LIMIT,

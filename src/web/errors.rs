@@ -67,7 +67,7 @@ fn render(
     message: &str,
     unauthenticated: bool,
 ) -> HttpResponse {
-    if req.path().starts_with("/api/") {
+    if crate::api::is_api_path(req.path()) {
         return HttpResponse::build(status)
             .json(serde_json::json!({ "error": { "code": code, "message": message } }));
     }

@@ -5,13 +5,8 @@ use actix_session::Session;
 use actix_web::{HttpResponse, http::StatusCode, web};
 use askama::Template;
 
-use super::{Chrome, page, see_other};
-use crate::{
-    auth::CurrentUser,
-    error::{AppError, AppResult},
-    models::{membership, org::Org},
-    state::AppState,
-};
+use super::{Chrome, page, see_other, urls};
+use crate::{auth::CurrentUser, error::AppResult, models::org::Org, ops::orgs, state::AppState};
 
 /// One org in a list.
 pub struct OrgItem {
@@ -34,12 +29,11 @@ pub async fn org_picker(
     session: Session,
     state: web::Data<AppState>,
 ) -> AppResult<HttpResponse> {
-    let mut conn = state.conn().await?;
-    let orgs = membership::orgs_of_user(&mut conn, user.id).await?;
+    let orgs = orgs::orgs_of_user(&state, &user).await?;
     if let [(org, _)] = orgs.as_slice()
         && !user.support
     {
-        return Ok(see_other(&format!("/orgs/{}/settings/ai", org.slug)));
+        return Ok(see_other(&urls::ai_settings(&org.slug)));
     }
     if orgs.is_empty() && user.support {
         return Ok(see_other("/support/orgs"));
@@ -76,11 +70,7 @@ pub async fn support_orgs(
     session: Session,
     state: web::Data<AppState>,
 ) -> AppResult<HttpResponse> {
-    if !user.support {
-        return Err(AppError::NotFound);
-    }
-    let mut conn = state.conn().await?;
-    let orgs = Org::all(&mut conn).await?;
+    let orgs = orgs::all_orgs(&state, &user).await?;
     let chrome = Chrome::new(&session, "All organisations", Some(&user))?;
     page(StatusCode::OK, &SupportOrgsPage { chrome, orgs })
 }

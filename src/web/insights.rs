@@ -6,14 +6,17 @@ use actix_web::{HttpRequest, HttpResponse, http::StatusCode, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::{Chrome, OrgHeader, Tab, see_other, tab, tab_url, wants_fragment};
+use super::{
+    Chrome, OrgHeader, Tab,
+    frame::{first_tab, org_frame},
+    see_other, tab, urls, wants_fragment,
+};
 use crate::{
     auth::{Flash, context::OrgContext, set_flash},
     error::{AppError, AppResult},
-    models::{
-        ai_settings::{self, OrgAiSettings},
-        audit::NewEvent,
-        user,
+    ops::{
+        OpError,
+        insights::{self, InsightsChange, InsightsStatus, SetInsights},
     },
     state::AppState,
 };
@@ -35,53 +38,35 @@ pub struct InsightsPage {
     view: InsightsView,
 }
 
-/// `GET /orgs/{org}/settings/ai`: the first tab that exists.
+/// `GET /orgs/{org}/settings/ai`: the first tab the caller may see.
 pub async fn default_tab(ctx: OrgContext) -> HttpResponse {
-    see_other(&tab_url(&ctx.org.slug, Tab::BUILT[0]))
+    see_other(&urls::tab(&ctx.org().slug, first_tab(&ctx)))
 }
 
-/// Renders the tab. `known` is the row as a write just returned it, changed by the caller
-/// (saves reading it back); otherwise it is read with the name of whoever changed it last.
-/// `flash` is shown in place of any queued message (an htmx answer shows it at once).
-async fn render(
+/// Renders the tab from `status` (the switch as an operation returned it), with `flash`
+/// shown in place of any queued message.
+fn render(
     req: &HttpRequest,
     ctx: &OrgContext,
     session: &Session,
-    state: &AppState,
-    status: StatusCode,
-    known: Option<OrgAiSettings>,
+    code: StatusCode,
+    status: InsightsStatus,
     flash: Option<Flash>,
 ) -> AppResult<HttpResponse> {
-    let (settings, changed_by) = match known {
-        Some(settings) => (settings, Some(ctx.user.display_name().to_owned())),
-        None => {
-            let mut conn = state.conn().await?;
-            let (settings, updater) = ai_settings::with_updater(&mut conn, ctx.org.id).await?;
-            let changed_by = updater.map(|(name, email)| user::label(&name, &email).to_owned());
-            (settings, changed_by)
-        }
-    };
     let view = InsightsView {
-        enabled: settings.insights_enabled,
-        lock_version: settings.lock_version,
-        changed_by,
-        changed_at: settings.updated_at.format("%Y-%m-%d %H:%M UTC").to_string(),
-        action: tab_url(&ctx.org.slug, Tab::Insights),
+        enabled: status.enabled,
+        lock_version: status.lock_version,
+        changed_by: status.changed_by,
+        changed_at: status.changed_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+        action: urls::tab(&ctx.org().slug, Tab::Insights),
     };
-    let mut chrome = Chrome::new(
-        session,
-        format!("Insights · {}", ctx.org.name),
-        Some(&ctx.user),
-    )?;
-    if flash.is_some() {
-        chrome.flash = flash;
-    }
+    let (chrome, org) = org_frame(session, ctx, "Insights", Some(Tab::Insights))?;
     let page = InsightsPage {
-        chrome,
-        org: OrgHeader::new(ctx, Some(Tab::Insights)),
+        chrome: chrome.with_flash(flash),
+        org,
         view,
     };
-    tab(req, status, &page, page.as_content())
+    tab(req, code, &page, page.as_content())
 }
 
 /// `GET /orgs/{org}/settings/ai/insights`.
@@ -91,7 +76,8 @@ pub async fn show_insights(
     session: Session,
     state: web::Data<AppState>,
 ) -> AppResult<HttpResponse> {
-    render(&req, &ctx, &session, &state, StatusCode::OK, None, None).await
+    let status = insights::get_insights(&state, &ctx.caller).await?;
+    render(&req, &ctx, &session, StatusCode::OK, status, None)
 }
 
 /// The toggle form.
@@ -101,14 +87,7 @@ pub struct InsightsForm {
     lock_version: i32,
 }
 
-enum Outcome {
-    Saved(OrgAiSettings),
-    Unchanged,
-    Conflict,
-}
-
-/// `POST /orgs/{org}/settings/ai/insights`: sets the switch and writes the audit event in one
-/// transaction; a stale `lock_version` is a conflict, never an overwrite.
+/// `POST /orgs/{org}/settings/ai/insights`.
 pub async fn update_insights(
     req: HttpRequest,
     ctx: OrgContext,
@@ -116,7 +95,6 @@ pub async fn update_insights(
     state: web::Data<AppState>,
     form: web::Form<InsightsForm>,
 ) -> AppResult<HttpResponse> {
-    ctx.require_admin()?;
     let enabled = match form.enabled.as_str() {
         "true" | "on" => true,
         "false" | "off" => false,
@@ -126,71 +104,31 @@ pub async fn update_insights(
             ));
         }
     };
-    let expected = form.lock_version;
-    let now = state.clock.now();
-    let actor = ctx.actor();
-    let mut conn = state.conn().await?;
-    let outcome =
-        diesel_async::AsyncConnection::transaction::<_, AppError, _>(&mut *conn, async |conn| {
-            let Some(saved) =
-                ai_settings::set_insights_if(conn, ctx.org.id, expected, enabled, ctx.user.id, now)
-                    .await?
-            else {
-                // Nothing written: tell a stale form from a switch already in that position.
-                let (current, _) = ai_settings::with_updater(conn, ctx.org.id).await?;
-                return Ok(if current.lock_version == expected {
-                    Outcome::Unchanged
-                } else {
-                    Outcome::Conflict
-                });
-            };
-            NewEvent {
-                org_id: Some(ctx.org.id),
-                actor: &actor,
-                action: if enabled {
-                    "insights.enabled"
-                } else {
-                    "insights.disabled"
-                },
-                target: format!("org:{}", ctx.org.slug),
-                // The update only matched a row whose switch was the other way.
-                before: Some(serde_json::json!({ "insightsEnabled": !enabled })),
-                after: Some(serde_json::json!({ "insightsEnabled": enabled })),
-                meta: &ctx.meta,
-            }
-            .record(conn)
-            .await?;
-            Ok(Outcome::Saved(saved))
-        })
-        .await?;
-    drop(conn);
-
-    let (status, ok, message, known) = match outcome {
-        Outcome::Saved(saved) => {
-            let message = if saved.insights_enabled {
-                "Proactive AI Insights are now on."
-            } else {
-                "Proactive AI Insights are now off."
-            };
-            (StatusCode::OK, true, message, Some(saved))
-        }
-        Outcome::Unchanged => (StatusCode::OK, true, "Nothing to change.", None),
-        Outcome::Conflict => (
-            StatusCode::CONFLICT,
-            false,
-            "Someone else changed this setting while you were looking. Here is the current state; try again if you still want to change it.",
-            None,
-        ),
+    let input = SetInsights {
+        enabled,
+        lock_version: form.lock_version,
     };
-    if wants_fragment(&req) || status == StatusCode::CONFLICT {
+    let (code, flash, saved) = match insights::set_insights(&state, &ctx.caller, input).await {
+        Ok(InsightsChange::Saved(status)) => {
+            let message = match status.enabled {
+                true => "Proactive AI Insights are now on.",
+                false => "Proactive AI Insights are now off.",
+            };
+            (StatusCode::OK, Flash::ok(message), Some(status))
+        }
+        Ok(InsightsChange::Unchanged) => (StatusCode::OK, Flash::ok("Nothing to change."), None),
+        Err(OpError::Conflict(message)) => (StatusCode::CONFLICT, Flash::error(message), None),
+        Err(other) => return Err(other.into()),
+    };
+    if wants_fragment(&req) || code == StatusCode::CONFLICT {
         // Answered now: the message goes into this answer, not through the session.
-        let flash = Flash {
-            ok,
-            message: message.to_owned(),
+        let status = match saved {
+            Some(status) => status,
+            None => insights::get_insights(&state, &ctx.caller).await?,
         };
-        render(&req, &ctx, &session, &state, status, known, Some(flash)).await
+        render(&req, &ctx, &session, code, status, Some(flash))
     } else {
-        set_flash(&session, ok, message);
-        Ok(see_other(&tab_url(&ctx.org.slug, Tab::Insights)))
+        set_flash(&session, flash);
+        Ok(see_other(&urls::tab(&ctx.org().slug, Tab::Insights)))
     }
 }

@@ -1,34 +1,28 @@
 //! `/orgs/{org}/settings/members`: admins add existing users, change roles and remove
-//! members (never the last admin). Each change is audited and bumps the affected user's
-//! session epoch, so their sessions re-authenticate with the new rights.
+//! members; support staff read the list. The rules live in `ops::members`.
 
 use actix_session::Session;
 use actix_web::{HttpResponse, http::StatusCode, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::{Chrome, OrgHeader, page, see_other};
+use super::{Chrome, OrgHeader, frame::org_frame, page, see_other, urls};
 use crate::{
-    auth::{
-        context::{Access, OrgContext},
-        set_flash,
-    },
+    auth::{Flash, context::OrgContext, set_flash},
     error::{AppError, AppResult},
-    models::{
-        audit::NewEvent,
-        membership::{self, Role},
-        user::{self, User},
-    },
+    models::{membership::Role, user},
+    ops::members::{self, AddMember, MembershipChange, MembershipOutcome},
     state::AppState,
 };
 
 /// One member as listed.
 pub struct MemberRow {
-    pub user_id: i64,
     pub label: String,
     pub email: String,
     pub role: &'static str,
     pub is_admin: bool,
+    pub role_action: String,
+    pub remove_action: String,
 }
 
 #[derive(Template)]
@@ -37,43 +31,34 @@ struct MembersPage {
     chrome: Chrome,
     org: OrgHeader,
     members: Vec<MemberRow>,
+    add_action: String,
 }
 
-fn members_url(ctx: &OrgContext) -> String {
-    format!("/orgs/{}/settings/members", ctx.org.slug)
-}
-
-/// `GET /orgs/{org}/settings/members`: admins (and support staff, read-only); not members.
+/// `GET /orgs/{org}/settings/members`.
 pub async fn list_members(
     ctx: OrgContext,
     session: Session,
     state: web::Data<AppState>,
 ) -> AppResult<HttpResponse> {
-    if ctx.access == Access::Member {
-        return Err(AppError::Forbidden(
-            "Only the org's admins can see its members.".to_owned(),
-        ));
-    }
-    let mut conn = state.conn().await?;
-    let members = membership::members_of(&mut conn, ctx.org.id)
+    let slug = &ctx.org().slug;
+    let members = members::list_members(&state, &ctx.caller)
         .await?
         .into_iter()
         .map(|m| MemberRow {
-            user_id: m.user_id,
             label: user::label(&m.name, &m.email).to_owned(),
-            email: m.email,
             role: m.role.as_str(),
             is_admin: m.role == Role::Admin,
+            role_action: urls::member_action(slug, m.user_id, "role"),
+            remove_action: urls::member_action(slug, m.user_id, "remove"),
+            email: m.email,
         })
         .collect();
+    let (chrome, org) = org_frame(&session, &ctx, "Members", None)?;
     let page_data = MembersPage {
-        chrome: Chrome::new(
-            &session,
-            format!("Members · {}", ctx.org.name),
-            Some(&ctx.user),
-        )?,
-        org: OrgHeader::new(&ctx, None),
+        chrome,
+        org,
         members,
+        add_action: urls::members(slug),
     };
     page(StatusCode::OK, &page_data)
 }
@@ -96,30 +81,12 @@ pub async fn add_member(
     state: web::Data<AppState>,
     form: web::Form<AddMemberForm>,
 ) -> AppResult<HttpResponse> {
-    ctx.require_admin()?;
-    let role = parse_role(&form.role)?;
-    let email =
-        user::normalize_email(&form.email).map_err(|e| AppError::Validation(e.to_owned()))?;
-    let mut conn = state.conn().await?;
-    let actor = ctx.actor();
-    let added = diesel_async::AsyncConnection::transaction::<_, AppError, _>(&mut *conn, async |conn| {
-        let Some(target) = User::find_by_email(conn, &email).await? else {
-            return Err(AppError::Validation(format!(
-                "No Switchboard account uses {email}. An operator creates accounts with `switchboard user create`."
-            )));
-        };
-        if !membership::add_with_event(conn, &ctx.org, &target, role, &actor, &ctx.meta).await? {
-            return Err(AppError::Conflict(format!("{email} is already a member.")));
-        }
-        Ok(target)
-    })
-    .await?;
-    set_flash(
-        &session,
-        true,
-        format!("Added {} as {}.", added.email, role.as_str()),
-    );
-    Ok(see_other(&members_url(&ctx)))
+    let AddMemberForm { email, role } = form.into_inner();
+    let role = parse_role(&role)?;
+    let added = members::add_member(&state, &ctx.caller, AddMember { email, role }).await?;
+    let message = format!("Added {} as {}.", added.email, role.as_str());
+    set_flash(&session, Flash::ok(message));
+    Ok(see_other(&urls::members(&ctx.org().slug)))
 }
 
 /// The role form.
@@ -128,61 +95,24 @@ pub struct RoleForm {
     role: String,
 }
 
-enum Change {
-    Role(Role),
-    Remove,
-}
-
-async fn change_membership(
+async fn change(
     ctx: &OrgContext,
+    session: &Session,
     state: &AppState,
     user_id: i64,
-    change: Change,
-) -> AppResult<String> {
-    let mut conn = state.conn().await?;
-    let actor = ctx.actor();
-    diesel_async::AsyncConnection::transaction::<_, AppError, _>(&mut *conn, async |conn| {
-        let (current, admins) = membership::lock_for_change(conn, ctx.org.id, user_id).await?;
-        let current = current.ok_or(AppError::NotFound)?;
-        let target = User::find(conn, user_id).await?.ok_or(AppError::NotFound)?;
-        let demotes_admin = current == Role::Admin && !matches!(change, Change::Role(Role::Admin));
-        if demotes_admin && admins <= 1 {
-            return Err(AppError::Conflict(
-                "An org needs at least one admin: make someone else admin first.".to_owned(),
-            ));
+    change: MembershipChange,
+) -> AppResult<HttpResponse> {
+    let message = match members::change_member(state, &ctx.caller, user_id, change).await? {
+        MembershipOutcome::RoleChanged { email, role } => {
+            format!("{email} is now {}.", role.as_str())
         }
-        let (action, after, message) = match change {
-            Change::Role(role) if role == current => {
-                return Ok(format!("{} is already {}.", target.email, role.as_str()));
-            }
-            Change::Role(role) => {
-                membership::set_role(conn, ctx.org.id, user_id, role).await?;
-                (
-                    "member.role_changed",
-                    Some(serde_json::json!({ "role": role.as_str() })),
-                    format!("{} is now {}.", target.email, role.as_str()),
-                )
-            }
-            Change::Remove => {
-                membership::remove(conn, ctx.org.id, user_id).await?;
-                ("member.removed", None, format!("Removed {}.", target.email))
-            }
-        };
-        User::bump_session_epoch(conn, user_id).await?;
-        NewEvent {
-            org_id: Some(ctx.org.id),
-            actor: &actor,
-            action,
-            target: format!("user:{}", target.email),
-            before: Some(serde_json::json!({ "role": current.as_str() })),
-            after,
-            meta: &ctx.meta,
+        MembershipOutcome::AlreadyRole { email, role } => {
+            format!("{email} is already {}.", role.as_str())
         }
-        .record(conn)
-        .await?;
-        Ok(message)
-    })
-    .await
+        MembershipOutcome::Removed { email } => format!("Removed {email}."),
+    };
+    set_flash(session, Flash::ok(message));
+    Ok(see_other(&urls::members(&ctx.org().slug)))
 }
 
 /// `POST /orgs/{org}/settings/members/{user_id}/role`.
@@ -193,11 +123,8 @@ pub async fn change_role(
     path: web::Path<(String, i64)>,
     form: web::Form<RoleForm>,
 ) -> AppResult<HttpResponse> {
-    ctx.require_admin()?;
     let role = parse_role(&form.role)?;
-    let message = change_membership(&ctx, &state, path.1, Change::Role(role)).await?;
-    set_flash(&session, true, message);
-    Ok(see_other(&members_url(&ctx)))
+    change(&ctx, &session, &state, path.1, MembershipChange::Role(role)).await
 }
 
 /// `POST /orgs/{org}/settings/members/{user_id}/remove`.
@@ -207,8 +134,5 @@ pub async fn remove_member(
     state: web::Data<AppState>,
     path: web::Path<(String, i64)>,
 ) -> AppResult<HttpResponse> {
-    ctx.require_admin()?;
-    let message = change_membership(&ctx, &state, path.1, Change::Remove).await?;
-    set_flash(&session, true, message);
-    Ok(see_other(&members_url(&ctx)))
+    change(&ctx, &session, &state, path.1, MembershipChange::Remove).await
 }

@@ -26,6 +26,10 @@ pub const PASSWORD: &str = "correct horse battery staple";
 /// The Insights tab of the seeded org `acme`.
 pub const INSIGHTS: &str = "/orgs/acme/settings/ai/insights";
 
+/// The master keyring every test app and CLI run uses (`SWITCHBOARD_MASTER_KEYS`), so no
+/// test writes a `data/master.key`.
+pub const MASTER_KEYS: &str = "test1:c3dpdGNoYm9hcmQtdGVzdC1tYXN0ZXIta2V5LTAwMDE=";
+
 /// Builds the URL of a database on the test server from its name.
 type UrlFor = Box<dyn Fn(&str) -> String + Send + Sync>;
 
@@ -101,6 +105,8 @@ pub struct TestApp {
     pub clock: Clock,
     pub client: reqwest::Client,
     pub setup_token: Option<String>,
+    /// The running app's state: tests call operations directly through it.
+    pub state: actix_web::web::Data<switchboard::state::AppState>,
     handle: actix_web::dev::ServerHandle,
 }
 
@@ -133,6 +139,8 @@ impl TestApp {
             .collect();
         map.entry("SWITCHBOARD_BIND".into())
             .or_insert_with(|| "127.0.0.1:0".into());
+        map.entry("SWITCHBOARD_MASTER_KEYS".into())
+            .or_insert_with(|| MASTER_KEYS.into());
         let config = Config::from_lookup(|k| map.get(k).cloned()).expect("test config");
         let clock = Clock::default();
         let options = Options {
@@ -145,6 +153,7 @@ impl TestApp {
             .expect("build app");
         let port = app.port();
         let setup_token = app.setup_token();
+        let state = app.state();
         let handle = app.handle();
         tokio::spawn(app.run_until_stopped());
         TestApp {
@@ -154,6 +163,7 @@ impl TestApp {
             clock,
             client: client(),
             setup_token,
+            state,
             handle,
         }
     }

@@ -4,7 +4,7 @@ use std::process::Stdio;
 
 use tokio::io::AsyncWriteExt as _;
 
-use switchboard::web::auth::LOGIN_FAILED;
+use switchboard::web::login::LOGIN_FAILED;
 
 use crate::helpers::{INSIGHTS, PASSWORD, TestApp, location};
 
@@ -13,6 +13,7 @@ async fn switchboard(app: &TestApp, args: &[&str], stdin: &str) -> (i32, String,
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
         .args(args)
         .env("DATABASE_URL", &app.db_url)
+        .env("SWITCHBOARD_MASTER_KEYS", crate::helpers::MASTER_KEYS)
         .env("RUST_LOG", "warn")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

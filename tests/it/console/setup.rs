@@ -86,9 +86,12 @@ async fn no_setup_token_once_a_user_exists() {
     assert!(app.setup_token.is_some());
     app.create_user("ada@acme.test", false).await;
     // The next start over the same database offers no setup link.
-    let config =
-        Config::from_lookup(|k| (k == "SWITCHBOARD_BIND").then(|| "127.0.0.1:0".to_owned()))
-            .unwrap();
+    let config = Config::from_lookup(|k| match k {
+        "SWITCHBOARD_BIND" => Some("127.0.0.1:0".to_owned()),
+        "SWITCHBOARD_MASTER_KEYS" => Some(crate::helpers::MASTER_KEYS.to_owned()),
+        _ => None,
+    })
+    .unwrap();
     let restarted = Application::build(config, &app.db_url, Options::default())
         .await
         .unwrap();

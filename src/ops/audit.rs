@@ -1,0 +1,181 @@
+//! The typed audit vocabulary: one enum of actions, one target type, and before/after
+//! values that can only hold plain settings and masked key previews. [`record`] appends an
+//! event inside the operation's transaction; nothing outside `ops` writes the trail.
+
+use std::fmt;
+
+use diesel_async::AsyncPgConnection;
+use serde_json::{Map, Value};
+
+use super::caller::{Actor, Caller};
+use crate::{crypto::secret::KeyPreview, db::prelude::QueryResult, models::audit::NewAuditEvent};
+
+/// Everything the trail can say happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    OrgCreated,
+    MemberAdded,
+    MemberRoleChanged,
+    MemberRemoved,
+    InsightsEnabled,
+    InsightsDisabled,
+    SupportViewed,
+    LoginFailed,
+    UserPasswordChanged,
+    UserPasswordReset,
+    UserDisabled,
+    UserEnabled,
+    ProviderCreated,
+    ProviderUpdated,
+    ProviderTested,
+    ProviderActivated,
+    ProviderDeactivated,
+    ProviderKeyRemoved,
+    ProviderDeleted,
+    SecretRotated,
+}
+
+impl Action {
+    /// The stored form, e.g. `provider.activated`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::OrgCreated => "org.created",
+            Action::MemberAdded => "member.added",
+            Action::MemberRoleChanged => "member.role_changed",
+            Action::MemberRemoved => "member.removed",
+            Action::InsightsEnabled => "insights.enabled",
+            Action::InsightsDisabled => "insights.disabled",
+            Action::SupportViewed => "support.viewed",
+            Action::LoginFailed => "login.failed",
+            Action::UserPasswordChanged => "user.password_changed",
+            Action::UserPasswordReset => "user.password_reset",
+            Action::UserDisabled => "user.disabled",
+            Action::UserEnabled => "user.enabled",
+            Action::ProviderCreated => "provider.created",
+            Action::ProviderUpdated => "provider.updated",
+            Action::ProviderTested => "provider.tested",
+            Action::ProviderActivated => "provider.activated",
+            Action::ProviderDeactivated => "provider.deactivated",
+            Action::ProviderKeyRemoved => "provider.key_removed",
+            Action::ProviderDeleted => "provider.deleted",
+            Action::SecretRotated => "secret.rotated",
+        }
+    }
+}
+
+/// What an event is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    Org(String),
+    User(String),
+    Provider(String),
+    Secret(String),
+    /// A page that was looked at (support views).
+    Page(String),
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Target::Org(slug) => write!(f, "org:{slug}"),
+            Target::User(email) => write!(f, "user:{email}"),
+            Target::Provider(id) => write!(f, "provider:{id}"),
+            Target::Secret(id) => write!(f, "secret:{id}"),
+            Target::Page(path) => f.write_str(path),
+        }
+    }
+}
+
+/// A before or after value: a JSON object whose fields are plain values or masked key
+/// previews. There is no way to put a key in it: previews are only made when sealing.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Change(Map<String, Value>);
+
+impl Change {
+    /// An empty object.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a text field.
+    pub fn text(mut self, name: &str, value: impl Into<String>) -> Self {
+        self.0.insert(name.to_owned(), Value::String(value.into()));
+        self
+    }
+
+    /// Adds an optional text field (`null` when absent).
+    pub fn opt_text(mut self, name: &str, value: Option<&str>) -> Self {
+        let value = value.map_or(Value::Null, |v| Value::String(v.to_owned()));
+        self.0.insert(name.to_owned(), value);
+        self
+    }
+
+    /// Adds a boolean field.
+    pub fn flag(mut self, name: &str, value: bool) -> Self {
+        self.0.insert(name.to_owned(), Value::Bool(value));
+        self
+    }
+
+    /// Adds a masked key preview (or `null` for "no key").
+    pub fn masked(mut self, name: &str, preview: Option<&KeyPreview>) -> Self {
+        let value = preview.map_or(Value::Null, |p| Value::String(p.as_str().to_owned()));
+        self.0.insert(name.to_owned(), value);
+        self
+    }
+
+    /// Adds a field holding settings that contain no secret (a provider's `config`, whose
+    /// extra header *values* are secrets stored elsewhere).
+    pub fn settings(mut self, name: &str, value: &Value) -> Self {
+        self.0.insert(name.to_owned(), value.clone());
+        self
+    }
+
+    fn into_value(self) -> Value {
+        Value::Object(self.0)
+    }
+}
+
+/// Appends one event for `caller` (its org, actor and request) inside the caller's
+/// transaction.
+pub async fn record(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    action: Action,
+    target: Target,
+    before: Option<Change>,
+    after: Option<Change>,
+) -> QueryResult<()> {
+    let (kind, id, label) = match &caller.actor {
+        Actor::User { id, email, .. } => ("user", Some(*id), email.as_str()),
+        Actor::Token { id, label } => ("token", Some(*id), label.as_str()),
+        Actor::System => ("system", None, "system"),
+        // Recorded as the system acting: an operator at the server is not a console user.
+        Actor::Operator => ("system", None, "operator"),
+        Actor::Anonymous { label } => ("anonymous", None, label.as_str()),
+    };
+    NewAuditEvent {
+        org_id: caller.org.as_ref().map(|o| o.id),
+        actor_kind: kind,
+        actor_id: id,
+        actor_label: label,
+        action: action.as_str(),
+        target: target.to_string(),
+        before: before.map(Change::into_value),
+        after: after.map(Change::into_value),
+        request_id: caller.meta.request_id.as_deref(),
+        ip: caller.meta.ip.as_deref(),
+    }
+    .insert(conn)
+    .await
+}
+
+/// The caller's org's events, newest first (scope `audit:read`).
+pub async fn list_events(
+    state: &crate::state::AppState,
+    caller: &Caller,
+    limit: i64,
+) -> super::OpResult<Vec<crate::models::audit::AuditEvent>> {
+    let org = caller.require(super::Scope::AuditRead)?;
+    let mut conn = state.pool.get().await?;
+    Ok(crate::models::audit::for_org(&mut conn, org.id, limit).await?)
+}

@@ -1,0 +1,92 @@
+//! What an operation can fail with. Transports map it: the console to a page, fragment or
+//! flash, the API to `{"error": …}`, the CLI to one line on stderr.
+
+use crate::error::AppError;
+
+/// A failed operation.
+#[derive(Debug, thiserror::Error)]
+pub enum OpError {
+    /// Bad input (400), with the form field it concerns when there is one.
+    #[error("{message}")]
+    Invalid {
+        field: Option<&'static str>,
+        message: String,
+    },
+    /// Understood but refused on its merits (422): a failed live check, a key that must be
+    /// entered again.
+    #[error("{message}")]
+    Unprocessable {
+        field: Option<&'static str>,
+        message: String,
+    },
+    /// The caller lacks the scope (403).
+    #[error("{0}")]
+    Forbidden(String),
+    /// No such thing, or not in the caller's org (404).
+    #[error("not found")]
+    NotFound,
+    /// Someone changed it first, or it would break an invariant (409).
+    #[error("{0}")]
+    Conflict(String),
+    /// Too many attempts (429).
+    #[error("{0}")]
+    TooManyRequests(String),
+    /// Anything else: logged, never shown.
+    #[error("internal error")]
+    Internal(#[source] anyhow::Error),
+}
+
+/// The result of an operation.
+pub type OpResult<T> = Result<T, OpError>;
+
+impl OpError {
+    /// A 400 about `field`.
+    pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
+        Self::Invalid {
+            field: Some(field),
+            message: message.into(),
+        }
+    }
+
+    /// A 400 about the request as a whole.
+    pub fn bad(message: impl Into<String>) -> Self {
+        Self::Invalid {
+            field: None,
+            message: message.into(),
+        }
+    }
+
+    /// The form field this error concerns, if any.
+    pub fn field(&self) -> Option<&'static str> {
+        match self {
+            Self::Invalid { field, .. } | Self::Unprocessable { field, .. } => *field,
+            _ => None,
+        }
+    }
+}
+
+impl From<diesel::result::Error> for OpError {
+    fn from(e: diesel::result::Error) -> Self {
+        Self::Internal(e.into())
+    }
+}
+
+impl From<diesel_async::pooled_connection::deadpool::PoolError> for OpError {
+    fn from(e: diesel_async::pooled_connection::deadpool::PoolError) -> Self {
+        Self::Internal(anyhow::anyhow!("database pool: {e}"))
+    }
+}
+
+impl From<OpError> for AppError {
+    fn from(e: OpError) -> Self {
+        match e {
+            OpError::Invalid { message, .. } => AppError::Validation(message),
+            OpError::Unprocessable { message, .. } => AppError::Unprocessable(message),
+            OpError::Forbidden(m) => AppError::Forbidden(m),
+            OpError::NotFound => AppError::NotFound,
+            OpError::Conflict(m) => AppError::Conflict(m),
+            OpError::TooManyRequests(m) => AppError::TooManyRequests(m),
+            OpError::Internal(e) => AppError::Internal(e),
+        }
+    }
+}

@@ -1,0 +1,56 @@
+//! The route table: reads like the URL map in DESIGN.md. Public routes carry no session;
+//! console routes sit behind the session + CSRF stack that `startup` wraps around them.
+
+use actix_web::{middleware::from_fn, web};
+
+use super::{account, assets, audit, errors, health, home, insights, login, members};
+use crate::auth::context::resolve_org;
+
+/// Probes, metrics and static assets: no session, no CSRF.
+pub fn public_routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/healthz", web::get().to(health::healthz))
+        .route("/readyz", web::get().to(health::readyz))
+        .route("/metrics", web::get().to(health::metrics))
+        .route("/static/{file}", web::get().to(assets::serve));
+}
+
+/// The console's pages and forms.
+pub fn console_routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/login", web::get().to(login::login_form))
+        .route("/login", web::post().to(login::log_in))
+        .route("/logout", web::post().to(login::log_out))
+        .route("/setup", web::get().to(login::setup_form))
+        .route("/setup", web::post().to(login::set_up))
+        .route("/account/password", web::get().to(account::password_form))
+        .route(
+            "/account/password",
+            web::post().to(account::change_password),
+        )
+        .route("/", web::get().to(home::org_picker))
+        .route("/support/orgs", web::get().to(home::support_orgs))
+        .service(
+            web::scope("/orgs/{org}")
+                .wrap(from_fn(resolve_org))
+                .route("/settings/ai", web::get().to(insights::default_tab))
+                .route(
+                    "/settings/ai/insights",
+                    web::get().to(insights::show_insights),
+                )
+                .route(
+                    "/settings/ai/insights",
+                    web::post().to(insights::update_insights),
+                )
+                .route("/settings/ai/audit", web::get().to(audit::show_audit))
+                .route("/settings/members", web::get().to(members::list_members))
+                .route("/settings/members", web::post().to(members::add_member))
+                .route(
+                    "/settings/members/{user_id}/role",
+                    web::post().to(members::change_role),
+                )
+                .route(
+                    "/settings/members/{user_id}/remove",
+                    web::post().to(members::remove_member),
+                ),
+        )
+        .default_service(web::to(errors::not_found));
+}
