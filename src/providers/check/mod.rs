@@ -5,7 +5,9 @@ mod anthropic;
 mod azure;
 mod bedrock;
 mod classify;
+mod fields;
 mod gemini;
+mod headers;
 mod ollama;
 mod openai_compat;
 mod outcome;
@@ -18,6 +20,7 @@ use std::time::{Duration, Instant};
 use secrecy::ExposeSecret;
 
 pub use anthropic::ANTHROPIC_VERSION;
+pub use fields::validate_extra_field;
 pub use outcome::{CheckOutcome, FailureCode};
 pub use redact::{EXCERPT_CHARS, REDACTED};
 pub use request::{CheckRequest, ValidationError};
