@@ -135,7 +135,7 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
             with_db(&config, |conn| Box::pin(member_command(conn, command))).await
         }
         Command::Provider { command } => {
-            let code = crate::providers::cli::run(command).await;
+            let code = crate::providers::cli::run(command, config.check.clone()).await;
             if code == std::process::ExitCode::SUCCESS {
                 Ok(())
             } else {

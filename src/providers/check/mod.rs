@@ -68,19 +68,8 @@ pub enum SettingsError {
 }
 
 impl CheckSettings {
-    /// Reads `SWITCHBOARD_EGRESS_ALLOW` and `SWITCHBOARD_CHECK_TIMEOUT`.
-    pub fn from_env() -> Result<Self, SettingsError> {
-        let read = |name: &str| match std::env::var(name) {
-            Ok(v) => Ok(Some(v)),
-            Err(std::env::VarError::NotPresent) => Ok(None),
-            Err(std::env::VarError::NotUnicode(_)) => Err("not valid UTF-8".to_owned()),
-        };
-        let egress = read(EGRESS_ENV).map_err(SettingsError::Egress)?;
-        let timeout = read(TIMEOUT_ENV).map_err(SettingsError::Timeout)?;
-        Self::from_values(egress.as_deref(), timeout.as_deref())
-    }
-
-    /// Builds settings from the two variables' values (`None` = unset).
+    /// Builds settings from the values of `SWITCHBOARD_EGRESS_ALLOW` and
+    /// `SWITCHBOARD_CHECK_TIMEOUT` (`None` = unset), which `Config` read once at start-up.
     pub fn from_values(egress: Option<&str>, timeout: Option<&str>) -> Result<Self, SettingsError> {
         let egress =
             EgressPolicy::parse(egress.unwrap_or_default()).map_err(SettingsError::Egress)?;
