@@ -89,7 +89,10 @@ mod tests {
     #[test]
     fn one_field_is_judged_by_its_catalog_entry() {
         use ProviderKind::*;
-        assert_eq!(validate_extra_field(Azure, "deployment", Some("gpt-4o")), Ok(()));
+        assert_eq!(
+            validate_extra_field(Azure, "deployment", Some("gpt-4o")),
+            Ok(())
+        );
         assert_eq!(
             validate_extra_field(Azure, "api_version", Some("  ")),
             Err(ValidationError::MissingField("api_version"))
@@ -102,11 +105,17 @@ mod tests {
             })
         );
         assert!(validate_extra_field(Azure, "deployment", Some("..")).is_err());
-        assert_eq!(validate_extra_field(Bedrock, "region", Some("eu-west-3")), Ok(()));
+        assert_eq!(
+            validate_extra_field(Bedrock, "region", Some("eu-west-3")),
+            Ok(())
+        );
         assert!(validate_extra_field(Bedrock, "region", Some("evil.com/")).is_err());
         assert!(validate_extra_field(Bedrock, "region", Some("useast1")).is_err());
         assert_eq!(validate_extra_field(Custom, "supports_tools", None), Ok(()));
-        assert_eq!(validate_extra_field(Ollama, "supports_tools", Some("on")), Ok(()));
+        assert_eq!(
+            validate_extra_field(Ollama, "supports_tools", Some("on")),
+            Ok(())
+        );
         assert!(validate_extra_field(Ollama, "supports_tools", Some("maybe")).is_err());
         assert_eq!(
             validate_extra_field(Gateway, "extra_headers", Some("X-Tenant, x-org\nX-A")),

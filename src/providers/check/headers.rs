@@ -96,8 +96,7 @@ mod tests {
             KeyHeader::Bearer.insert(&mut headers, "sk-\nabc"),
             Err(ValidationError::BadKey)
         );
-        let (_, value) =
-            header_pair("X-Tenant", &SecretString::from("t-1")).expect("extra header");
+        let (_, value) = header_pair("X-Tenant", &SecretString::from("t-1")).expect("extra header");
         assert!(value.is_sensitive());
         assert!(header_pair("Host", &SecretString::from("x")).is_err());
     }

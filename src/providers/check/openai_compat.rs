@@ -6,8 +6,8 @@ use reqwest::{Method, StatusCode};
 use url::Url;
 
 use super::classify::{ErrorInfo, generic_failure, model_not_listed, success_json};
-use super::outcome::{Failure, FailureCode};
 use super::headers::{KeyHeader, header_pair};
+use super::outcome::{Failure, FailureCode};
 use super::request::{CheckRequest, ValidationError};
 use super::transport::{Probe, RawResponse};
 

@@ -199,7 +199,10 @@ impl ValidationError {
                 ..
             } => FailureCode::ModelNotFound,
             BadScheme(_) => FailureCode::BlockedAddress,
-            MissingBaseUrl | BadBaseUrl(_) | MissingField(_) | BadField { .. }
+            MissingBaseUrl
+            | BadBaseUrl(_)
+            | MissingField(_)
+            | BadField { .. }
             | UnknownField(_) => FailureCode::Unreachable,
         }
     }
