@@ -11,10 +11,13 @@ mod headers;
 mod ollama;
 mod openai_compat;
 mod outcome;
+#[cfg(test)]
+mod pinning_tests;
 mod redact;
 mod request;
 mod transport;
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use secrecy::ExposeSecret;
@@ -30,7 +33,7 @@ use crate::providers::catalog::Protocol;
 use crate::providers::egress::{EGRESS_ENV, EgressPolicy};
 use outcome::Failure;
 use redact::Redactor;
-use transport::{Probe, RawResponse};
+use transport::{Lookup, Probe, RawResponse, SystemLookup};
 
 /// The environment variable holding the check timeout in seconds.
 pub const TIMEOUT_ENV: &str = "SWITCHBOARD_CHECK_TIMEOUT";
@@ -92,13 +95,19 @@ impl CheckSettings {
 #[derive(Debug, Clone)]
 pub struct Checker {
     settings: CheckSettings,
+    lookup: Arc<dyn Lookup>,
 }
 
 impl Checker {
     /// A checker; installs rustls' ring crypto provider if none is installed yet.
     pub fn new(settings: CheckSettings) -> Self {
+        Self::with_lookup(settings, Arc::new(SystemLookup))
+    }
+
+    /// A checker that resolves host names with `lookup` instead of the system.
+    pub(crate) fn with_lookup(settings: CheckSettings, lookup: Arc<dyn Lookup>) -> Self {
         transport::install_crypto_provider();
-        Self { settings }
+        Self { settings, lookup }
     }
 
     /// The settings in force.
@@ -150,11 +159,11 @@ impl Checker {
             Ok(probe) => probe,
             Err(invalid) => return (Err(Failure::new(invalid.code(), invalid.to_string())), None),
         };
-        let response =
-            match transport::send(&self.settings.egress, self.settings.timeout, probe).await {
-                Ok(response) => response,
-                Err(failure) => return (Err(failure), None),
-            };
+        let (egress, timeout) = (&self.settings.egress, self.settings.timeout);
+        let response = match transport::send(egress, &*self.lookup, timeout, probe).await {
+            Ok(response) => response,
+            Err(failure) => return (Err(failure), None),
+        };
         let result = interpret(req, &response);
         (result, Some(response))
     }
