@@ -131,7 +131,7 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
         Command::Org { command } => with_state(config, org_command(command)).await,
         Command::Member { command } => with_state(config, member_command(command)).await,
         Command::Provider { command } => {
-            let code = crate::providers::cli::run(command).await;
+            let code = crate::providers::cli::run(command, config.check.clone()).await;
             if code == std::process::ExitCode::SUCCESS {
                 Ok(())
             } else {

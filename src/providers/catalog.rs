@@ -58,6 +58,11 @@ impl ProviderKind {
         // CATALOG is in the order of ALL; a unit test keeps them aligned.
         &CATALOG[self as usize]
     }
+
+    /// The kind's extra field called `name`, if it has one.
+    pub fn extra_field(self, name: &str) -> Option<&'static ExtraField> {
+        self.entry().extra_fields.iter().find(|f| f.name == name)
+    }
 }
 
 impl fmt::Display for ProviderKind {
@@ -144,6 +149,29 @@ pub enum FieldType {
     HeaderNames,
 }
 
+/// What a valid value of an extra field looks like; validation
+/// ([`validate_extra_field`](crate::providers::check::validate_extra_field)) reads it
+/// from here, so the catalog is the one source of field rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase", tag = "kind")]
+pub enum FieldFormat {
+    /// Letters, digits, `-`, `_` and `.`, at most `max` long, not only dots: safe as a
+    /// path segment or query value.
+    #[serde(rename_all = "camelCase")]
+    PlainName {
+        /// The longest value allowed.
+        max: usize,
+        /// What is expected, shown when the value does not fit.
+        expected: &'static str,
+    },
+    /// An AWS region name such as `us-east-1`.
+    AwsRegion,
+    /// HTTP header names separated by commas or line breaks.
+    HeaderNames,
+    /// A checkbox value: `true`/`false`, `on`/`off` or `1`/`0`.
+    Bool,
+}
+
 /// A kind-specific form field, stored in the provider's `config` JSON.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -156,6 +184,8 @@ pub struct ExtraField {
     pub required: bool,
     /// The input type.
     pub field_type: FieldType,
+    /// What a valid value looks like.
+    pub format: FieldFormat,
     /// One line of help under the field.
     pub help: &'static str,
 }
@@ -206,6 +236,7 @@ const SUPPORTS_TOOLS: ExtraField = ExtraField {
     label: "Supports tool calling",
     required: false,
     field_type: FieldType::Bool,
+    format: FieldFormat::Bool,
     help: "Tick if the served model handles tool calls; otherwise tool-using features use the platform (policy fallback) or are unavailable.",
 };
 
@@ -276,6 +307,10 @@ static CATALOG: [CatalogEntry; 10] = [
                 label: "Deployment",
                 required: true,
                 field_type: FieldType::Text,
+                format: FieldFormat::PlainName {
+                    max: 64,
+                    expected: "use letters, digits, '-', '_' or '.' (at most 64)",
+                },
                 help: "The deployment name in your Azure OpenAI resource.",
             },
             ExtraField {
@@ -283,6 +318,10 @@ static CATALOG: [CatalogEntry; 10] = [
                 label: "API version",
                 required: true,
                 field_type: FieldType::Text,
+                format: FieldFormat::PlainName {
+                    max: 40,
+                    expected: "expected something like 2024-10-21 or 2025-01-01-preview",
+                },
                 help: "For example 2024-10-21 or 2025-01-01-preview.",
             },
         ],
@@ -344,6 +383,7 @@ static CATALOG: [CatalogEntry; 10] = [
             label: "AWS region",
             required: true,
             field_type: FieldType::Text,
+            format: FieldFormat::AwsRegion,
             help: "For example us-east-1. The key is a Bedrock API key.",
         }],
         example_models: &[
@@ -366,6 +406,7 @@ static CATALOG: [CatalogEntry; 10] = [
                 label: "Extra headers",
                 required: false,
                 field_type: FieldType::HeaderNames,
+                format: FieldFormat::HeaderNames,
                 help: "Header names the gateway needs besides Authorization; their values are stored as secrets.",
             },
             SUPPORTS_TOOLS,

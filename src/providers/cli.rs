@@ -13,7 +13,8 @@ use super::check::{CheckRequest, CheckSettings, Checker};
 
 /// Exit status of a check that ran and failed.
 pub const EXIT_CHECK_FAILED: u8 = 1;
-/// Exit status of a usage or configuration error (bad environment value, unreadable stdin).
+/// Exit status of a usage error (unreadable stdin); `main` uses the same status for a bad
+/// environment value.
 pub const EXIT_USAGE: u8 = 2;
 
 /// `switchboard provider …` subcommands.
@@ -44,8 +45,9 @@ pub enum ProviderCommand {
     },
 }
 
-/// Runs a provider subcommand and returns the process exit code.
-pub async fn run(command: ProviderCommand) -> ExitCode {
+/// Runs a provider subcommand under `settings` (the start-up `Config`'s, so a bad
+/// environment value has already stopped the process) and returns the exit code.
+pub async fn run(command: ProviderCommand, settings: CheckSettings) -> ExitCode {
     match command {
         ProviderCommand::Check {
             kind,
@@ -55,10 +57,6 @@ pub async fn run(command: ProviderCommand) -> ExitCode {
             api_version,
             region,
         } => {
-            let settings = match CheckSettings::from_env() {
-                Ok(settings) => settings,
-                Err(e) => return usage_error(&e.to_string()),
-            };
             let api_key = match read_key(kind) {
                 Ok(key) => key,
                 Err(e) => {

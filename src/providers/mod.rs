@@ -10,5 +10,7 @@ pub mod cli;
 pub mod egress;
 
 pub use catalog::{CatalogEntry, ProviderKind, Tools, catalog};
-pub use check::{CheckOutcome, CheckRequest, CheckSettings, Checker, FailureCode};
+pub use check::{
+    CheckOutcome, CheckRequest, CheckSettings, Checker, FailureCode, validate_extra_field,
+};
 pub use egress::EgressPolicy;

@@ -7,6 +7,7 @@ use serde_json::json;
 use url::Url;
 
 use super::classify::{ErrorInfo, generic_failure, quota, rate_limited, success_json};
+use super::headers::KeyHeader;
 use super::openai_compat::join;
 use super::outcome::{Failure, FailureCode};
 use super::request::{CheckRequest, ValidationError};
@@ -25,9 +26,7 @@ pub(crate) fn probe(req: &CheckRequest, base: &Url) -> Result<Probe, ValidationE
         HeaderValue::from_static(ANTHROPIC_VERSION),
     );
     let key = req.key().ok_or(ValidationError::MissingKey)?;
-    let mut key = HeaderValue::from_str(key).map_err(|_| ValidationError::BadKey)?;
-    key.set_sensitive(true);
-    headers.insert("x-api-key", key);
+    KeyHeader::Named("x-api-key").insert(&mut headers, key)?;
     let body = json!({
         "model": req.model,
         "max_tokens": 1,

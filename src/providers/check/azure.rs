@@ -8,6 +8,7 @@ use serde_json::json;
 use url::Url;
 
 use super::classify::{ErrorInfo, generic_failure, quota, rate_limited, success_json};
+use super::headers::KeyHeader;
 use super::openai_compat::join;
 use super::outcome::{Failure, FailureCode};
 use super::request::{CheckRequest, ValidationError};
@@ -15,15 +16,13 @@ use super::transport::{Probe, RawResponse};
 
 /// The one-token chat completion.
 pub(crate) fn probe(req: &CheckRequest, base: &Url) -> Result<Probe, ValidationError> {
-    let deployment = field(&req.deployment, "deployment")?;
-    let version = field(&req.api_version, "api_version")?;
+    let deployment = req.required_field("deployment")?;
+    let version = req.required_field("api_version")?;
     let mut headers = HeaderMap::new();
     headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     let key = req.key().ok_or(ValidationError::MissingKey)?;
-    let mut key = HeaderValue::from_str(key).map_err(|_| ValidationError::BadKey)?;
-    key.set_sensitive(true);
-    headers.insert("api-key", key);
+    KeyHeader::Named("api-key").insert(&mut headers, key)?;
     // Admins often paste the endpoint with its `/openai` suffix; don't double it.
     let mut endpoint = base.clone();
     if endpoint.path_segments().and_then(|mut s| s.next_back()) == Some("openai")
@@ -43,14 +42,6 @@ pub(crate) fn probe(req: &CheckRequest, base: &Url) -> Result<Probe, ValidationE
         headers,
         body: Some(body.to_string().into_bytes()),
     })
-}
-
-fn field<'a>(value: &'a Option<String>, name: &'static str) -> Result<&'a str, ValidationError> {
-    value
-        .as_deref()
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
-        .ok_or(ValidationError::MissingField(name))
 }
 
 /// Maps Azure's errors (`DeploymentNotFound`, "API version not supported", …).

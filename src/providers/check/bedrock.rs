@@ -2,11 +2,12 @@
 //! endpoint (`https://bedrock.{region}.amazonaws.com`) with a Bedrock API key as Bearer.
 
 use reqwest::Method;
-use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderMap, HeaderValue};
+use reqwest::header::{ACCEPT, HeaderMap, HeaderValue};
 use url::Url;
 
 use super::classify::{ErrorInfo, generic_failure, quota, rate_limited, success_json};
-use super::openai_compat::{bearer, join};
+use super::headers::KeyHeader;
+use super::openai_compat::join;
 use super::outcome::{Failure, FailureCode};
 use super::request::{CheckRequest, ValidationError};
 use super::transport::{Probe, RawResponse};
@@ -16,7 +17,7 @@ pub(crate) fn probe(req: &CheckRequest, base: &Url) -> Result<Probe, ValidationE
     let mut headers = HeaderMap::new();
     headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
     let key = req.key().ok_or(ValidationError::MissingKey)?;
-    headers.insert(AUTHORIZATION, bearer(key)?);
+    KeyHeader::Bearer.insert(&mut headers, key)?;
     Ok(Probe {
         method: Method::GET,
         url: join(base, &["foundation-models", &req.model]),

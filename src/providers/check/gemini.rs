@@ -6,6 +6,7 @@ use reqwest::{Method, StatusCode};
 use url::Url;
 
 use super::classify::{ErrorInfo, generic_failure, quota, rate_limited, success_json};
+use super::headers::KeyHeader;
 use super::openai_compat::join;
 use super::outcome::{Failure, FailureCode};
 use super::request::{CheckRequest, ValidationError};
@@ -16,9 +17,7 @@ pub(crate) fn probe(req: &CheckRequest, base: &Url) -> Result<Probe, ValidationE
     let mut headers = HeaderMap::new();
     headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
     let key = req.key().ok_or(ValidationError::MissingKey)?;
-    let mut key = HeaderValue::from_str(key).map_err(|_| ValidationError::BadKey)?;
-    key.set_sensitive(true);
-    headers.insert("x-goog-api-key", key);
+    KeyHeader::Named("x-goog-api-key").insert(&mut headers, key)?;
     Ok(Probe {
         method: Method::GET,
         url: join(base, &["v1beta", "models", model_id(&req.model)]),

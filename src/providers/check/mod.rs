@@ -5,19 +5,25 @@ mod anthropic;
 mod azure;
 mod bedrock;
 mod classify;
+mod fields;
 mod gemini;
+mod headers;
 mod ollama;
 mod openai_compat;
 mod outcome;
+#[cfg(test)]
+mod pinning_tests;
 mod redact;
 mod request;
 mod transport;
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use secrecy::ExposeSecret;
 
 pub use anthropic::ANTHROPIC_VERSION;
+pub use fields::validate_extra_field;
 pub use outcome::{CheckOutcome, FailureCode};
 pub use redact::{EXCERPT_CHARS, REDACTED};
 pub use request::{CheckRequest, ValidationError};
@@ -27,7 +33,7 @@ use crate::providers::catalog::Protocol;
 use crate::providers::egress::{EGRESS_ENV, EgressPolicy};
 use outcome::Failure;
 use redact::Redactor;
-use transport::{Probe, RawResponse};
+use transport::{Lookup, Probe, RawResponse, SystemLookup};
 
 /// The environment variable holding the check timeout in seconds.
 pub const TIMEOUT_ENV: &str = "SWITCHBOARD_CHECK_TIMEOUT";
@@ -65,19 +71,8 @@ pub enum SettingsError {
 }
 
 impl CheckSettings {
-    /// Reads `SWITCHBOARD_EGRESS_ALLOW` and `SWITCHBOARD_CHECK_TIMEOUT`.
-    pub fn from_env() -> Result<Self, SettingsError> {
-        let read = |name: &str| match std::env::var(name) {
-            Ok(v) => Ok(Some(v)),
-            Err(std::env::VarError::NotPresent) => Ok(None),
-            Err(std::env::VarError::NotUnicode(_)) => Err("not valid UTF-8".to_owned()),
-        };
-        let egress = read(EGRESS_ENV).map_err(SettingsError::Egress)?;
-        let timeout = read(TIMEOUT_ENV).map_err(SettingsError::Timeout)?;
-        Self::from_values(egress.as_deref(), timeout.as_deref())
-    }
-
-    /// Builds settings from the two variables' values (`None` = unset).
+    /// Builds settings from the values of `SWITCHBOARD_EGRESS_ALLOW` and
+    /// `SWITCHBOARD_CHECK_TIMEOUT` (`None` = unset), which `Config` read once at start-up.
     pub fn from_values(egress: Option<&str>, timeout: Option<&str>) -> Result<Self, SettingsError> {
         let egress =
             EgressPolicy::parse(egress.unwrap_or_default()).map_err(SettingsError::Egress)?;
@@ -100,13 +95,19 @@ impl CheckSettings {
 #[derive(Debug, Clone)]
 pub struct Checker {
     settings: CheckSettings,
+    lookup: Arc<dyn Lookup>,
 }
 
 impl Checker {
     /// A checker; installs rustls' ring crypto provider if none is installed yet.
     pub fn new(settings: CheckSettings) -> Self {
+        Self::with_lookup(settings, Arc::new(SystemLookup))
+    }
+
+    /// A checker that resolves host names with `lookup` instead of the system.
+    pub(crate) fn with_lookup(settings: CheckSettings, lookup: Arc<dyn Lookup>) -> Self {
         transport::install_crypto_provider();
-        Self { settings }
+        Self { settings, lookup }
     }
 
     /// The settings in force.
@@ -158,11 +159,11 @@ impl Checker {
             Ok(probe) => probe,
             Err(invalid) => return (Err(Failure::new(invalid.code(), invalid.to_string())), None),
         };
-        let response =
-            match transport::send(&self.settings.egress, self.settings.timeout, probe).await {
-                Ok(response) => response,
-                Err(failure) => return (Err(failure), None),
-            };
+        let (egress, timeout) = (&self.settings.egress, self.settings.timeout);
+        let response = match transport::send(egress, &*self.lookup, timeout, probe).await {
+            Ok(response) => response,
+            Err(failure) => return (Err(failure), None),
+        };
         let result = interpret(req, &response);
         (result, Some(response))
     }

@@ -3,11 +3,12 @@
 //! the same model.
 
 use reqwest::Method;
-use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderMap, HeaderValue};
+use reqwest::header::{ACCEPT, HeaderMap, HeaderValue};
 use url::Url;
 
 use super::classify::{ErrorInfo, generic_failure, model_not_listed, success_json};
-use super::openai_compat::{bearer, join};
+use super::headers::KeyHeader;
+use super::openai_compat::join;
 use super::outcome::{Failure, FailureCode};
 use super::request::{CheckRequest, ValidationError};
 use super::transport::{Probe, RawResponse};
@@ -17,7 +18,7 @@ pub(crate) fn probe(req: &CheckRequest, base: &Url) -> Result<Probe, ValidationE
     let mut headers = HeaderMap::new();
     headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
     if let Some(key) = req.key() {
-        headers.insert(AUTHORIZATION, bearer(key)?);
+        KeyHeader::Bearer.insert(&mut headers, key)?;
     }
     Ok(Probe {
         method: Method::GET,

@@ -1,13 +1,14 @@
 //! OpenAI-compatible endpoints (OpenAI, xAI, Groq, gateways, self-hosted):
 //! `GET {base}/models` with `Authorization: Bearer`, and the model must be listed.
 
-use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderMap, HeaderValue};
+use reqwest::header::{ACCEPT, HeaderMap, HeaderValue};
 use reqwest::{Method, StatusCode};
 use url::Url;
 
 use super::classify::{ErrorInfo, generic_failure, model_not_listed, success_json};
+use super::headers::{KeyHeader, header_pair};
 use super::outcome::{Failure, FailureCode};
-use super::request::{CheckRequest, ValidationError, header_pair};
+use super::request::{CheckRequest, ValidationError};
 use super::transport::{Probe, RawResponse};
 
 /// `GET {base}/models`.
@@ -15,7 +16,7 @@ pub(crate) fn probe(req: &CheckRequest, base: &Url) -> Result<Probe, ValidationE
     let mut headers = HeaderMap::new();
     headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
     if let Some(key) = req.key() {
-        headers.insert(AUTHORIZATION, bearer(key)?);
+        KeyHeader::Bearer.insert(&mut headers, key)?;
     }
     for (name, value) in &req.extra_headers {
         let (name, value) = header_pair(name, value)?;
@@ -66,14 +67,6 @@ pub(crate) fn interpret(req: &CheckRequest, resp: &RawResponse) -> Result<String
         )),
         _ => Err(generic_failure(resp, &info)),
     }
-}
-
-/// `Bearer {key}`, marked sensitive so it is never logged or printed by `Debug`.
-pub(crate) fn bearer(key: &str) -> Result<HeaderValue, ValidationError> {
-    let mut value =
-        HeaderValue::from_str(&format!("Bearer {key}")).map_err(|_| ValidationError::BadKey)?;
-    value.set_sensitive(true);
-    Ok(value)
 }
 
 /// `base` with `segments` appended (each percent-encoded as one path segment).

@@ -1,10 +1,12 @@
 //! What to check, and the validation that runs before any network traffic: key
-//! presence and prefix (from the catalog), model, base URL, and the kind-specific fields.
+//! presence and prefix, model, base URL, and the kind-specific fields — each judged by
+//! what the catalog says of it (see [`super::fields`]).
 
-use reqwest::header::{HeaderName, HeaderValue};
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
+use super::fields::{check_field, filled};
+use super::headers::header_pair;
 use super::outcome::FailureCode;
 use crate::providers::catalog::{BaseUrlSpec, ProviderKind};
 
@@ -53,36 +55,8 @@ impl CheckRequest {
         for (name, value) in &self.extra_headers {
             header_pair(name, value)?;
         }
-        match self.kind {
-            ProviderKind::Azure => {
-                let deployment = required(&self.deployment, "deployment")?;
-                if !plain_name(deployment, 64) {
-                    return Err(ValidationError::BadField {
-                        field: "deployment",
-                        why: "use letters, digits, '-', '_' or '.' (at most 64)",
-                    });
-                }
-                let version = required(&self.api_version, "api_version")?;
-                if !plain_name(version, 40) {
-                    return Err(ValidationError::BadField {
-                        field: "api_version",
-                        why: "expected something like 2024-10-21 or 2025-01-01-preview",
-                    });
-                }
-            }
-            ProviderKind::Bedrock => {
-                let region = required(&self.region, "region")?;
-                let ok_chars = region
-                    .chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-                if !ok_chars || !region.contains('-') || region.len() > 32 {
-                    return Err(ValidationError::BadField {
-                        field: "region",
-                        why: "expected an AWS region such as us-east-1",
-                    });
-                }
-            }
-            _ => {}
+        for field in self.kind.entry().extra_fields {
+            check_field(field, self.field_value(field.name))?;
         }
         let base = match (
             self.base_url.as_deref().map(str::trim),
@@ -122,6 +96,23 @@ impl CheckRequest {
             }),
             _ => Ok(()),
         }
+    }
+
+    /// The request's value of the catalog field `name` (`deployment`, `api_version`,
+    /// `region`), as entered. `None` for fields a check does not carry as text:
+    /// `supports_tools`, and `extra_headers` (name/value pairs in [`Self::extra_headers`]).
+    pub fn field_value(&self, name: &str) -> Option<&str> {
+        match name {
+            "deployment" => self.deployment.as_deref(),
+            "api_version" => self.api_version.as_deref(),
+            "region" => self.region.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// The trimmed value of the catalog field `name`, or `MissingField` when it is empty.
+    pub(crate) fn required_field(&self, name: &'static str) -> Result<&str, ValidationError> {
+        filled(self.field_value(name)).ok_or(ValidationError::MissingField(name))
     }
 
     /// The key, when present and non-empty.
@@ -169,6 +160,9 @@ pub enum ValidationError {
     /// A required kind-specific field is empty.
     #[error("{0} is required for this provider")]
     MissingField(&'static str),
+    /// A field name the provider kind does not have.
+    #[error("{0:?} is not a field of this provider")]
+    UnknownField(String),
     /// A kind-specific field is malformed.
     #[error("{field} is not valid: {why}")]
     BadField {
@@ -205,32 +199,13 @@ impl ValidationError {
                 ..
             } => FailureCode::ModelNotFound,
             BadScheme(_) => FailureCode::BlockedAddress,
-            MissingBaseUrl | BadBaseUrl(_) | MissingField(_) | BadField { .. } => {
-                FailureCode::Unreachable
-            }
+            MissingBaseUrl
+            | BadBaseUrl(_)
+            | MissingField(_)
+            | BadField { .. }
+            | UnknownField(_) => FailureCode::Unreachable,
         }
     }
-}
-
-fn required<'a>(
-    value: &'a Option<String>,
-    field: &'static str,
-) -> Result<&'a str, ValidationError> {
-    value
-        .as_deref()
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
-        .ok_or(ValidationError::MissingField(field))
-}
-
-/// Letters, digits, `-`, `_` and `.`, at most `max` long, not only dots: safe as a
-/// path segment or query value.
-fn plain_name(value: &str, max: usize) -> bool {
-    value.len() <= max
-        && !value.chars().all(|c| c == '.')
-        && value
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
 }
 
 fn validate_model(model: &str) -> Result<(), ValidationError> {
@@ -279,34 +254,4 @@ fn parse_base_url(raw: &str) -> Result<Url, ValidationError> {
         segments.pop_if_empty();
     }
     Ok(url)
-}
-
-/// Validates and converts one extra header; the value is marked sensitive.
-pub(crate) fn header_pair(
-    name: &str,
-    value: &SecretString,
-) -> Result<(HeaderName, HeaderValue), ValidationError> {
-    let bad = |why| ValidationError::BadHeader {
-        name: name.to_owned(),
-        why,
-    };
-    let header =
-        HeaderName::from_bytes(name.trim().as_bytes()).map_err(|_| bad("not a header name"))?;
-    const RESERVED: [&str; 8] = [
-        "host",
-        "authorization",
-        "content-length",
-        "content-type",
-        "transfer-encoding",
-        "connection",
-        "te",
-        "upgrade",
-    ];
-    if RESERVED.contains(&header.as_str()) {
-        return Err(bad("Switchboard sets this header itself"));
-    }
-    let mut value = HeaderValue::from_str(value.expose_secret())
-        .map_err(|_| bad("the value has characters a header can't carry"))?;
-    value.set_sensitive(true);
-    Ok((header, value))
 }

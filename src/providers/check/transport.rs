@@ -1,13 +1,15 @@
-//! The one way a check talks to the network: resolve the host ourselves, let the egress
-//! policy judge every address, then connect only to those addresses (a resolver that
-//! knows nothing else, so there is no second lookup), with no proxy, no redirects, a
-//! connect and total timeout, and at most 1 MiB of response body read.
+//! The one way a check talks to the network: resolve the host ourselves (through a
+//! [`Lookup`]), let the egress policy judge every address, then connect only to those
+//! addresses (a resolver that knows nothing else, so there is no second lookup), with no
+//! proxy, no redirects, a connect and total timeout, and at most 1 MiB of response body read.
 
 use std::error::Error as StdError;
+use std::fmt;
 use std::net::SocketAddr;
 use std::sync::{Arc, Once};
 use std::time::Duration;
 
+use futures_util::future::BoxFuture;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode, redirect};
@@ -46,13 +48,40 @@ pub fn install_crypto_provider() {
     });
 }
 
-/// Sends `probe` under `policy`. Every failure is already mapped to a code.
+/// Name resolution before the egress check. The system's in production; tests substitute
+/// their own answers to show that only the checked addresses are ever connected to.
+pub(crate) trait Lookup: Send + Sync + fmt::Debug {
+    /// The addresses `host` stands for, on `port`.
+    fn lookup<'a>(
+        &'a self,
+        host: &'a str,
+        port: u16,
+    ) -> BoxFuture<'a, std::io::Result<Vec<SocketAddr>>>;
+}
+
+/// The system resolver (`tokio::net::lookup_host`).
+#[derive(Debug)]
+pub(crate) struct SystemLookup;
+
+impl Lookup for SystemLookup {
+    fn lookup<'a>(
+        &'a self,
+        host: &'a str,
+        port: u16,
+    ) -> BoxFuture<'a, std::io::Result<Vec<SocketAddr>>> {
+        Box::pin(async move { Ok(tokio::net::lookup_host((host, port)).await?.collect()) })
+    }
+}
+
+/// Sends `probe` under `policy`, resolving names with `lookup`. Every failure is already
+/// mapped to a code.
 pub(crate) async fn send(
     policy: &EgressPolicy,
+    lookup: &dyn Lookup,
     timeout: Duration,
     probe: Probe,
 ) -> Result<RawResponse, Failure> {
-    let addrs = checked_addrs(policy, &probe.url).await?;
+    let addrs = checked_addrs(policy, lookup, &probe.url).await?;
     let host = probe.url.host_str().unwrap_or_default().to_owned();
     tracing::debug!(%host, addrs = ?addrs, "provider check: connecting to checked addresses");
     let client = reqwest::Client::builder()
@@ -107,7 +136,11 @@ pub(crate) async fn send(
 }
 
 /// The addresses the URL's host stands for, every one admitted by `policy`.
-async fn checked_addrs(policy: &EgressPolicy, url: &Url) -> Result<Vec<SocketAddr>, Failure> {
+async fn checked_addrs(
+    policy: &EgressPolicy,
+    lookup: &dyn Lookup,
+    url: &Url,
+) -> Result<Vec<SocketAddr>, Failure> {
     let port = url
         .port_or_known_default()
         .ok_or_else(|| Failure::new(FailureCode::BadResponse, "the base URL has no port"))?;
@@ -130,10 +163,10 @@ async fn checked_addrs(policy: &EgressPolicy, url: &Url) -> Result<Vec<SocketAdd
                     format!("could not resolve {name}: {why}"),
                 )
             };
-            let mut addrs: Vec<SocketAddr> = tokio::net::lookup_host((name, port))
+            let mut addrs = lookup
+                .lookup(name, port)
                 .await
-                .map_err(|e| unresolved(e.to_string()))?
-                .collect();
+                .map_err(|e| unresolved(e.to_string()))?;
             addrs.dedup();
             if addrs.is_empty() {
                 return Err(unresolved("no addresses".to_owned()));

@@ -17,6 +17,11 @@ async fn run(args: &[&str], stdin: &str, env: &[(&str, &str)]) -> (i32, String, 
         .args(args)
         .env_remove("SWITCHBOARD_EGRESS_ALLOW")
         .env_remove("SWITCHBOARD_CHECK_TIMEOUT")
+        // A proxy exemption (or a CGI marker, which makes reqwest skip proxies) would make
+        // the proxy test pass without proving anything.
+        .env_remove("NO_PROXY")
+        .env_remove("no_proxy")
+        .env_remove("REQUEST_METHOD")
         .envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -129,6 +134,41 @@ async fn cli_fails_non_zero_with_a_useful_line_per_failure_class() {
     assert_eq!(code, 1);
     assert!(stdout.starts_with("FAIL blocked_address:"), "{stdout}");
     assert!(stdout.contains("SWITCHBOARD_EGRESS_ALLOW"), "{stdout}");
+}
+
+#[tokio::test]
+async fn cli_ignores_environment_proxies() {
+    // A "proxy" that only lets connections queue: reqwest without `no_proxy()` would send
+    // the check here (it exempts no host, loopback included, unless NO_PROXY says so).
+    let proxy = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind proxy");
+    let proxy_url = format!("http://{}", proxy.local_addr().expect("proxy address"));
+    let server = openai_server(
+        ResponseTemplate::new(200).set_body_json(json!({"data": [{"id": "gpt-4o"}]})),
+    )
+    .await;
+    let mut env = LOOPBACK.to_vec();
+    for name in [
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+        "http_proxy",
+        "https_proxy",
+        "all_proxy",
+    ] {
+        env.push((name, proxy_url.as_str()));
+    }
+
+    let (code, stdout, _) = check(&server, &env).await;
+
+    assert_eq!(code, 0, "{stdout}");
+    assert!(stdout.starts_with("PASS: "), "{stdout}");
+    let received = server.received_requests().await.unwrap_or_default();
+    assert_eq!(received.len(), 1);
+    // The kernel queues a connection whether or not it is accepted.
+    let connected = tokio::time::timeout(Duration::from_millis(200), proxy.accept()).await;
+    assert!(connected.is_err(), "the check went through the proxy");
 }
 
 #[tokio::test]
