@@ -4,4 +4,5 @@
 mod browser;
 mod console;
 mod helpers;
+mod models;
 mod providers;
