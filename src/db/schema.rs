@@ -48,6 +48,43 @@ diesel::table! {
 }
 
 diesel::table! {
+    providers (id) {
+        id -> Text,
+        org_id -> Int8,
+        name -> Text,
+        kind -> Text,
+        default_model -> Text,
+        base_url -> Nullable<Text>,
+        config -> Jsonb,
+        secret_id -> Nullable<Text>,
+        check_status -> Text,
+        check_code -> Nullable<Text>,
+        check_message -> Nullable<Text>,
+        checked_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        created_by -> Nullable<Int8>,
+        updated_by -> Nullable<Int8>,
+        lock_version -> Int4,
+    }
+}
+
+diesel::table! {
+    secrets (id) {
+        id -> Text,
+        org_id -> Int8,
+        key_id -> Text,
+        version -> Int2,
+        envelope -> Bytea,
+        preview -> Text,
+        last4 -> Text,
+        created_at -> Timestamptz,
+        created_by -> Nullable<Int8>,
+        rotated_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     sessions (key_hash) {
         key_hash -> Bytea,
         state -> Text,
@@ -76,12 +113,17 @@ diesel::joinable!(memberships -> orgs (org_id));
 diesel::joinable!(memberships -> users (user_id));
 diesel::joinable!(org_ai_settings -> orgs (org_id));
 diesel::joinable!(org_ai_settings -> users (updated_by));
+diesel::joinable!(providers -> orgs (org_id));
+diesel::joinable!(secrets -> orgs (org_id));
+diesel::joinable!(secrets -> users (created_by));
 
 diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
     memberships,
     org_ai_settings,
     orgs,
+    providers,
+    secrets,
     sessions,
     users,
 );

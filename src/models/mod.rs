@@ -5,5 +5,7 @@ pub mod ai_settings;
 pub mod audit;
 pub mod membership;
 pub mod org;
+pub mod provider;
+pub mod secret;
 pub mod session;
 pub mod user;

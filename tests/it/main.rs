@@ -4,5 +4,6 @@
 mod browser;
 mod console;
 mod helpers;
+mod models;
 mod ops;
 mod providers;

@@ -1,0 +1,3 @@
+ALTER TABLE org_ai_settings DROP CONSTRAINT org_ai_settings_active_provider_fk;
+DROP TABLE providers;
+DROP TABLE secrets;

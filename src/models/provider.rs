@@ -1,0 +1,369 @@
+//! Providers: an org's configured LLM endpoints (many per org), each with an optional linked
+//! secret and its last live check; and the activation queries on `org_ai_settings`, whose
+//! `active_provider_id` the database keeps pointing at a provider of the same org.
+//! Edits are optimistically locked through `lock_version`.
+
+use crate::db::prelude::*;
+use chrono::{DateTime, Utc};
+use diesel::{
+    AsChangeset,
+    deserialize::{self, FromSql, FromSqlRow},
+    expression::AsExpression,
+    pg::{Pg, PgValue},
+    serialize::{self, IsNull, Output, ToSql},
+    sql_types::Text,
+};
+use diesel_async::AsyncPgConnection;
+use std::io::Write as _;
+
+use crate::db::schema::{org_ai_settings, providers, secrets};
+use crate::models::ai_settings::OrgAiSettings;
+
+/// A new provider id: `aip_` + a ULID.
+pub fn new_id() -> String {
+    format!("aip_{}", ulid::Ulid::new())
+}
+
+/// The outcome of a provider's last live check (stored as TEXT).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, FromSqlRow, AsExpression)]
+#[diesel(sql_type = Text)]
+pub enum CheckStatus {
+    Ok,
+    Failed,
+    /// Never checked, or saved with "save without verifying".
+    Unverified,
+}
+
+impl CheckStatus {
+    /// The stored spelling: `ok`, `failed`, `unverified`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CheckStatus::Ok => "ok",
+            CheckStatus::Failed => "failed",
+            CheckStatus::Unverified => "unverified",
+        }
+    }
+
+    /// The status spelled `s`, if it is one.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "ok" => Some(CheckStatus::Ok),
+            "failed" => Some(CheckStatus::Failed),
+            "unverified" => Some(CheckStatus::Unverified),
+            _ => None,
+        }
+    }
+}
+
+impl ToSql<Text, Pg> for CheckStatus {
+    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> serialize::Result {
+        out.write_all(self.as_str().as_bytes())?;
+        Ok(IsNull::No)
+    }
+}
+
+impl FromSql<Text, Pg> for CheckStatus {
+    fn from_sql(value: PgValue<'_>) -> deserialize::Result<Self> {
+        let s = std::str::from_utf8(value.as_bytes())?;
+        CheckStatus::parse(s).ok_or_else(|| format!("unknown check_status {s:?}").into())
+    }
+}
+
+/// A provider row. Holds no key: only the linked secret's id.
+#[derive(Queryable, Selectable, Debug, Clone)]
+#[diesel(table_name = providers, check_for_backend(diesel::pg::Pg))]
+pub struct Provider {
+    pub id: String,
+    pub org_id: i64,
+    pub name: String,
+    /// The catalog slug (`openai`, `anthropic`, …).
+    pub kind: String,
+    pub default_model: String,
+    /// `None` = the kind's default endpoint.
+    pub base_url: Option<String>,
+    /// Kind-specific fields (deployment, api_version, region, extra header names, supports_tools).
+    pub config: serde_json::Value,
+    pub secret_id: Option<String>,
+    pub check_status: CheckStatus,
+    pub check_code: Option<String>,
+    pub check_message: Option<String>,
+    pub checked_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub created_by: Option<i64>,
+    pub updated_by: Option<i64>,
+    pub lock_version: i32,
+}
+
+/// A provider with its key's masked preview (`None` when it has no key).
+pub type ProviderWithKey = (Provider, Option<String>);
+
+/// A provider to insert; `updated_at`/`updated_by` start equal to `created_at`/`created_by`.
+#[derive(Insertable)]
+#[diesel(table_name = providers)]
+pub struct NewProvider<'a> {
+    pub id: &'a str,
+    pub org_id: i64,
+    pub name: &'a str,
+    pub kind: &'a str,
+    pub default_model: &'a str,
+    pub base_url: Option<&'a str>,
+    pub config: &'a serde_json::Value,
+    pub secret_id: Option<&'a str>,
+    pub check_status: CheckStatus,
+    pub check_code: Option<&'a str>,
+    pub check_message: Option<&'a str>,
+    pub checked_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub created_by: Option<i64>,
+}
+
+/// An edit of a provider: `None` leaves a field as it is; `Some(None)` clears a nullable one.
+/// `updated_by` and `updated_at` are always written.
+#[derive(AsChangeset, Debug, Clone)]
+#[diesel(table_name = providers)]
+pub struct ProviderChanges<'a> {
+    pub name: Option<&'a str>,
+    /// Changing the kind (like `base_url`) needs the key entered again (DESIGN.md rule 4).
+    pub kind: Option<&'a str>,
+    pub default_model: Option<&'a str>,
+    pub base_url: Option<Option<&'a str>>,
+    pub config: Option<&'a serde_json::Value>,
+    pub secret_id: Option<Option<&'a str>>,
+    #[diesel(treat_none_as_null = true)]
+    pub updated_by: Option<i64>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl ProviderChanges<'_> {
+    /// An edit by `by` at `at` that changes nothing else yet.
+    pub fn new(by: Option<i64>, at: DateTime<Utc>) -> Self {
+        ProviderChanges {
+            name: None,
+            kind: None,
+            default_model: None,
+            base_url: None,
+            config: None,
+            secret_id: None,
+            updated_by: by,
+            updated_at: at,
+        }
+    }
+}
+
+impl NewProvider<'_> {
+    /// Inserts the provider; a duplicate name in the org is a unique violation, another org's
+    /// secret a foreign-key violation, for the caller to map.
+    pub async fn insert(&self, conn: &mut AsyncPgConnection) -> QueryResult<Provider> {
+        diesel::insert_into(providers::table)
+            .values((
+                self,
+                providers::updated_at.eq(self.created_at),
+                providers::updated_by.eq(self.created_by),
+            ))
+            .returning(Provider::as_returning())
+            .get_result(conn)
+            .await
+    }
+}
+
+/// The org's providers with their keys' previews, oldest first, in one statement.
+pub async fn list_for_org(
+    conn: &mut AsyncPgConnection,
+    org_id: i64,
+) -> QueryResult<Vec<ProviderWithKey>> {
+    providers::table
+        .left_join(secrets::table.on(secrets::id.nullable().eq(providers::secret_id)))
+        .filter(providers::org_id.eq(org_id))
+        .order((providers::created_at.asc(), providers::id.asc()))
+        .select((Provider::as_select(), secrets::preview.nullable()))
+        .load(conn)
+        .await
+}
+
+/// The provider `id` of org `org_id` with its key's preview; another org's is `None`.
+pub async fn find(
+    conn: &mut AsyncPgConnection,
+    org_id: i64,
+    id: &str,
+) -> QueryResult<Option<ProviderWithKey>> {
+    providers::table
+        .left_join(secrets::table.on(secrets::id.nullable().eq(providers::secret_id)))
+        .filter(providers::org_id.eq(org_id))
+        .filter(providers::id.eq(id))
+        .select((Provider::as_select(), secrets::preview.nullable()))
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// The provider, locked (`FOR UPDATE`) until the transaction ends.
+pub async fn lock(
+    conn: &mut AsyncPgConnection,
+    org_id: i64,
+    id: &str,
+) -> QueryResult<Option<Provider>> {
+    providers::table
+        .filter(providers::org_id.eq(org_id))
+        .filter(providers::id.eq(id))
+        .select(Provider::as_select())
+        .for_update()
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// Applies `changes` and bumps `lock_version`, only if the row is still at `expected`, in one
+/// statement (PostgreSQL re-checks the condition against a concurrently committed row).
+/// `None` means nothing was written: a stale version, or no such provider in the org.
+pub async fn update_if(
+    conn: &mut AsyncPgConnection,
+    org_id: i64,
+    id: &str,
+    expected: i32,
+    changes: &ProviderChanges<'_>,
+) -> QueryResult<Option<Provider>> {
+    diesel::update(
+        providers::table
+            .filter(providers::org_id.eq(org_id))
+            .filter(providers::id.eq(id))
+            .filter(providers::lock_version.eq(expected)),
+    )
+    .set((
+        changes,
+        providers::lock_version.eq(providers::lock_version + 1),
+    ))
+    .returning(Provider::as_returning())
+    .get_result(conn)
+    .await
+    .optional()
+}
+
+/// Records a live check's outcome. Leaves `lock_version` alone: a check is not an edit, and
+/// must not turn an admin's open form into a conflict.
+pub async fn set_check(
+    conn: &mut AsyncPgConnection,
+    org_id: i64,
+    id: &str,
+    status: CheckStatus,
+    code: Option<&str>,
+    message: Option<&str>,
+    at: DateTime<Utc>,
+) -> QueryResult<Option<Provider>> {
+    diesel::update(
+        providers::table
+            .filter(providers::org_id.eq(org_id))
+            .filter(providers::id.eq(id)),
+    )
+    .set((
+        providers::check_status.eq(status),
+        providers::check_code.eq(code),
+        providers::check_message.eq(message),
+        providers::checked_at.eq(Some(at)),
+    ))
+    .returning(Provider::as_returning())
+    .get_result(conn)
+    .await
+    .optional()
+}
+
+/// Links `secret_id` (or, with `None`, no key), bumping `lock_version`. A secret of another
+/// org is a foreign-key violation.
+pub async fn set_secret(
+    conn: &mut AsyncPgConnection,
+    org_id: i64,
+    id: &str,
+    secret_id: Option<&str>,
+    by: Option<i64>,
+    at: DateTime<Utc>,
+) -> QueryResult<Option<Provider>> {
+    diesel::update(
+        providers::table
+            .filter(providers::org_id.eq(org_id))
+            .filter(providers::id.eq(id)),
+    )
+    .set((
+        providers::secret_id.eq(secret_id),
+        providers::updated_by.eq(by),
+        providers::updated_at.eq(at),
+        providers::lock_version.eq(providers::lock_version + 1),
+    ))
+    .returning(Provider::as_returning())
+    .get_result(conn)
+    .await
+    .optional()
+}
+
+/// Deletes the provider; `true` when a row went. Deleting the active provider is a
+/// foreign-key violation (from `org_ai_settings`): deactivate first.
+pub async fn delete(conn: &mut AsyncPgConnection, org_id: i64, id: &str) -> QueryResult<bool> {
+    diesel::delete(
+        providers::table
+            .filter(providers::org_id.eq(org_id))
+            .filter(providers::id.eq(id)),
+    )
+    .execute(conn)
+    .await
+    .map(|n| n == 1)
+}
+
+/// How many providers the org has.
+pub async fn count_for_org(conn: &mut AsyncPgConnection, org_id: i64) -> QueryResult<i64> {
+    providers::table
+        .filter(providers::org_id.eq(org_id))
+        .count()
+        .get_result(conn)
+        .await
+}
+
+/// The org's AI settings, locked (`FOR UPDATE`) until the transaction ends, so concurrent
+/// activations serialise. Every org has a settings row (created with the org), so a missing
+/// one is an error (`NotFound`), not a state.
+pub async fn lock_settings(
+    conn: &mut AsyncPgConnection,
+    org_id: i64,
+) -> QueryResult<OrgAiSettings> {
+    org_ai_settings::table
+        .find(org_id)
+        .select(OrgAiSettings::as_select())
+        .for_update()
+        .first(conn)
+        .await
+}
+
+/// Makes `provider_id` the org's active provider (`None` = the platform default), bumping the
+/// settings' `lock_version`, and returns the new row. A provider of another org, or none, is a
+/// foreign-key violation. Call [`lock_settings`] first in the same transaction to read the
+/// previous value.
+pub async fn set_active(
+    conn: &mut AsyncPgConnection,
+    org_id: i64,
+    provider_id: Option<&str>,
+    by: Option<i64>,
+    at: DateTime<Utc>,
+) -> QueryResult<OrgAiSettings> {
+    diesel::update(org_ai_settings::table.find(org_id))
+        .set((
+            org_ai_settings::active_provider_id.eq(provider_id),
+            org_ai_settings::updated_by.eq(by),
+            org_ai_settings::updated_at.eq(at),
+            org_ai_settings::lock_version.eq(org_ai_settings::lock_version + 1),
+        ))
+        .returning(OrgAiSettings::as_returning())
+        .get_result(conn)
+        .await
+}
+
+/// The org's active provider id; `None` = the platform default (or no such org).
+pub async fn active_provider_id(
+    conn: &mut AsyncPgConnection,
+    org_id: i64,
+) -> QueryResult<Option<String>> {
+    org_ai_settings::table
+        .find(org_id)
+        .select(org_ai_settings::active_provider_id)
+        .first::<Option<String>>(conn)
+        .await
+        .optional()
+        .map(Option::flatten)
+}
