@@ -19,6 +19,9 @@ pub enum OpError {
         field: Option<&'static str>,
         message: String,
     },
+    /// A live provider check failed (422): nothing was saved or changed.
+    #[error("{}", check_message(.0))]
+    CheckFailed(crate::providers::check::CheckOutcome),
     /// The caller lacks the scope (403).
     #[error("{0}")]
     Forbidden(String),
@@ -34,6 +37,17 @@ pub enum OpError {
     /// Anything else: logged, never shown.
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
+}
+
+fn check_message(outcome: &crate::providers::check::CheckOutcome) -> String {
+    match outcome.code {
+        Some(code) => format!(
+            "The live check failed ({}): {}",
+            code.as_str(),
+            outcome.message
+        ),
+        None => format!("The live check failed: {}", outcome.message),
+    }
 }
 
 /// The result of an operation.
@@ -82,6 +96,7 @@ impl From<OpError> for AppError {
         match e {
             OpError::Invalid { message, .. } => AppError::Validation(message),
             OpError::Unprocessable { message, .. } => AppError::Unprocessable(message),
+            e @ OpError::CheckFailed(_) => AppError::Unprocessable(e.to_string()),
             OpError::Forbidden(m) => AppError::Forbidden(m),
             OpError::NotFound => AppError::NotFound,
             OpError::Conflict(m) => AppError::Conflict(m),

@@ -12,6 +12,7 @@ pub mod error;
 pub mod insights;
 pub mod members;
 pub mod orgs;
+pub mod providers;
 pub mod scopes;
 
 pub use audit::{Action, Change, Target};
