@@ -6,4 +6,5 @@ mod console;
 mod helpers;
 mod models;
 mod ops;
+mod provider_ops;
 mod providers;
