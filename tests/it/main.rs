@@ -2,9 +2,10 @@
 //! links once.
 
 mod browser;
+mod canary;
 mod console;
 mod helpers;
 mod models;
 mod ops;
-mod provider_ops;
+pub mod provider_ops;
 mod providers;
