@@ -32,9 +32,7 @@ const TIME: &str = "%Y-%m-%d %H:%M UTC";
 
 /// Which provider serves the org's AI features now.
 pub struct ModeView {
-    /// The org's own provider is active (otherwise the platform default serves).
-    pub byo: bool,
-    /// The active provider's name (`None` on the platform default).
+    /// The active provider's name; `None`: the platform default serves.
     pub name: Option<String>,
     pub kind_label: String,
     pub model: String,
@@ -134,17 +132,6 @@ pub struct ProviderTabPage {
     deactivate_action: String,
 }
 
-/// The platform default's kind label and model, from `SWITCHBOARD_PLATFORM_PROVIDER`
-/// (`kind:model`, checked at start-up).
-pub fn platform_default(state: &AppState) -> (String, String) {
-    let spec = &state.config.platform_provider;
-    let (kind, model) = spec.split_once(':').unwrap_or((spec, ""));
-    let label = kind
-        .parse::<ProviderKind>()
-        .map_or_else(|_| kind.to_owned(), |k| k.entry().label.to_owned());
-    (label, model.to_owned())
-}
-
 fn mode(state: &AppState, list: &ProviderList) -> ModeView {
     let active = list
         .active
@@ -152,15 +139,18 @@ fn mode(state: &AppState, list: &ProviderList) -> ModeView {
         .and_then(|id| list.providers.iter().find(|p| p.id == id));
     match active {
         Some(p) => ModeView {
-            byo: true,
             name: Some(p.name.clone()),
             kind_label: p.kind.entry().label.to_owned(),
             model: p.default_model.clone(),
         },
         None => {
-            let (kind_label, model) = platform_default(state);
+            // `SWITCHBOARD_PLATFORM_PROVIDER` is `kind:model`; a kind the catalog doesn't
+            // know is shown as configured.
+            let (kind, model) = providers::platform_default(state);
+            let kind_label = kind
+                .parse::<ProviderKind>()
+                .map_or(kind, |k| k.entry().label.to_owned());
             ModeView {
-                byo: false,
                 name: None,
                 kind_label,
                 model,

@@ -2,8 +2,10 @@
 //! links once.
 
 mod browser;
+mod canary;
 mod console;
 mod helpers;
 mod models;
 mod ops;
+pub mod provider_ops;
 mod providers;

@@ -1,0 +1,190 @@
+//! A provider as an admin enters it, and its validation: every field checked before any
+//! network traffic or write, each problem reported on its form field.
+
+use secrecy::{ExposeSecret as _, SecretString};
+use serde_json::json;
+
+use crate::{
+    crypto::secret::MAX_SECRET_BYTES,
+    models::provider::Provider,
+    ops::OpError,
+    providers::{
+        catalog::ProviderKind,
+        check::{CheckRequest, ValidationError},
+    },
+};
+
+use super::view::{config_text, effective_base_url};
+
+/// Where the key comes from.
+#[derive(Debug)]
+pub enum KeyInput {
+    /// Keep the stored key (a blank key field on edit); no key on create.
+    Keep,
+    /// A key typed in.
+    New(SecretString),
+    /// The key of another provider of the org, shared by reference.
+    LinkFrom(String),
+}
+
+/// A provider as entered (create or update).
+#[derive(Debug)]
+pub struct ProviderInput {
+    pub kind: ProviderKind,
+    pub name: String,
+    pub default_model: String,
+    pub base_url: Option<String>,
+    pub deployment: Option<String>,
+    pub api_version: Option<String>,
+    pub region: Option<String>,
+    pub supports_tools: bool,
+    pub key: KeyInput,
+    /// Save even when the live check fails (status `unverified`).
+    pub save_unverified: bool,
+}
+
+/// Longest provider name.
+pub const MAX_NAME_CHARS: usize = 100;
+
+/// The input, trimmed and checked; ready to write.
+#[derive(Debug)]
+pub(super) struct Fields {
+    pub kind: ProviderKind,
+    pub name: String,
+    pub default_model: String,
+    pub base_url: Option<String>,
+    pub config: serde_json::Value,
+    pub region: Option<String>,
+}
+
+impl Fields {
+    /// Where requests would go.
+    pub fn effective_base_url(&self) -> Option<String> {
+        effective_base_url(self.kind, self.base_url.as_deref(), self.region.as_deref())
+    }
+
+    /// The live check of these fields with `key`.
+    pub fn check_request(&self, key: Option<SecretString>) -> CheckRequest {
+        CheckRequest {
+            base_url: self.base_url.clone(),
+            api_key: key,
+            deployment: config_text(&self.config, "deployment"),
+            api_version: config_text(&self.config, "api_version"),
+            region: self.region.clone(),
+            ..CheckRequest::new(self.kind, self.default_model.clone())
+        }
+    }
+
+    /// The fields of a stored provider (to test or activate it).
+    pub fn of(p: &Provider) -> Result<Self, OpError> {
+        let kind: ProviderKind = p.kind.parse().map_err(|_| {
+            OpError::Internal(anyhow::anyhow!("provider {} has kind {}", p.id, p.kind))
+        })?;
+        Ok(Self {
+            kind,
+            name: p.name.clone(),
+            default_model: p.default_model.clone(),
+            base_url: p.base_url.clone(),
+            region: config_text(&p.config, "region"),
+            config: p.config.clone(),
+        })
+    }
+}
+
+fn trimmed(value: &Option<String>) -> Option<String> {
+    value
+        .as_deref()
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_owned)
+}
+
+/// The form field a validation error concerns.
+pub(super) fn field_of(e: &ValidationError) -> &'static str {
+    use ValidationError::*;
+    match e {
+        MissingKey | KeyPrefix { .. } | BadKey => "api_key",
+        MissingModel | BadModel(_) => "default_model",
+        MissingBaseUrl | BadBaseUrl(_) | BadScheme(_) | BadHeader { .. } => "base_url",
+        MissingField(f) | BadField { field: f, .. } => f,
+        UnknownField(_) => "kind",
+    }
+}
+
+/// Turns a validation error into a 400 on its field, with a capitalised sentence.
+pub(super) fn invalid(e: &ValidationError) -> OpError {
+    let mut message = format!("{e}.");
+    message[..1].make_ascii_uppercase();
+    OpError::invalid(field_of(e), message)
+}
+
+/// Checks everything but the key: name, model, base URL and the kind's fields.
+pub(super) fn check_fields(input: &ProviderInput) -> Result<Fields, OpError> {
+    let name = input.name.trim().to_owned();
+    if name.is_empty() {
+        return Err(OpError::invalid("name", "Give the provider a name."));
+    }
+    if name.chars().count() > MAX_NAME_CHARS {
+        return Err(OpError::invalid(
+            "name",
+            format!("The name must be at most {MAX_NAME_CHARS} characters."),
+        ));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(OpError::invalid(
+            "name",
+            "The name contains control characters.",
+        ));
+    }
+    let fields = Fields {
+        kind: input.kind,
+        default_model: input.default_model.trim().to_owned(),
+        base_url: trimmed(&input.base_url).map(|u| u.trim_end_matches('/').to_owned()),
+        region: trimmed(&input.region),
+        config: {
+            let mut config = json!({});
+            for (field, value) in [
+                ("deployment", trimmed(&input.deployment)),
+                ("api_version", trimmed(&input.api_version)),
+                ("region", trimmed(&input.region)),
+            ] {
+                if let Some(value) = value
+                    && input.kind.extra_field(field).is_some()
+                {
+                    config[field] = json!(value);
+                }
+            }
+            if input.kind.extra_field("supports_tools").is_some() {
+                config["supports_tools"] = json!(input.supports_tools);
+            }
+            config
+        },
+        name,
+    };
+    // Everything but the key: validate with a stand-in key the kind accepts, so a missing
+    // or bad key is judged separately (a blank key may mean "keep the stored one").
+    let spec = input.kind.entry().key;
+    let stand_in = SecretString::from(format!("{}placeholder", spec.prefix.unwrap_or("")));
+    fields
+        .check_request(Some(stand_in))
+        .validate()
+        .map_err(|e| invalid(&e))?;
+    Ok(fields)
+}
+
+/// Checks a typed key: length, characters and the kind's prefix.
+pub(super) fn check_key(kind: ProviderKind, key: &SecretString) -> Result<(), OpError> {
+    let value = key.expose_secret();
+    if value.len() > MAX_SECRET_BYTES {
+        return Err(OpError::invalid(
+            "api_key",
+            format!("The key is longer than {} KiB.", MAX_SECRET_BYTES / 1024),
+        ));
+    }
+    let mut probe = CheckRequest::new(kind, "model");
+    probe.api_key = Some(key.clone());
+    match probe.validate() {
+        Err(e) if field_of(&e) == "api_key" => Err(invalid(&e)),
+        _ => Ok(()),
+    }
+}

@@ -1,0 +1,686 @@
+//! Provider records (DESIGN.md rules 1–5 and 8): list, create, update, test, activate,
+//! deactivate, remove the key, delete. Keys are sealed into `secrets` and shared by
+//! reference; a live check runs before anything is saved or activated, outside any
+//! transaction; every change and its typed audit event are one transaction. Lock order is
+//! always the org's settings row, then the provider row, so activations, key removals and
+//! deletions can't deadlock.
+
+mod input;
+mod view;
+
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use diesel_async::{AsyncConnection as _, AsyncPgConnection};
+use secrecy::SecretString;
+
+pub use input::{KeyInput, MAX_NAME_CHARS, ProviderInput};
+pub use view::{KeyDisplay, LastCheck, ProviderList, ProviderView};
+
+use super::{Action, Caller, Change, OpError, OpResult, Scope, Target, audit};
+use crate::{
+    crypto::secret::{self as sealing, KeyPreview},
+    models::{
+        org::Org,
+        provider::{self, CheckStatus, NewProvider, Provider, ProviderChanges},
+        secret::{self, NewSecret, Secret},
+    },
+    providers::check::CheckOutcome,
+    state::AppState,
+};
+use input::Fields;
+
+/// The org's providers, oldest first, and which one is active (scope `aiProviders:list`).
+pub async fn list_providers(state: &AppState, caller: &Caller) -> OpResult<ProviderList> {
+    let org = caller.require(Scope::AiProvidersList)?;
+    let mut conn = state.pool.get().await?;
+    let rows = provider::list_for_org(&mut conn, org.id).await?;
+    let active = provider::active_provider_id(&mut conn, org.id).await?;
+    let others: Vec<_> = rows
+        .iter()
+        .map(|(p, _)| (p.id.clone(), p.name.clone(), p.secret_id.clone()))
+        .collect();
+    let providers = rows
+        .iter()
+        .map(|(p, preview)| view::view(caller, p, preview.as_deref(), active.as_deref(), &others))
+        .collect();
+    Ok(ProviderList { active, providers })
+}
+
+/// One provider (scope `aiProviders:get`).
+pub async fn get_provider(state: &AppState, caller: &Caller, id: &str) -> OpResult<ProviderView> {
+    let org = caller.require(Scope::AiProvidersGet)?;
+    let mut conn = state.pool.get().await?;
+    view_of(&mut conn, caller, org, id).await
+}
+
+async fn view_of(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    org: &Org,
+    id: &str,
+) -> OpResult<ProviderView> {
+    let (p, preview) = provider::find(conn, org.id, id)
+        .await?
+        .ok_or(OpError::NotFound)?;
+    let active = provider::active_provider_id(conn, org.id).await?;
+    let others: Vec<_> = match &p.secret_id {
+        Some(secret_id) => secret::users(conn, org.id, secret_id)
+            .await?
+            .into_iter()
+            .map(|(id, name)| (id, name, Some(secret_id.clone())))
+            .collect(),
+        None => Vec::new(),
+    };
+    Ok(view::view(
+        caller,
+        &p,
+        preview.as_deref(),
+        active.as_deref(),
+        &others,
+    ))
+}
+
+/// The key a save or check will use, and where it is stored.
+enum Key {
+    None,
+    /// Typed now: sealed into a new secret when saved.
+    New(SecretString),
+    /// An existing secret (kept, or linked from another provider).
+    Stored(Secret, SecretString),
+}
+
+impl Key {
+    fn value(&self) -> Option<SecretString> {
+        match self {
+            Key::None => None,
+            Key::New(v) | Key::Stored(_, v) => Some(v.clone()),
+        }
+    }
+}
+
+/// Opens a stored secret; a secret that can't be opened is a clear 422 naming it.
+fn open(state: &AppState, s: &Secret) -> OpResult<SecretString> {
+    sealing::open(
+        &state.keyring,
+        s.org_id,
+        &s.id,
+        &s.key_id,
+        s.version,
+        &s.envelope,
+    )
+    .map_err(|e| OpError::Unprocessable {
+        field: Some("api_key"),
+        message: format!("The stored key can't be used: {e}. Enter the key again."),
+    })
+}
+
+async fn stored_key(
+    conn: &mut AsyncPgConnection,
+    state: &AppState,
+    org: &Org,
+    secret_id: Option<&str>,
+) -> OpResult<Key> {
+    let Some(secret_id) = secret_id else {
+        return Ok(Key::None);
+    };
+    let s = secret::find(conn, org.id, secret_id)
+        .await?
+        .ok_or(OpError::NotFound)?;
+    let value = open(state, &s)?;
+    Ok(Key::Stored(s, value))
+}
+
+/// Resolves the key of a save. `current` is the provider being edited.
+async fn resolve_key(
+    conn: &mut AsyncPgConnection,
+    state: &AppState,
+    org: &Org,
+    fields: &Fields,
+    current: Option<&Provider>,
+    key: KeyInput,
+) -> OpResult<Key> {
+    match key {
+        KeyInput::New(value) => {
+            input::check_key(fields.kind, &value)?;
+            Ok(Key::New(value))
+        }
+        KeyInput::Keep => {
+            let Some(current) = current.filter(|c| c.secret_id.is_some()) else {
+                return Ok(Key::None);
+            };
+            // Rule 4: a saved key is never sent to another host or another kind of API.
+            let before = Fields::of(current)?;
+            if before.kind != fields.kind
+                || before.effective_base_url() != fields.effective_base_url()
+            {
+                return Err(OpError::Unprocessable {
+                    field: Some("api_key"),
+                    message: "Changing the kind or the base URL requires entering the key again, so a saved key is never sent to another host.".to_owned(),
+                });
+            }
+            stored_key(conn, state, org, current.secret_id.as_deref()).await
+        }
+        KeyInput::LinkFrom(other_id) => {
+            let (other, _) = provider::find(conn, org.id, &other_id)
+                .await?
+                .ok_or_else(|| {
+                    OpError::invalid("link_from", "There is no such provider in this org.")
+                })?;
+            if other.secret_id.is_none() {
+                return Err(OpError::invalid(
+                    "link_from",
+                    format!("{} has no key to share.", other.name),
+                ));
+            }
+            let source = Fields::of(&other)?;
+            if source.kind != fields.kind
+                || source.effective_base_url() != fields.effective_base_url()
+            {
+                return Err(OpError::Unprocessable {
+                    field: Some("link_from"),
+                    message: format!(
+                        "The key of {} can only be shared with providers of the same kind and base URL, so it is never sent to another host.",
+                        other.name
+                    ),
+                });
+            }
+            stored_key(conn, state, org, other.secret_id.as_deref()).await
+        }
+    }
+}
+
+/// The check result to store: a passed check, or `unverified` when the admin saved
+/// without verifying (after a failed check, or without running one).
+struct Verdict {
+    status: CheckStatus,
+    code: Option<String>,
+    message: Option<String>,
+}
+
+/// Runs the live check unless the admin asked to save without verifying. A failed check
+/// is an error then: nothing is written.
+async fn verify(
+    state: &AppState,
+    fields: &Fields,
+    key: &Key,
+    save_unverified: bool,
+) -> OpResult<Verdict> {
+    if save_unverified {
+        return Ok(Verdict {
+            status: CheckStatus::Unverified,
+            code: None,
+            message: Some("Saved without verifying.".to_owned()),
+        });
+    }
+    let outcome = state
+        .checker
+        .check(&fields.check_request(key.value()))
+        .await;
+    if !outcome.ok {
+        return Err(OpError::CheckFailed(outcome));
+    }
+    Ok(Verdict {
+        status: CheckStatus::Ok,
+        code: None,
+        message: Some(outcome.message),
+    })
+}
+
+/// Seals a typed key into a new secret of `org`; returns its id and preview.
+async fn seal_new(
+    conn: &mut AsyncPgConnection,
+    state: &AppState,
+    caller: &Caller,
+    org: &Org,
+    fields: &Fields,
+    value: &SecretString,
+) -> OpResult<(String, KeyPreview)> {
+    let id = secret::new_id();
+    let prefix = fields.kind.entry().key.prefix;
+    let sealed = sealing::seal(&state.keyring, org.id, &id, value, prefix)
+        .map_err(|e| OpError::invalid("api_key", format!("The key can't be stored: {e}.")))?;
+    NewSecret {
+        id: &id,
+        org_id: org.id,
+        key_id: &sealed.key_id,
+        version: sealed.version,
+        envelope: &sealed.envelope,
+        preview: sealed.preview.as_str(),
+        last4: &sealed.last4,
+        created_at: state.clock.now(),
+        created_by: caller.user_id(),
+    }
+    .insert(conn)
+    .await?;
+    Ok((id, sealed.preview))
+}
+
+/// The audited description of a provider's settings (no key: only its masked preview).
+fn described(fields: &Fields, preview: Option<&KeyPreview>) -> Change {
+    Change::new()
+        .text("name", &fields.name)
+        .text("kind", fields.kind.as_str())
+        .text("defaultModel", &fields.default_model)
+        .opt_text("baseUrl", fields.base_url.as_deref())
+        .settings("config", &fields.config)
+        .masked("key", preview)
+}
+
+fn stored_preview(p: &Provider, preview: Option<&str>) -> Option<KeyPreview> {
+    p.secret_id
+        .as_ref()
+        .and(preview)
+        .map(|v| KeyPreview::from_stored(v.to_owned()))
+}
+
+/// Maps a unique-name violation to a 400 on `name`.
+fn name_taken(e: DieselError, name: &str) -> OpError {
+    match e {
+        DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => OpError::invalid(
+            "name",
+            format!("Another provider of this org is already called {name}."),
+        ),
+        other => other.into(),
+    }
+}
+
+/// Adds a provider (scope `aiProviders:create`): prefix check, then a live check (unless
+/// `save_unverified`); on failure nothing is written.
+pub async fn create_provider(
+    state: &AppState,
+    caller: &Caller,
+    input: ProviderInput,
+) -> OpResult<ProviderView> {
+    let org = caller.require(Scope::AiProvidersCreate)?;
+    let fields = input::check_fields(&input)?;
+    let mut conn = state.pool.get().await?;
+    let key = resolve_key(&mut conn, state, org, &fields, None, input.key).await?;
+    if matches!(key, Key::None) && fields.kind.entry().key.required {
+        return Err(OpError::invalid(
+            "api_key",
+            "An API key is required for this provider.",
+        ));
+    }
+    drop(conn);
+    let verdict = verify(state, &fields, &key, input.save_unverified).await?;
+    let now = state.clock.now();
+    let mut conn = state.pool.get().await?;
+    let id = conn
+        .transaction::<_, OpError, _>(async |conn| {
+            let (secret_id, preview) = match &key {
+                Key::None => (None, None),
+                Key::New(value) => {
+                    let (id, preview) = seal_new(conn, state, caller, org, &fields, value).await?;
+                    (Some(id), Some(preview))
+                }
+                Key::Stored(s, _) => (
+                    Some(s.id.clone()),
+                    Some(KeyPreview::from_stored(s.preview.clone())),
+                ),
+            };
+            let id = provider::new_id();
+            NewProvider {
+                id: &id,
+                org_id: org.id,
+                name: &fields.name,
+                kind: fields.kind.as_str(),
+                default_model: &fields.default_model,
+                base_url: fields.base_url.as_deref(),
+                config: &fields.config,
+                secret_id: secret_id.as_deref(),
+                check_status: verdict.status,
+                check_code: verdict.code.as_deref(),
+                check_message: verdict.message.as_deref(),
+                checked_at: Some(now),
+                created_at: now,
+                created_by: caller.user_id(),
+            }
+            .insert(conn)
+            .await
+            .map_err(|e| name_taken(e, &fields.name))?;
+            let after =
+                described(&fields, preview.as_ref()).text("checkStatus", verdict.status.as_str());
+            audit::record(
+                conn,
+                caller,
+                Action::ProviderCreated,
+                Target::Provider(id.clone()),
+                None,
+                Some(after),
+            )
+            .await?;
+            Ok(id)
+        })
+        .await?;
+    view_of(&mut conn, caller, org, &id).await
+}
+
+/// Edits a provider seen at `lock_version` (scope `aiProviders:update`). A blank key keeps
+/// the stored one, unless the kind or base URL changes (then the key must be entered
+/// again); a stale `lock_version` is a conflict.
+pub async fn update_provider(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    lock_version: i32,
+    input: ProviderInput,
+) -> OpResult<ProviderView> {
+    let org = caller.require(Scope::AiProvidersUpdate)?;
+    let fields = input::check_fields(&input)?;
+    let mut conn = state.pool.get().await?;
+    let (current, current_preview) = provider::find(&mut conn, org.id, id)
+        .await?
+        .ok_or(OpError::NotFound)?;
+    if current.lock_version != lock_version {
+        return Err(stale(&current.name));
+    }
+    let key = resolve_key(&mut conn, state, org, &fields, Some(&current), input.key).await?;
+    if matches!(key, Key::None) && fields.kind.entry().key.required {
+        return Err(OpError::invalid(
+            "api_key",
+            "An API key is required for this provider.",
+        ));
+    }
+    drop(conn);
+    let verdict = verify(state, &fields, &key, input.save_unverified).await?;
+    let before = described(
+        &Fields::of(&current)?,
+        stored_preview(&current, current_preview.as_deref()).as_ref(),
+    );
+    let now = state.clock.now();
+    let mut conn = state.pool.get().await?;
+    conn.transaction::<_, OpError, _>(async |conn| {
+        let (secret_id, preview) = match &key {
+            Key::None => (None, None),
+            Key::New(value) => {
+                let (id, preview) = seal_new(conn, state, caller, org, &fields, value).await?;
+                (Some(id), Some(preview))
+            }
+            Key::Stored(s, _) => (
+                Some(s.id.clone()),
+                Some(KeyPreview::from_stored(s.preview.clone())),
+            ),
+        };
+        let mut changes = ProviderChanges::new(caller.user_id(), now);
+        changes.name = Some(&fields.name);
+        changes.kind = Some(fields.kind.as_str());
+        changes.default_model = Some(&fields.default_model);
+        changes.base_url = Some(fields.base_url.as_deref());
+        changes.config = Some(&fields.config);
+        changes.secret_id = Some(secret_id.as_deref());
+        provider::update_if(conn, org.id, id, lock_version, &changes)
+            .await
+            .map_err(|e| name_taken(e, &fields.name))?
+            .ok_or_else(|| stale(&current.name))?;
+        provider::set_check(
+            conn,
+            org.id,
+            id,
+            verdict.status,
+            verdict.code.as_deref(),
+            verdict.message.as_deref(),
+            now,
+        )
+        .await?;
+        if let Some(old) = current.secret_id.as_deref()
+            && secret_id.as_deref() != Some(old)
+        {
+            secret::delete_if_unused(conn, org.id, old).await?;
+        }
+        let after =
+            described(&fields, preview.as_ref()).text("checkStatus", verdict.status.as_str());
+        audit::record(
+            conn,
+            caller,
+            Action::ProviderUpdated,
+            Target::Provider(id.to_owned()),
+            Some(before),
+            Some(after),
+        )
+        .await?;
+        Ok(())
+    })
+    .await?;
+    view_of(&mut conn, caller, org, id).await
+}
+
+fn stale(name: &str) -> OpError {
+    OpError::Conflict(format!(
+        "Someone else changed {name} while you were editing it. Here is the current state; make your change again if you still want it."
+    ))
+}
+
+/// Loads a provider and its key for a live check.
+async fn for_check(state: &AppState, org: &Org, id: &str) -> OpResult<(Provider, Fields, Key)> {
+    let mut conn = state.pool.get().await?;
+    let (p, _) = provider::find(&mut conn, org.id, id)
+        .await?
+        .ok_or(OpError::NotFound)?;
+    let fields = Fields::of(&p)?;
+    let key = stored_key(&mut conn, state, org, p.secret_id.as_deref()).await?;
+    Ok((p, fields, key))
+}
+
+/// Runs a live check of a saved provider and records the result on it (scope
+/// `aiProviders:test`). A failed check is a result here, not an error.
+pub async fn test_provider(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+) -> OpResult<(ProviderView, CheckOutcome)> {
+    let org = caller.require(Scope::AiProvidersTest)?;
+    let (_, fields, key) = for_check(state, org, id).await?;
+    let outcome = state
+        .checker
+        .check(&fields.check_request(key.value()))
+        .await;
+    let (status, code) = match (outcome.ok, outcome.code) {
+        (true, _) => (CheckStatus::Ok, None),
+        (false, code) => (CheckStatus::Failed, code.map(|c| c.as_str())),
+    };
+    let now = state.clock.now();
+    let mut conn = state.pool.get().await?;
+    conn.transaction::<_, OpError, _>(async |conn| {
+        provider::set_check(conn, org.id, id, status, code, Some(&outcome.message), now)
+            .await?
+            .ok_or(OpError::NotFound)?;
+        let after = Change::new()
+            .text("checkStatus", status.as_str())
+            .opt_text("code", code);
+        audit::record(
+            conn,
+            caller,
+            Action::ProviderTested,
+            Target::Provider(id.to_owned()),
+            None,
+            Some(after),
+        )
+        .await?;
+        Ok(())
+    })
+    .await?;
+    let view = view_of(&mut conn, caller, org, id).await?;
+    Ok((view, outcome))
+}
+
+/// Makes a provider the org's active one (scope `aiProviders:activate`): it needs a key
+/// where its kind does, and a live check must pass; otherwise nothing changes. Concurrent
+/// activations serialise on the settings row: exactly one provider ends up active.
+pub async fn activate_provider(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+) -> OpResult<ProviderView> {
+    let org = caller.require(Scope::AiProvidersActivate)?;
+    let (p, fields, key) = for_check(state, org, id).await?;
+    if matches!(key, Key::None) && fields.kind.entry().key.required {
+        return Err(OpError::Unprocessable {
+            field: Some("api_key"),
+            message: format!("{} has no key: add one before activating it.", p.name),
+        });
+    }
+    let outcome = state
+        .checker
+        .check(&fields.check_request(key.value()))
+        .await;
+    if !outcome.ok {
+        return Err(OpError::CheckFailed(outcome));
+    }
+    let now = state.clock.now();
+    let mut conn = state.pool.get().await?;
+    conn.transaction::<_, OpError, _>(async |conn| {
+        let settings = provider::lock_settings(conn, org.id).await?;
+        provider::set_active(conn, org.id, Some(id), caller.user_id(), now)
+            .await
+            .map_err(|e| match e {
+                // Deleted since the check: the foreign key refuses a dangling id.
+                DieselError::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _) => {
+                    OpError::NotFound
+                }
+                other => other.into(),
+            })?;
+        provider::set_check(
+            conn,
+            org.id,
+            id,
+            CheckStatus::Ok,
+            None,
+            Some(&outcome.message),
+            now,
+        )
+        .await?;
+        audit::record(
+            conn,
+            caller,
+            Action::ProviderActivated,
+            Target::Provider(id.to_owned()),
+            Some(Change::new().opt_text("activeProvider", settings.active_provider_id.as_deref())),
+            Some(Change::new().text("activeProvider", id)),
+        )
+        .await?;
+        Ok(())
+    })
+    .await?;
+    view_of(&mut conn, caller, org, id).await
+}
+
+/// Back to the platform default (scope `aiProviders:activate`); records are kept. Returns
+/// whether anything changed.
+pub async fn deactivate(state: &AppState, caller: &Caller) -> OpResult<bool> {
+    let org = caller.require(Scope::AiProvidersActivate)?;
+    let now = state.clock.now();
+    let mut conn = state.pool.get().await?;
+    conn.transaction::<_, OpError, _>(async |conn| {
+        let settings = provider::lock_settings(conn, org.id).await?;
+        let Some(active) = settings.active_provider_id else {
+            return Ok(false);
+        };
+        revert_to_platform(conn, caller, org, &active, now, "deactivated").await?;
+        Ok(true)
+    })
+    .await
+}
+
+/// Clears the active provider and records `provider.deactivated` with the reason.
+async fn revert_to_platform(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    org: &Org,
+    active: &str,
+    now: chrono::DateTime<chrono::Utc>,
+    reason: &str,
+) -> OpResult<()> {
+    provider::set_active(conn, org.id, None, caller.user_id(), now).await?;
+    audit::record(
+        conn,
+        caller,
+        Action::ProviderDeactivated,
+        Target::Provider(active.to_owned()),
+        Some(Change::new().text("activeProvider", active)),
+        Some(
+            Change::new()
+                .opt_text("activeProvider", None)
+                .text("reason", reason),
+        ),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Removes a provider's key (scope `aiProviders:update`); the secret is deleted when no
+/// other provider uses it. On the active provider this reverts the org to the platform
+/// default in the same transaction.
+pub async fn remove_key(state: &AppState, caller: &Caller, id: &str) -> OpResult<ProviderView> {
+    let org = caller.require(Scope::AiProvidersUpdate)?;
+    let now = state.clock.now();
+    let mut conn = state.pool.get().await?;
+    conn.transaction::<_, OpError, _>(async |conn| {
+        let settings = provider::lock_settings(conn, org.id).await?;
+        let p = provider::lock(conn, org.id, id)
+            .await?
+            .ok_or(OpError::NotFound)?;
+        let Some(secret_id) = p.secret_id.clone() else {
+            return Ok(());
+        };
+        let preview = secret::find(conn, org.id, &secret_id)
+            .await?
+            .map(|s| KeyPreview::from_stored(s.preview));
+        provider::set_secret(conn, org.id, id, None, caller.user_id(), now).await?;
+        secret::delete_if_unused(conn, org.id, &secret_id).await?;
+        let was_active = settings.active_provider_id.as_deref() == Some(id);
+        audit::record(
+            conn,
+            caller,
+            Action::ProviderKeyRemoved,
+            Target::Provider(id.to_owned()),
+            Some(Change::new().masked("key", preview.as_ref())),
+            Some(
+                Change::new()
+                    .masked("key", None)
+                    .flag("revertedToPlatform", was_active),
+            ),
+        )
+        .await?;
+        if was_active {
+            revert_to_platform(conn, caller, org, id, now, "key removed").await?;
+        }
+        Ok(())
+    })
+    .await?;
+    view_of(&mut conn, caller, org, id).await
+}
+
+/// Deletes a provider (scope `aiProviders:delete`): refused while it is active; its secret
+/// goes when no other provider uses it.
+pub async fn delete_provider(state: &AppState, caller: &Caller, id: &str) -> OpResult<()> {
+    let org = caller.require(Scope::AiProvidersDelete)?;
+    let mut conn = state.pool.get().await?;
+    conn.transaction::<_, OpError, _>(async |conn| {
+        let settings = provider::lock_settings(conn, org.id).await?;
+        let p = provider::lock(conn, org.id, id).await?.ok_or(OpError::NotFound)?;
+        if settings.active_provider_id.as_deref() == Some(id) {
+            return Err(OpError::Conflict(format!(
+                "{} is the active provider: deactivate it (or activate another) before deleting it.",
+                p.name
+            )));
+        }
+        provider::delete(conn, org.id, id).await?;
+        if let Some(secret_id) = p.secret_id.as_deref() {
+            secret::delete_if_unused(conn, org.id, secret_id).await?;
+        }
+        let before = described(&Fields::of(&p)?, None);
+        audit::record(conn, caller, Action::ProviderDeleted, Target::Provider(id.to_owned()), Some(before), None)
+            .await?;
+        Ok(())
+    })
+    .await
+}
+
+/// The platform default's kind and model (`SWITCHBOARD_PLATFORM_PROVIDER`).
+pub fn platform_default(state: &AppState) -> (String, String) {
+    let (kind, model) = state
+        .config
+        .platform_provider
+        .split_once(':')
+        .unwrap_or(("anthropic", "claude-sonnet-4-5"));
+    (kind.to_owned(), model.to_owned())
+}

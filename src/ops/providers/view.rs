@@ -1,0 +1,145 @@
+//! What a caller sees of a provider: never the key; a masked preview only for callers
+//! who may see it (admins), "key set" for everyone else.
+
+use chrono::{DateTime, Utc};
+
+use crate::{
+    models::provider::{CheckStatus, Provider},
+    providers::catalog::{BaseUrlSpec, ProviderKind},
+};
+
+use super::super::Caller;
+
+/// How a provider's key is shown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyDisplay {
+    None,
+    /// A key is stored; this caller doesn't see its preview.
+    Set,
+    /// The masked preview (`sk-ant-...WXYZ`), for admins.
+    Preview(String),
+}
+
+/// The last live check.
+#[derive(Debug, Clone)]
+pub struct LastCheck {
+    pub status: CheckStatus,
+    pub code: Option<String>,
+    pub message: Option<String>,
+    pub checked_at: Option<DateTime<Utc>>,
+}
+
+/// A provider as callers see it.
+#[derive(Debug, Clone)]
+pub struct ProviderView {
+    pub id: String,
+    pub name: String,
+    pub kind: ProviderKind,
+    pub default_model: String,
+    /// As entered; `None` = the kind's default.
+    pub base_url: Option<String>,
+    /// Where requests go (`None` only when the kind needs a base URL and has none).
+    pub effective_base_url: Option<String>,
+    pub deployment: Option<String>,
+    pub api_version: Option<String>,
+    pub region: Option<String>,
+    pub supports_tools: bool,
+    pub secret_id: Option<String>,
+    pub key: KeyDisplay,
+    /// Names of the org's other providers that use the same key.
+    pub shared_with: Vec<String>,
+    pub last_check: LastCheck,
+    pub active: bool,
+    pub lock_version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The org's providers and which one is active.
+#[derive(Debug, Clone)]
+pub struct ProviderList {
+    /// The active provider's id; `None` = the platform default.
+    pub active: Option<String>,
+    pub providers: Vec<ProviderView>,
+}
+
+/// A text field of a provider's `config`.
+pub(crate) fn config_text(config: &serde_json::Value, name: &str) -> Option<String> {
+    config
+        .get(name)
+        .and_then(serde_json::Value::as_str)
+        .map(str::to_owned)
+}
+
+/// Where requests go: the entered base URL or the kind's default.
+pub(crate) fn effective_base_url(
+    kind: ProviderKind,
+    base_url: Option<&str>,
+    region: Option<&str>,
+) -> Option<String> {
+    if let Some(url) = base_url {
+        return Some(url.trim_end_matches('/').to_owned());
+    }
+    match kind.entry().base_url {
+        BaseUrlSpec::Default { url } => Some(url.to_owned()),
+        BaseUrlSpec::FromRegion { template } => region.map(|r| template.replace("{region}", r)),
+        BaseUrlSpec::Required => None,
+    }
+}
+
+/// Builds the view of `p` for `caller`. `others` are the org's providers (for "shared with").
+pub(crate) fn view(
+    caller: &Caller,
+    p: &Provider,
+    preview: Option<&str>,
+    active: Option<&str>,
+    others: &[(String, String, Option<String>)],
+) -> ProviderView {
+    // The kind column's CHECK admits only catalog slugs.
+    let kind: ProviderKind = p.kind.parse().unwrap_or(ProviderKind::Custom);
+    let region = config_text(&p.config, "region");
+    let key = match (&p.secret_id, preview) {
+        (None, _) => KeyDisplay::None,
+        (Some(_), Some(preview)) if caller.sees_key_preview() => {
+            KeyDisplay::Preview(preview.to_owned())
+        }
+        (Some(_), _) => KeyDisplay::Set,
+    };
+    let shared_with = match &p.secret_id {
+        Some(secret) => others
+            .iter()
+            .filter(|(id, _, s)| id != &p.id && s.as_deref() == Some(secret))
+            .map(|(_, name, _)| name.clone())
+            .collect(),
+        None => Vec::new(),
+    };
+    ProviderView {
+        id: p.id.clone(),
+        name: p.name.clone(),
+        kind,
+        default_model: p.default_model.clone(),
+        effective_base_url: effective_base_url(kind, p.base_url.as_deref(), region.as_deref()),
+        base_url: p.base_url.clone(),
+        deployment: config_text(&p.config, "deployment"),
+        api_version: config_text(&p.config, "api_version"),
+        region,
+        supports_tools: p
+            .config
+            .get("supports_tools")
+            .and_then(serde_json::Value::as_bool)
+            .unwrap_or(false),
+        secret_id: p.secret_id.clone(),
+        key,
+        shared_with,
+        last_check: LastCheck {
+            status: p.check_status,
+            code: p.check_code.clone(),
+            message: p.check_message.clone(),
+            checked_at: p.checked_at,
+        },
+        active: active == Some(p.id.as_str()),
+        lock_version: p.lock_version,
+        created_at: p.created_at,
+        updated_at: p.updated_at,
+    }
+}
