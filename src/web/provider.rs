@@ -4,6 +4,8 @@
 //! Every rule lives in `ops::providers`; these handlers only translate.
 
 mod form;
+mod form_input;
+mod form_view;
 
 use actix_session::Session;
 use actix_web::{
