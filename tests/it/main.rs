@@ -4,6 +4,7 @@
 mod browser;
 mod console;
 mod helpers;
+mod keys;
 mod models;
 mod ops;
 mod providers;
