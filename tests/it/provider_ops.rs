@@ -452,7 +452,8 @@ async fn bad_input_is_a_400_on_its_field_and_writes_nothing() {
     let server = anthropic_mock().await;
     let admin = caller(&ada, &org, Access::Admin);
     let long_key = format!("sk-ant-{}", "k".repeat(4100));
-    let cases: Vec<(&str, Box<dyn Fn(&mut ProviderInput)>)> = vec![
+    type Mutation = Box<dyn Fn(&mut ProviderInput)>;
+    let cases: Vec<(&str, Mutation)> = vec![
         ("name", Box::new(|i| i.name = "n".repeat(101))),
         ("name", Box::new(|i| i.name = "  ".to_owned())),
         ("name", Box::new(|i| i.name = "bad\u{7}name".to_owned())),
