@@ -5,6 +5,7 @@ mod browser;
 mod canary;
 mod console;
 mod helpers;
+mod keys;
 mod models;
 mod ops;
 pub mod provider_ops;
