@@ -19,6 +19,7 @@ use serde_json::{Value, json};
 use switchboard::models::membership::Role;
 
 use crate::helpers::{INSIGHTS, PASSWORD, TestApp};
+use crate::provider_ops::{BAD_KEY, GOOD_KEY, anthropic_mock};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -315,6 +316,160 @@ async fn wait_until_ready(http: &reqwest::Client, base: &str, child: &mut Child)
     }
 }
 
+/// An app whose provider checks may reach loopback (the wiremock provider), seeded.
+async fn seeded_app() -> TestApp {
+    let app = TestApp::spawn_with(&[("SWITCHBOARD_EGRESS_ALLOW", "127.0.0.0/8")]).await;
+    seed(&app).await;
+    app
+}
+
+/// Adds an Anthropic provider against a wiremock endpoint: the wrong key fails the check
+/// and the form comes back, the right one saves; then activate and deactivate. The same
+/// clicks work with JavaScript (htmx swaps) and without (plain posts and redirects).
+async fn add_activate_deactivate_a_provider(browser: &Browser, app: &TestApp, js: JavaScript) {
+    let server = anthropic_mock().await;
+    let no_key_in_page = || async {
+        let html = browser
+            .execute("return document.documentElement.outerHTML")
+            .await;
+        assert!(
+            !html.as_str().unwrap_or_default().contains("CANARY"),
+            "a key is in the page"
+        );
+    };
+    browser.goto(&app.url(PROVIDER)).await;
+    browser
+        .execute("window.sbProvider = 'same document'; return true")
+        .await;
+    browser.find("#provider-add").await.click().await.unwrap();
+    browser
+        .find("#pf-kind")
+        .await
+        .select_by_value("anthropic")
+        .await
+        .unwrap();
+    if js == JavaScript::Off {
+        browser
+            .find("form.kind-switch button[type=submit]")
+            .await
+            .click()
+            .await
+            .unwrap();
+    }
+    browser
+        .eventually("the Anthropic form", || async {
+            browser
+                .execute("return document.querySelector('input[name=kind]').value")
+                .await
+                == "anthropic"
+        })
+        .await;
+    for (field, value) in [
+        ("#pf-name", "Claude"),
+        ("#pf-default_model", "claude-sonnet-4-20250514"),
+        ("#pf-base_url", server.uri().as_str()),
+        ("#pf-api_key", BAD_KEY),
+    ] {
+        let input = browser.find(field).await;
+        input.clear().await.unwrap();
+        input.send_keys(value).await.unwrap();
+    }
+    browser.find("#provider-save").await.click().await.unwrap();
+    let failure = browser.text("#provider-check-failure").await;
+    assert!(failure.contains("auth_rejected"), "{failure}");
+    no_key_in_page().await;
+    assert_eq!(
+        browser
+            .find("#pf-name")
+            .await
+            .prop("value")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("Claude"),
+        "the form keeps what was typed"
+    );
+    assert_eq!(app.audit_count("provider.created").await, 0);
+    // The refused save answered 422, which Chromium logs as a failed load; anything else
+    // in the console is an error.
+    let unexpected: Vec<Value> = browser
+        .console()
+        .await
+        .into_iter()
+        .filter(|e| {
+            e["level"] == "SEVERE"
+                && !e["message"]
+                    .as_str()
+                    .is_some_and(|m| m.contains("/settings/ai/providers ") && m.contains("422"))
+        })
+        .collect();
+    assert!(unexpected.is_empty(), "console errors: {unexpected:?}");
+
+    browser
+        .find("#pf-api_key")
+        .await
+        .send_keys(GOOD_KEY)
+        .await
+        .unwrap();
+    browser.find("#provider-save").await.click().await.unwrap();
+    browser
+        .eventually("the saved provider's card", || async {
+            browser
+                .text_now("#providers .provider .key")
+                .await
+                .as_deref()
+                == Some("sk-ant-...WXYZ")
+        })
+        .await;
+    assert_eq!(browser.path().await, PROVIDER);
+    no_key_in_page().await;
+
+    browser
+        .find("#providers form[action$='/activate'] button")
+        .await
+        .click()
+        .await
+        .unwrap();
+    browser
+        .eventually("the provider to be active", || async {
+            browser
+                .text_now("#provider-mode-status")
+                .await
+                .is_some_and(|t| t.starts_with("Your provider: Claude"))
+        })
+        .await;
+    browser
+        .find("#providers form[action$='/provider/deactivate'] button")
+        .await
+        .click()
+        .await
+        .unwrap();
+    browser
+        .eventually("the platform default again", || async {
+            browser
+                .text_now("#provider-mode-status")
+                .await
+                .is_some_and(|t| t.starts_with("Platform default"))
+        })
+        .await;
+    no_key_in_page().await;
+    let marker = browser.execute("return window.sbProvider || null").await;
+    match js {
+        JavaScript::On => assert_eq!(marker, "same document", "htmx swapped every step"),
+        JavaScript::Off => assert_eq!(marker, Value::Null, "plain posts loaded new pages"),
+    }
+    for action in [
+        "provider.created",
+        "provider.activated",
+        "provider.deactivated",
+    ] {
+        assert_eq!(app.audit_count(action).await, 1, "{action}");
+    }
+    browser
+        .assert_no_console_errors("adding, activating and deactivating a provider")
+        .await;
+}
+
 async fn seed(app: &TestApp) {
     let admin = app.create_user("admin@acme.test", false).await;
     app.create_org("acme", &[(&admin, Role::Admin)]).await;
@@ -322,8 +477,7 @@ async fn seed(app: &TestApp) {
 
 #[tokio::test]
 async fn with_javascript_tabs_and_the_toggle_swap_in_place() {
-    let app = TestApp::spawn().await;
-    seed(&app).await;
+    let app = seeded_app().await;
     let browser = Browser::start(JavaScript::On).await;
 
     // The console check can fail: a style attribute set on the page breaks `style-src 'self'`
@@ -442,13 +596,13 @@ async fn with_javascript_tabs_and_the_toggle_swap_in_place() {
         .assert_no_console_errors("the provider form's kind switch")
         .await;
 
+    add_activate_deactivate_a_provider(&browser, &app, JavaScript::On).await;
     browser.close().await;
 }
 
 #[tokio::test]
 async fn without_javascript_the_form_post_toggles() {
-    let app = TestApp::spawn().await;
-    seed(&app).await;
+    let app = seeded_app().await;
     let browser = Browser::start(JavaScript::Off).await;
 
     browser.log_in(&app, "admin@acme.test").await;
@@ -489,5 +643,6 @@ async fn without_javascript_the_form_post_toggles() {
         .assert_no_console_errors("the plain form post")
         .await;
 
+    add_activate_deactivate_a_provider(&browser, &app, JavaScript::Off).await;
     browser.close().await;
 }
