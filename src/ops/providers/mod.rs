@@ -5,28 +5,32 @@
 //! always the org's settings row, then the provider row, so activations, key removals and
 //! deletions can't deadlock.
 
+mod activation;
 mod input;
+mod keys;
 mod view;
 
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel_async::{AsyncConnection as _, AsyncPgConnection};
-use secrecy::SecretString;
 
+pub use activation::{activate_provider, deactivate};
 pub use input::{KeyInput, MAX_NAME_CHARS, ProviderInput};
 pub use view::{KeyDisplay, LastCheck, ProviderList, ProviderView};
 
 use super::{Action, Caller, Change, OpError, OpResult, Scope, Target, audit};
 use crate::{
-    crypto::secret::{self as sealing, KeyPreview},
+    crypto::secret::KeyPreview,
     models::{
         org::Org,
         provider::{self, CheckStatus, NewProvider, Provider, ProviderChanges},
-        secret::{self, NewSecret, Secret},
+        secret,
     },
     providers::check::CheckOutcome,
     state::AppState,
 };
+use activation::revert_to_platform;
 use input::Fields;
+use keys::{Key, resolve_key, store, stored_key, verify};
 
 /// The org's providers, oldest first, and which one is active (scope `aiProviders:list`).
 pub async fn list_providers(state: &AppState, caller: &Caller) -> OpResult<ProviderList> {
@@ -77,223 +81,6 @@ async fn view_of(
         active.as_deref(),
         &others,
     ))
-}
-
-/// The key a save or check will use, and where it is stored.
-enum Key {
-    None,
-    /// Typed now: sealed into a new secret when saved.
-    New(SecretString),
-    /// An existing secret (kept, or linked from another provider).
-    Stored(Secret, SecretString),
-}
-
-impl Key {
-    fn value(&self) -> Option<SecretString> {
-        match self {
-            Key::None => None,
-            Key::New(v) | Key::Stored(_, v) => Some(v.clone()),
-        }
-    }
-}
-
-/// Opens a stored secret; a secret that can't be opened is a clear 422 naming it.
-fn open(state: &AppState, s: &Secret) -> OpResult<SecretString> {
-    sealing::open(
-        &state.keyring,
-        s.org_id,
-        &s.id,
-        &s.key_id,
-        s.version,
-        &s.envelope,
-    )
-    .map_err(|e| OpError::Unprocessable {
-        field: Some("api_key"),
-        message: format!("The stored key can't be used: {e}. Enter the key again."),
-    })
-}
-
-async fn stored_key(
-    conn: &mut AsyncPgConnection,
-    state: &AppState,
-    org: &Org,
-    secret_id: Option<&str>,
-) -> OpResult<Key> {
-    let Some(secret_id) = secret_id else {
-        return Ok(Key::None);
-    };
-    let s = secret::find(conn, org.id, secret_id)
-        .await?
-        .ok_or(OpError::NotFound)?;
-    let value = open(state, &s)?;
-    Ok(Key::Stored(s, value))
-}
-
-/// Resolves the key of a save (`current` is the provider being edited); a kind that needs
-/// a key must end up with one.
-async fn resolve_key(
-    conn: &mut AsyncPgConnection,
-    state: &AppState,
-    org: &Org,
-    fields: &Fields,
-    current: Option<&Provider>,
-    key: KeyInput,
-) -> OpResult<Key> {
-    let key = key_of(conn, state, org, fields, current, key).await?;
-    if matches!(key, Key::None) && fields.kind.entry().key.required {
-        return Err(OpError::invalid(
-            "api_key",
-            "An API key is required for this provider.",
-        ));
-    }
-    Ok(key)
-}
-
-async fn key_of(
-    conn: &mut AsyncPgConnection,
-    state: &AppState,
-    org: &Org,
-    fields: &Fields,
-    current: Option<&Provider>,
-    key: KeyInput,
-) -> OpResult<Key> {
-    match key {
-        KeyInput::New(value) => {
-            input::check_key(fields.kind, &value)?;
-            Ok(Key::New(value))
-        }
-        KeyInput::Keep => {
-            let Some(current) = current.filter(|c| c.secret_id.is_some()) else {
-                return Ok(Key::None);
-            };
-            // Rule 4: a saved key is never sent to another host or another kind of API.
-            let before = Fields::of(current)?;
-            if before.kind != fields.kind
-                || before.effective_base_url() != fields.effective_base_url()
-            {
-                return Err(OpError::Unprocessable {
-                    field: Some("api_key"),
-                    message: "Changing the kind or the base URL requires entering the key again, so a saved key is never sent to another host.".to_owned(),
-                });
-            }
-            stored_key(conn, state, org, current.secret_id.as_deref()).await
-        }
-        KeyInput::LinkFrom(other_id) => {
-            let (other, _) = provider::find(conn, org.id, &other_id)
-                .await?
-                .ok_or_else(|| {
-                    OpError::invalid("link_from", "There is no such provider in this org.")
-                })?;
-            if other.secret_id.is_none() {
-                return Err(OpError::invalid(
-                    "link_from",
-                    format!("{} has no key to share.", other.name),
-                ));
-            }
-            let source = Fields::of(&other)?;
-            if source.kind != fields.kind
-                || source.effective_base_url() != fields.effective_base_url()
-            {
-                return Err(OpError::Unprocessable {
-                    field: Some("link_from"),
-                    message: format!(
-                        "The key of {} can only be shared with providers of the same kind and base URL, so it is never sent to another host.",
-                        other.name
-                    ),
-                });
-            }
-            stored_key(conn, state, org, other.secret_id.as_deref()).await
-        }
-    }
-}
-
-/// The check result to store: a passed check, or `unverified` when the admin saved
-/// without verifying (after a failed check, or without running one).
-struct Verdict {
-    status: CheckStatus,
-    code: Option<String>,
-    message: Option<String>,
-}
-
-/// Runs the live check unless the admin asked to save without verifying. A failed check
-/// is an error then: nothing is written.
-async fn verify(
-    state: &AppState,
-    fields: &Fields,
-    key: &Key,
-    save_unverified: bool,
-) -> OpResult<Verdict> {
-    if save_unverified {
-        return Ok(Verdict {
-            status: CheckStatus::Unverified,
-            code: None,
-            message: Some("Saved without verifying.".to_owned()),
-        });
-    }
-    let outcome = state
-        .checker
-        .check(&fields.check_request(key.value()))
-        .await;
-    if !outcome.ok {
-        return Err(OpError::CheckFailed(outcome));
-    }
-    Ok(Verdict {
-        status: CheckStatus::Ok,
-        code: None,
-        message: Some(outcome.message),
-    })
-}
-
-/// Where a save's key is stored: a typed key is sealed into a new secret, a kept or linked
-/// one stays where it is. Returns the secret id and the key's preview.
-async fn store(
-    conn: &mut AsyncPgConnection,
-    state: &AppState,
-    caller: &Caller,
-    org: &Org,
-    fields: &Fields,
-    key: &Key,
-) -> OpResult<(Option<String>, Option<KeyPreview>)> {
-    Ok(match key {
-        Key::None => (None, None),
-        Key::New(value) => {
-            let (id, preview) = seal_new(conn, state, caller, org, fields, value).await?;
-            (Some(id), Some(preview))
-        }
-        Key::Stored(s, _) => (
-            Some(s.id.clone()),
-            Some(KeyPreview::from_stored(s.preview.clone())),
-        ),
-    })
-}
-
-/// Seals a typed key into a new secret of `org`; returns its id and preview.
-async fn seal_new(
-    conn: &mut AsyncPgConnection,
-    state: &AppState,
-    caller: &Caller,
-    org: &Org,
-    fields: &Fields,
-    value: &SecretString,
-) -> OpResult<(String, KeyPreview)> {
-    let id = secret::new_id();
-    let prefix = fields.kind.entry().key.prefix;
-    let sealed = sealing::seal(&state.keyring, org.id, &id, value, prefix)
-        .map_err(|e| OpError::invalid("api_key", format!("The key can't be stored: {e}.")))?;
-    NewSecret {
-        id: &id,
-        org_id: org.id,
-        key_id: &sealed.key_id,
-        version: sealed.version,
-        envelope: &sealed.envelope,
-        preview: sealed.preview.as_str(),
-        last4: &sealed.last4,
-        created_at: state.clock.now(),
-        created_by: caller.user_id(),
-    }
-    .insert(conn)
-    .await?;
-    Ok((id, sealed.preview))
 }
 
 /// The audited description of a provider's settings (no key: only its masked preview).
@@ -510,110 +297,6 @@ pub async fn test_provider(
     .await?;
     let view = view_of(&mut conn, caller, org, id).await?;
     Ok((view, outcome))
-}
-
-/// Makes a provider the org's active one (scope `aiProviders:activate`): it needs a key
-/// where its kind does, and a live check must pass; otherwise nothing changes. Concurrent
-/// activations serialise on the settings row: exactly one provider ends up active.
-pub async fn activate_provider(
-    state: &AppState,
-    caller: &Caller,
-    id: &str,
-) -> OpResult<ProviderView> {
-    let org = caller.require(Scope::AiProvidersActivate)?;
-    let (p, fields, key) = for_check(state, org, id).await?;
-    if matches!(key, Key::None) && fields.kind.entry().key.required {
-        return Err(OpError::Unprocessable {
-            field: Some("api_key"),
-            message: format!("{} has no key: add one before activating it.", p.name),
-        });
-    }
-    let outcome = state
-        .checker
-        .check(&fields.check_request(key.value()))
-        .await;
-    if !outcome.ok {
-        return Err(OpError::CheckFailed(outcome));
-    }
-    let now = state.clock.now();
-    let mut conn = state.pool.get().await?;
-    conn.transaction::<_, OpError, _>(async |conn| {
-        let settings = provider::lock_settings(conn, org.id).await?;
-        provider::set_active(conn, org.id, Some(id), caller.user_id(), now)
-            .await
-            .map_err(|e| match e {
-                // Deleted since the check: the foreign key refuses a dangling id.
-                DieselError::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _) => {
-                    OpError::NotFound
-                }
-                other => other.into(),
-            })?;
-        provider::set_check(
-            conn,
-            org.id,
-            id,
-            CheckStatus::Ok,
-            None,
-            Some(&outcome.message),
-            now,
-        )
-        .await?;
-        audit::record(
-            conn,
-            caller,
-            Action::ProviderActivated,
-            Target::Provider(id.to_owned()),
-            Some(Change::new().opt_text("activeProvider", settings.active_provider_id.as_deref())),
-            Some(Change::new().text("activeProvider", id)),
-        )
-        .await?;
-        Ok(())
-    })
-    .await?;
-    view_of(&mut conn, caller, org, id).await
-}
-
-/// Back to the platform default (scope `aiProviders:activate`); records are kept. Returns
-/// whether anything changed.
-pub async fn deactivate(state: &AppState, caller: &Caller) -> OpResult<bool> {
-    let org = caller.require(Scope::AiProvidersActivate)?;
-    let now = state.clock.now();
-    let mut conn = state.pool.get().await?;
-    conn.transaction::<_, OpError, _>(async |conn| {
-        let settings = provider::lock_settings(conn, org.id).await?;
-        let Some(active) = settings.active_provider_id else {
-            return Ok(false);
-        };
-        revert_to_platform(conn, caller, org, &active, now, "deactivated").await?;
-        Ok(true)
-    })
-    .await
-}
-
-/// Clears the active provider and records `provider.deactivated` with the reason.
-async fn revert_to_platform(
-    conn: &mut AsyncPgConnection,
-    caller: &Caller,
-    org: &Org,
-    active: &str,
-    now: chrono::DateTime<chrono::Utc>,
-    reason: &str,
-) -> OpResult<()> {
-    provider::set_active(conn, org.id, None, caller.user_id(), now).await?;
-    audit::record(
-        conn,
-        caller,
-        Action::ProviderDeactivated,
-        Target::Provider(active.to_owned()),
-        Some(Change::new().text("activeProvider", active)),
-        Some(
-            Change::new()
-                .opt_text("activeProvider", None)
-                .text("reason", reason),
-        ),
-    )
-    .await?;
-    Ok(())
 }
 
 /// Removes a provider's key (scope `aiProviders:update`); the secret is deleted when no
