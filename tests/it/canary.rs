@@ -197,3 +197,173 @@ async fn scan(app: &crate::helpers::TestApp) -> String {
     }
     all
 }
+
+/// Every answer of a key's life through the console — plain and htmx, as admin, member
+/// and support — holds no spelling of it, in the body or any header.
+#[tokio::test]
+async fn the_key_is_in_no_console_answer() {
+    use diesel::QueryDsl as _;
+    use switchboard::{db::schema::providers, models::membership::Role};
+
+    use crate::helpers::{PASSWORD, client};
+
+    let app =
+        crate::helpers::TestApp::spawn_with(&[("SWITCHBOARD_EGRESS_ALLOW", "127.0.0.0/8")]).await;
+    app.seed_and_login_admin().await;
+    let server = anthropic_mock().await;
+    const TAB: &str = "/orgs/acme/settings/ai/provider";
+    const PROVIDERS: &str = "/orgs/acme/settings/ai/providers";
+    let mut seen = Vec::new();
+    async fn record(seen: &mut Vec<String>, res: reqwest::Response) -> u16 {
+        let status = res.status().as_u16();
+        let headers = format!("{:?}", res.headers());
+        seen.push(format!("{headers}\n{}", res.text().await.unwrap()));
+        status
+    }
+    let uri = server.uri();
+    let form = |key: &'static str| {
+        vec![
+            ("kind", "anthropic"),
+            ("name", "Claude"),
+            ("default_model", "claude-sonnet-4-20250514"),
+            ("base_url", uri.as_str()),
+            ("api_key", key),
+        ]
+    };
+    let bad = crate::provider_ops::BAD_KEY;
+    assert_eq!(
+        record(
+            &mut seen,
+            app.post_form(&app.client, TAB, PROVIDERS, &form(bad)).await
+        )
+        .await,
+        422
+    );
+    assert_eq!(
+        record(
+            &mut seen,
+            app.post_form(&app.client, TAB, PROVIDERS, &form(GOOD_KEY))
+                .await
+        )
+        .await,
+        303
+    );
+    let mut conn = app.db().await;
+    let (id, version): (String, i32) = providers::table
+        .select((providers::id, providers::lock_version))
+        .first(&mut conn)
+        .await
+        .unwrap();
+    let provider = format!("{PROVIDERS}/{id}");
+    let version = version.to_string();
+    let mut keep = form("");
+    keep.push(("lock_version", &version));
+    assert_eq!(
+        record(
+            &mut seen,
+            app.post_form(&app.client, TAB, &provider, &keep).await
+        )
+        .await,
+        303
+    );
+    for action in ["test", "activate"] {
+        let path = format!("{provider}/{action}");
+        assert_eq!(
+            record(&mut seen, app.post_form(&app.client, TAB, &path, &[]).await).await,
+            303,
+            "{action}"
+        );
+    }
+    // The htmx answers and every page that shows the provider.
+    let token = app.csrf(&app.client, TAB).await;
+    let htmx = app
+        .client
+        .post(app.url(&format!("{provider}/test")))
+        .header("HX-Request", "true")
+        .header("X-CSRF-Token", &token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(record(&mut seen, htmx).await, 200);
+    for page in [
+        TAB.to_owned(),
+        format!("{provider}/edit"),
+        "/orgs/acme/settings/ai/audit".to_owned(),
+    ] {
+        record(&mut seen, app.get(&app.client, &page).await).await;
+        let fragment = app
+            .client
+            .get(app.url(&page))
+            .header("HX-Request", "true")
+            .send()
+            .await
+            .unwrap();
+        record(&mut seen, fragment).await;
+    }
+    // Members and support staff read the same tab.
+    let mia = app.create_user("mia@acme.test", false).await;
+    app.create_user("sam@support.test", true).await;
+    let mut conn = app.db().await;
+    let org = switchboard::models::org::Org::find_by_slug(&mut conn, "acme")
+        .await
+        .unwrap()
+        .unwrap();
+    switchboard::models::membership::add(&mut conn, org.id, mia.id, Role::Member)
+        .await
+        .unwrap();
+    for email in ["mia@acme.test", "sam@support.test"] {
+        let other = client();
+        app.login(&other, email, PASSWORD).await;
+        let res = app.get(&other, TAB).await;
+        let body_has_set = {
+            let status = record(&mut seen, res).await;
+            status == 200 && seen.last().unwrap().contains("Key set")
+        };
+        assert!(body_has_set, "{email} sees that a key is set");
+        assert!(
+            !seen.last().unwrap().contains("sk-ant-..."),
+            "{email} sees no preview"
+        );
+    }
+    let deactivate = "/orgs/acme/settings/ai/provider/deactivate";
+    assert_eq!(
+        record(
+            &mut seen,
+            app.post_form(&app.client, TAB, deactivate, &[]).await
+        )
+        .await,
+        303
+    );
+    let remove = format!("{provider}/remove-key");
+    assert_eq!(
+        record(
+            &mut seen,
+            app.post_form(&app.client, TAB, &remove, &[]).await
+        )
+        .await,
+        303
+    );
+    let delete = format!("{provider}/delete");
+    assert_eq!(
+        record(
+            &mut seen,
+            app.post_form(&app.client, TAB, &delete, &[]).await
+        )
+        .await,
+        303
+    );
+    record(&mut seen, app.get(&app.client, TAB).await).await;
+
+    assert!(
+        seen.iter().any(|s| s.contains("sk-ant-...WXYZ")),
+        "the admin saw the preview"
+    );
+    for spelling in spellings(GOOD_KEY).iter().chain(spellings(bad).iter()) {
+        for answer in &seen {
+            assert!(
+                !answer.contains(spelling.as_str()),
+                "a key ({spelling}) in: {answer}"
+            );
+        }
+    }
+}
