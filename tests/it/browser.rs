@@ -1,7 +1,8 @@
 //! The console in a real headless Chromium (Debian's `chromium` + `chromium-driver`), driven
 //! through chromedriver with fantoccini: log in, switch tabs and toggle Insights with
 //! JavaScript on (htmx swaps the tab body in place) and off (plain form posts), with no
-//! console errors — CSP violations are console errors.
+//! console errors — CSP violations are console errors — and with nothing for axe-core
+//! (vendored in `vendor/`) to report on any page either session visits.
 //!
 //! Chromium is slow to start on a small machine, so there are just two sessions: one with
 //! JavaScript, one without. A missing Chromium fails the tests, it never skips them.
@@ -27,6 +28,9 @@ const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const PATIENCE: Duration = Duration::from_secs(30);
 const AUDIT: &str = "/orgs/acme/settings/ai/audit";
 const PROVIDER: &str = "/orgs/acme/settings/ai/provider";
+const MEMBERS: &str = "/orgs/acme/settings/members";
+/// axe-core, vendored for these tests only (see `vendor/README.md`).
+const AXE: &str = include_str!("vendor/axe.min.js");
 
 #[derive(Clone, Copy, PartialEq)]
 enum JavaScript {
@@ -70,6 +74,7 @@ fn http_blocking(port: u16, method: &str, path: &str) -> std::io::Result<String>
 /// A headless Chromium session with a fresh profile.
 struct Browser {
     client: Client,
+    js: JavaScript,
     /// `http://127.0.0.1:{port}/session/{id}`, for the commands fantoccini doesn't wrap.
     session_url: String,
     http: reqwest::Client,
@@ -164,6 +169,7 @@ impl Browser {
         driver.session = Some(session.clone());
         Browser {
             client,
+            js,
             session_url: format!("{base}/session/{session}"),
             http,
             driver,
@@ -227,10 +233,123 @@ impl Browser {
             .unwrap_or_else(|e| panic!("execute {script}: {e}"))
     }
 
-    /// Logs in through the form, waits for the Provider tab (where `/` leads an admin of a
-    /// single org), then opens the Insights tab these tests exercise.
+    /// axe-core's violations on the current document: its default rules (WCAG 2 A and AA
+    /// and best practices, everything axe enables by default) over the whole page.
+    ///
+    /// axe goes in through WebDriver like [`Browser::execute`]: the driver evaluates it
+    /// outside the page's CSP (`script-src 'self'` does not apply, and no CSP error is
+    /// logged) and also while page scripts are off. It is injected once per document; the
+    /// app never serves it.
+    async fn axe_violations(&self, what: &str) -> Vec<Value> {
+        let loaded = self
+            .execute(
+                "return typeof window.axe === 'object' && typeof window.axe.run === 'function'",
+            )
+            .await;
+        if loaded != true {
+            let inject = match self.js {
+                JavaScript::On => format!("{AXE}\n;return typeof window.axe.run"),
+                // With page scripts off Chromium runs no timer, message or `queueMicrotask`
+                // callback, only promise jobs, and axe settles each rule with
+                // `setTimeout(resolve, 0)`. So axe alone sees a `setTimeout` that runs short
+                // delays as promise jobs and drops longer ones: those are only its watchdogs
+                // (asset preload, frame pings), and the WebDriver script timeout stands in for
+                // them. The page's own globals are untouched.
+                JavaScript::Off => format!(
+                    "(function (setTimeout, clearTimeout) {{\n{AXE}\n}})(\
+                     (run, ms, ...args) => {{ if (!(ms > 1)) Promise.resolve().then(() => run(...args)); return 0; }},\
+                     () => {{}});\
+                     return typeof window.axe.run"
+                ),
+            };
+            let kind = self
+                .client
+                .execute(&inject, vec![])
+                .await
+                .unwrap_or_else(|e| panic!("inject axe-core during {what}: {e}"));
+            assert_eq!(kind, "function", "axe-core loaded during {what}");
+        }
+        // A promise returned from a WebDriver script is awaited; the report is shrunk to
+        // what a failure message needs.
+        let violations = self
+            .client
+            .execute(
+                "return axe.run(document, { resultTypes: ['violations'] }).then(r =>
+                   r.violations.map(v => ({
+                     id: v.id, impact: v.impact, help: v.help,
+                     nodes: v.nodes.map(n => ({ target: n.target, summary: n.failureSummary })),
+                   })))",
+                vec![],
+            )
+            .await
+            .unwrap_or_else(|e| panic!("axe.run during {what}: {e}"));
+        match violations {
+            Value::Array(violations) => violations,
+            other => panic!("axe.run during {what} answered {other}"),
+        }
+    }
+
+    /// Fails, naming `what`, on anything axe-core finds on the current document (see
+    /// [`Browser::axe_violations`]): each rule's id, impact and help, and the failing
+    /// nodes' targets with axe's summary of what to fix.
+    async fn assert_accessible(&self, what: &str) {
+        let violations = self.axe_violations(what).await;
+        let report: Vec<String> = violations
+            .iter()
+            .map(|v| {
+                let nodes: Vec<String> = v["nodes"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|n| {
+                        let summary = n["summary"].as_str().unwrap_or_default();
+                        format!(
+                            "    {}\n      {}",
+                            n["target"],
+                            summary.replace('\n', "\n      ")
+                        )
+                    })
+                    .collect();
+                format!(
+                    "  {} ({}): {}\n{}",
+                    v["id"].as_str().unwrap_or("?"),
+                    v["impact"].as_str().unwrap_or("?"),
+                    v["help"].as_str().unwrap_or("?"),
+                    nodes.join("\n")
+                )
+            })
+            .collect();
+        assert!(
+            report.is_empty(),
+            "axe-core found {} accessibility violation(s) on {} ({}):\n{}",
+            report.len(),
+            what,
+            self.path().await,
+            report.join("\n")
+        );
+    }
+
+    /// The axe check can fail: a button without a name, added to the login page, is reported.
+    async fn assert_axe_finds_a_nameless_button(&self, app: &TestApp) {
+        self.goto(&app.url("/login")).await;
+        self.execute(
+            "document.querySelector('main').append(document.createElement('button')); return true",
+        )
+        .await;
+        let violations = self.axe_violations("the axe canary").await;
+        assert!(
+            violations.iter().any(|v| v["id"] == "button-name"),
+            "axe should report the nameless button: {violations:?}"
+        );
+    }
+
+    /// Logs in through the form, waits for the Provider tab (where `/` leads a user of a
+    /// single org), then opens the Insights tab these tests exercise; axe checks all three
+    /// pages.
     async fn log_in(&self, app: &TestApp, email: &str) {
         self.goto(&app.url("/login")).await;
+        self.find("#email").await;
+        self.assert_accessible("the login page").await;
         self.find("#email").await.send_keys(email).await.unwrap();
         self.find("#password")
             .await
@@ -247,8 +366,12 @@ impl Browser {
         })
         .await;
         self.find("#provider-mode").await;
+        self.assert_accessible(&format!("the Provider tab as {email}"))
+            .await;
         self.goto(&app.url(INSIGHTS)).await;
         self.find("#insights-status").await;
+        self.assert_accessible(&format!("the Insights tab as {email}"))
+            .await;
     }
 
     /// The browser console since the last call (chromedriver hands each entry out once).
@@ -342,6 +465,8 @@ async fn add_activate_deactivate_a_provider(browser: &Browser, app: &TestApp, js
         .execute("window.sbProvider = 'same document'; return true")
         .await;
     browser.find("#provider-add").await.click().await.unwrap();
+    browser.find("#pf-kind").await;
+    browser.assert_accessible("the add-provider form").await;
     browser
         .find("#pf-kind")
         .await
@@ -378,6 +503,9 @@ async fn add_activate_deactivate_a_provider(browser: &Browser, app: &TestApp, js
     let failure = browser.text("#provider-check-failure").await;
     assert!(failure.contains("auth_rejected"), "{failure}");
     no_key_in_page().await;
+    browser
+        .assert_accessible("the add-provider form after a failed check")
+        .await;
     assert_eq!(
         browser
             .find("#pf-name")
@@ -423,6 +551,9 @@ async fn add_activate_deactivate_a_provider(browser: &Browser, app: &TestApp, js
         .await;
     assert_eq!(browser.path().await, PROVIDER);
     no_key_in_page().await;
+    browser
+        .assert_accessible("the Provider tab with a provider card")
+        .await;
 
     browser
         .find("#providers form[action$='/activate'] button")
@@ -437,6 +568,9 @@ async fn add_activate_deactivate_a_provider(browser: &Browser, app: &TestApp, js
                 .await
                 .is_some_and(|t| t.starts_with("Your provider: Claude"))
         })
+        .await;
+    browser
+        .assert_accessible("the Provider tab with the provider active")
         .await;
     browser
         .find("#providers form[action$='/provider/deactivate'] button")
@@ -470,9 +604,27 @@ async fn add_activate_deactivate_a_provider(browser: &Browser, app: &TestApp, js
         .await;
 }
 
+/// Org `acme` with an admin and a member.
 async fn seed(app: &TestApp) {
     let admin = app.create_user("admin@acme.test", false).await;
-    app.create_org("acme", &[(&admin, Role::Admin)]).await;
+    let member = app.create_user("member@acme.test", false).await;
+    app.create_org("acme", &[(&admin, Role::Admin), (&member, Role::Member)])
+        .await;
+}
+
+/// Logs out through the header's button, which lands on the login page.
+async fn log_out(browser: &Browser) {
+    browser
+        .find("form[action='/logout'] button[type=submit]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    browser
+        .eventually("the login page after logging out", || async {
+            browser.path().await == "/login"
+        })
+        .await;
 }
 
 #[tokio::test]
@@ -494,6 +646,7 @@ async fn with_javascript_tabs_and_the_toggle_swap_in_place() {
                 .is_some_and(|m| m.contains("Content Security Policy"))),
         "the browser log should report a CSP violation: {canary:?}"
     );
+    browser.assert_axe_finds_a_nameless_button(&app).await;
 
     browser.log_in(&app, "admin@acme.test").await;
     assert_eq!(browser.text("#insights-status").await, "Insights are off");
@@ -532,6 +685,7 @@ async fn with_javascript_tabs_and_the_toggle_swap_in_place() {
         "same document",
         "the tab swapped without a reload"
     );
+    browser.assert_accessible("the empty Audit tab").await;
 
     browser.find("#tab-insights").await.click().await.unwrap();
     browser.find("#insights-status").await;
@@ -559,6 +713,9 @@ async fn with_javascript_tabs_and_the_toggle_swap_in_place() {
     assert_eq!(browser.text("#insights-toggle").await, "Turn insights off");
     assert!(app.insights_enabled("acme").await);
     assert_eq!(app.audit_count("insights.enabled").await, 1);
+    browser
+        .assert_accessible("the Insights tab after the toggle")
+        .await;
     browser.assert_no_console_errors("tabs and toggle").await;
 
     let png = browser.client.screenshot().await.expect("screenshot");
@@ -593,10 +750,28 @@ async fn with_javascript_tabs_and_the_toggle_swap_in_place() {
     );
     assert_eq!(browser.execute(marker).await, "same document", "no reload");
     browser
+        .assert_accessible("the add-provider form switched to Azure")
+        .await;
+    browser
         .assert_no_console_errors("the provider form's kind switch")
         .await;
 
     add_activate_deactivate_a_provider(&browser, &app, JavaScript::On).await;
+
+    browser.goto(&app.url(AUDIT)).await;
+    browser.find("#audit table").await;
+    browser.assert_accessible("the Audit tab with events").await;
+
+    // A member sees the same tabs read-only (`log_in` has axe check both).
+    log_out(&browser).await;
+    browser.log_in(&app, "member@acme.test").await;
+    assert!(
+        browser.text_now("#insights-toggle").await.is_none(),
+        "a member has no toggle"
+    );
+    browser
+        .assert_no_console_errors("the read-only pages of a member")
+        .await;
     browser.close().await;
 }
 
@@ -605,6 +780,7 @@ async fn without_javascript_the_form_post_toggles() {
     let app = seeded_app().await;
     let browser = Browser::start(JavaScript::Off).await;
 
+    browser.assert_axe_finds_a_nameless_button(&app).await;
     browser.log_in(&app, "admin@acme.test").await;
     assert_eq!(browser.text("#insights-status").await, "Insights are off");
     assert_eq!(
@@ -640,9 +816,26 @@ async fn without_javascript_the_form_post_toggles() {
     assert!(app.insights_enabled("acme").await);
     assert_eq!(app.audit_count("insights.enabled").await, 1);
     browser
+        .assert_accessible("the Insights tab after the toggle")
+        .await;
+    browser
         .assert_no_console_errors("the plain form post")
         .await;
 
     add_activate_deactivate_a_provider(&browser, &app, JavaScript::Off).await;
+
+    for (path, ready, what) in [
+        (AUDIT, "#audit table", "the Audit tab with events"),
+        (MEMBERS, "#members", "the members page"),
+        (
+            "/account/password",
+            "#current_password",
+            "the password page",
+        ),
+    ] {
+        browser.goto(&app.url(path)).await;
+        browser.find(ready).await;
+        browser.assert_accessible(what).await;
+    }
     browser.close().await;
 }
