@@ -1,19 +1,22 @@
-//! The command line: `serve` (default), `migrate`, and the operator commands that create
-//! users, orgs and memberships. Errors are one clear line and a non-zero exit.
+//! The command line: `serve` (default), `migrate`, the operator commands that create
+//! users, orgs and memberships, and master-key generation and rotation. Errors are one clear
+//! line and a non-zero exit.
 
 use std::io::BufRead as _;
 
 use clap::{Parser, Subcommand};
-use secrecy::SecretString;
+use secrecy::{ExposeSecret as _, SecretString};
 
 use crate::{
     clock::Clock,
     config::Config,
+    crypto::keyring::Keyring,
     db::{self, Database},
     models::{membership::Role, org::Org},
     ops::{
         Caller, OpError,
         accounts::{self, NewAccount},
+        keys,
         members::{self, AddMember},
         orgs::{self, NewOrgInput},
     },
@@ -55,6 +58,28 @@ pub enum Command {
     Provider {
         #[command(subcommand)]
         command: crate::providers::cli::ProviderCommand,
+    },
+    /// Generate master keys and re-encrypt stored secrets under the primary one.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum KeysCommand {
+    /// Print a new master key entry `id:base64key` (for SWITCHBOARD_MASTER_KEYS).
+    Generate {
+        /// The key id (letters, digits, `-`, `_`); default `k` + the UTC date and time.
+        #[arg(long)]
+        id: Option<String>,
+    },
+    /// Re-wrap every stored secret under the primary (first) master key. Resumable: each
+    /// secret commits on its own, so running it again continues where it stopped.
+    Rotate {
+        /// Secrets read per query.
+        #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(i64).range(1..=10_000))]
+        batch: i64,
     },
 }
 
@@ -130,6 +155,12 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
         Command::User { command } => with_state(config, user_command(command)).await,
         Command::Org { command } => with_state(config, org_command(command)).await,
         Command::Member { command } => with_state(config, member_command(command)).await,
+        Command::Keys {
+            command: KeysCommand::Generate { id },
+        } => generate_key(id),
+        Command::Keys {
+            command: KeysCommand::Rotate { batch },
+        } => with_state(config, rotate_keys(batch)).await,
         Command::Provider { command } => {
             let code = crate::providers::cli::run(command, config.check.clone()).await;
             if code == std::process::ExitCode::SUCCESS {
@@ -281,6 +312,50 @@ fn member_command(command: MemberCommand) -> StateCommand {
                 "added {} to {slug} as {}",
                 user.email,
                 role.as_str()
+            ))
+        })
+    })
+}
+
+/// Prints a new master key entry on stdout (the only place the key appears) and how to use
+/// it on stderr. Needs no database.
+fn generate_key(id: Option<String>) -> anyhow::Result<()> {
+    let id = id.unwrap_or_else(|| format!("k{}", chrono::Utc::now().format("%Y%m%d-%H%M%S")));
+    anyhow::ensure!(
+        !id.is_empty()
+            && id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'),
+        "key id '{id}' must be letters, digits, '-' or '_'"
+    );
+    let entry = Keyring::generate_entry(&id);
+    println!("{}", entry.expose_secret());
+    eprintln!(
+        "New master key '{id}'. Prepend it to SWITCHBOARD_MASTER_KEYS (SWITCHBOARD_MASTER_KEYS=<it>,<current keys>), \
+         restart Switchboard, run `switchboard keys rotate`, then remove the old keys."
+    );
+    Ok(())
+}
+
+/// `keys rotate`: progress on stderr every 100 secrets and at the end, the count on stdout.
+fn rotate_keys(batch: i64) -> StateCommand {
+    Box::new(move |state| {
+        Box::pin(async move {
+            let report = keys::rotate(state, &Caller::operator(None), batch, |at| {
+                if at.done() % 100 == 0 || at.done() == at.total {
+                    let skipped = match at.skipped {
+                        0 => String::new(),
+                        n => format!(" ({n} skipped)"),
+                    };
+                    eprintln!("rotated {}/{}{skipped}", at.rotated, at.total);
+                }
+            })
+            .await
+            .map_err(line)?;
+            Ok(format!(
+                "rotated {} secrets to master key '{}' ({} skipped because they changed meanwhile, \
+                 {} already under it)",
+                report.rotated, report.key_id, report.skipped, report.already
             ))
         })
     })

@@ -29,8 +29,9 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Builds the state over `pool`: loads the keyring, starts the password hasher with
-    /// `parallel_hashes` permits, and makes the setup token while no user exists.
+    /// Builds the state over `pool`: loads the keyring, checks that every master key a
+    /// stored secret names is in it, starts the password hasher with `parallel_hashes`
+    /// permits, and makes the setup token while no user exists.
     pub async fn new(
         config: Config,
         pool: Pool,
@@ -45,6 +46,10 @@ impl AppState {
                 .get()
                 .await
                 .map_err(|e| anyhow::anyhow!("database: {e}"))?;
+            // Refuse to run (server and every CLI command) while a stored secret names a
+            // master key that is not configured: failing now, with the key named, beats
+            // failing later one secret at a time.
+            crate::ops::keys::check_key_ids(&mut conn, &keyring).await?;
             (!User::any_exists(&mut conn).await?).then(|| crate::crypto::random_token(24))
         };
         Ok(Self {

@@ -64,6 +64,16 @@ impl NewOrg<'_> {
 }
 
 impl Org {
+    /// The org with `id`.
+    pub async fn find(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<Option<Org>> {
+        orgs::table
+            .find(id)
+            .select(Org::as_select())
+            .first(conn)
+            .await
+            .optional()
+    }
+
     pub async fn find_by_slug(
         conn: &mut AsyncPgConnection,
         slug: &str,

@@ -52,17 +52,19 @@ impl Chrome {
 /// The tabs of the AI settings, in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tab {
+    Provider,
     Insights,
     Audit,
 }
 
 impl Tab {
     /// The tabs that exist, in order.
-    pub const ALL: [Tab; 2] = [Tab::Insights, Tab::Audit];
+    pub const ALL: [Tab; 3] = [Tab::Provider, Tab::Insights, Tab::Audit];
 
     /// The URL segment.
     pub fn slug(self) -> &'static str {
         match self {
+            Tab::Provider => "provider",
             Tab::Insights => "insights",
             Tab::Audit => "audit",
         }
@@ -70,6 +72,7 @@ impl Tab {
 
     fn label(self) -> &'static str {
         match self {
+            Tab::Provider => "Provider",
             Tab::Insights => "Insights",
             Tab::Audit => "Audit",
         }
@@ -78,6 +81,7 @@ impl Tab {
     /// The scope a caller needs to see the tab at all.
     fn needs(self) -> Scope {
         match self {
+            Tab::Provider => Scope::AiProvidersList,
             Tab::Insights => Scope::SettingsGet,
             Tab::Audit => Scope::AuditRead,
         }
@@ -153,7 +157,7 @@ pub fn first_tab(ctx: &OrgContext) -> Tab {
     Tab::ALL
         .into_iter()
         .find(|t| ctx.caller.may(t.needs()))
-        .unwrap_or(Tab::Insights)
+        .unwrap_or(Tab::Provider)
 }
 
 /// Whether the request wants just the fragment (an htmx request that is not restoring history).

@@ -11,6 +11,7 @@ pub mod home;
 pub mod insights;
 pub mod login;
 pub mod members;
+pub mod provider;
 pub mod routes;
 pub mod urls;
 

@@ -3,7 +3,7 @@
 
 use actix_web::{middleware::from_fn, web};
 
-use super::{account, assets, audit, errors, health, home, insights, login, members};
+use super::{account, assets, audit, errors, health, home, insights, login, members, provider};
 use crate::auth::context::resolve_org;
 
 /// Probes, metrics and static assets: no session, no CSRF.
@@ -32,6 +32,46 @@ pub fn console_routes(cfg: &mut web::ServiceConfig) {
             web::scope("/orgs/{org}")
                 .wrap(from_fn(resolve_org))
                 .route("/settings/ai", web::get().to(insights::default_tab))
+                .route(
+                    "/settings/ai/provider",
+                    web::get().to(provider::show_provider_tab),
+                )
+                .route(
+                    "/settings/ai/provider/new",
+                    web::get().to(provider::new_provider_form),
+                )
+                .route(
+                    "/settings/ai/provider/deactivate",
+                    web::post().to(provider::deactivate_provider),
+                )
+                .route(
+                    "/settings/ai/providers",
+                    web::post().to(provider::create_provider),
+                )
+                .route(
+                    "/settings/ai/providers/{id}",
+                    web::post().to(provider::update_provider),
+                )
+                .route(
+                    "/settings/ai/providers/{id}/edit",
+                    web::get().to(provider::edit_provider_form),
+                )
+                .route(
+                    "/settings/ai/providers/{id}/test",
+                    web::post().to(provider::test_provider),
+                )
+                .route(
+                    "/settings/ai/providers/{id}/activate",
+                    web::post().to(provider::activate_provider),
+                )
+                .route(
+                    "/settings/ai/providers/{id}/delete",
+                    web::post().to(provider::delete_provider),
+                )
+                .route(
+                    "/settings/ai/providers/{id}/remove-key",
+                    web::post().to(provider::remove_key),
+                )
                 .route(
                     "/settings/ai/insights",
                     web::get().to(insights::show_insights),

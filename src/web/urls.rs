@@ -22,3 +22,41 @@ pub fn members(org: &str) -> String {
 pub fn member_action(org: &str, user_id: i64, action: &str) -> String {
     format!("/orgs/{org}/settings/members/{user_id}/{action}")
 }
+
+/// The Provider tab.
+pub fn provider_tab(org: &str) -> String {
+    tab(org, Tab::Provider)
+}
+
+/// The org's providers (POST creates one).
+pub fn providers(org: &str) -> String {
+    format!("/orgs/{org}/settings/ai/providers")
+}
+
+/// One provider (POST updates it).
+pub fn provider(org: &str, id: &str) -> String {
+    format!("/orgs/{org}/settings/ai/providers/{id}")
+}
+
+/// A provider action: `test`, `activate`, `delete` or `remove-key`.
+pub fn provider_action(org: &str, id: &str, action: &str) -> String {
+    format!("/orgs/{org}/settings/ai/providers/{id}/{action}")
+}
+
+/// Back to the platform default (POST).
+pub fn deactivate(org: &str) -> String {
+    format!("/orgs/{org}/settings/ai/provider/deactivate")
+}
+
+/// The add-provider form, for `kind` when given (a catalog slug, so nothing to escape).
+pub fn new_provider_form(org: &str, kind: Option<&str>) -> String {
+    match kind {
+        Some(kind) => format!("/orgs/{org}/settings/ai/provider/new?kind={kind}"),
+        None => format!("/orgs/{org}/settings/ai/provider/new"),
+    }
+}
+
+/// The edit form of a provider.
+pub fn edit_provider(org: &str, id: &str) -> String {
+    format!("/orgs/{org}/settings/ai/providers/{id}/edit")
+}

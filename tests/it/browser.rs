@@ -25,6 +25,7 @@ const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 /// How long a page or swap may take: generous, the whole suite shares two cores.
 const PATIENCE: Duration = Duration::from_secs(30);
 const AUDIT: &str = "/orgs/acme/settings/ai/audit";
+const PROVIDER: &str = "/orgs/acme/settings/ai/provider";
 
 #[derive(Clone, Copy, PartialEq)]
 enum JavaScript {
@@ -225,8 +226,8 @@ impl Browser {
             .unwrap_or_else(|e| panic!("execute {script}: {e}"))
     }
 
-    /// Logs in through the form and waits for the Insights tab, where `/` leads an admin
-    /// of a single org.
+    /// Logs in through the form, waits for the Provider tab (where `/` leads an admin of a
+    /// single org), then opens the Insights tab these tests exercise.
     async fn log_in(&self, app: &TestApp, email: &str) {
         self.goto(&app.url("/login")).await;
         self.find("#email").await.send_keys(email).await.unwrap();
@@ -240,10 +241,12 @@ impl Browser {
             .click()
             .await
             .unwrap();
-        self.eventually("the Insights tab after logging in", || async {
-            self.path().await == INSIGHTS
+        self.eventually("the Provider tab after logging in", || async {
+            self.path().await == PROVIDER
         })
         .await;
+        self.find("#provider-mode").await;
+        self.goto(&app.url(INSIGHTS)).await;
         self.find("#insights-status").await;
     }
 
@@ -408,6 +411,36 @@ async fn with_javascript_tabs_and_the_toggle_swap_in_place() {
     let shot = std::env::temp_dir().join("insights.png");
     std::fs::write(&shot, png).expect("write the screenshot");
     eprintln!("screenshot of the Insights tab: {}", shot.display());
+
+    // The Provider tab's add form: the kind switch swaps in that kind's fields in place.
+    browser.find("#tab-provider").await.click().await.unwrap();
+    browser.find("#provider-mode").await;
+    browser.find("#provider-add").await.click().await.unwrap();
+    browser
+        .find("#pf-name")
+        .await
+        .send_keys("Prod")
+        .await
+        .unwrap();
+    browser
+        .find("#pf-kind")
+        .await
+        .select_by_value("azure")
+        .await
+        .unwrap();
+    browser.find("#pf-deployment").await;
+    browser.find("#pf-api_version").await;
+    assert_eq!(
+        browser
+            .execute("return document.getElementById('pf-name').value")
+            .await,
+        "Prod",
+        "the typed name survives the switch"
+    );
+    assert_eq!(browser.execute(marker).await, "same document", "no reload");
+    browser
+        .assert_no_console_errors("the provider form's kind switch")
+        .await;
 
     browser.close().await;
 }

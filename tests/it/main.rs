@@ -2,9 +2,11 @@
 //! links once.
 
 mod browser;
+mod canary;
 mod console;
 mod helpers;
+mod keys;
 mod models;
 mod ops;
-mod provider_ops;
+pub mod provider_ops;
 mod providers;

@@ -183,7 +183,7 @@ async fn a_failed_check_saves_nothing_and_a_passing_one_seals_the_key() {
     assert_eq!(count(&app).await, (1, 1, 1));
 
     // Members see that a key is set, never its preview.
-    let (_, _, mia) = (0, 0, app.create_user("m2@acme.test", false).await);
+    let mia = app.create_user("m2@acme.test", false).await;
     let member = caller(&mia, &org, Access::Member);
     let listed = ops::list_providers(&app.state, &member).await.unwrap();
     assert_eq!(listed.providers[0].key, KeyDisplay::Set);
@@ -444,4 +444,190 @@ async fn twenty_concurrent_activations_leave_exactly_one_active_and_a_consistent
         previous = after.as_ref().unwrap()["activeProvider"].clone();
     }
     assert_eq!(previous, json!(now_active));
+}
+
+#[tokio::test]
+async fn bad_input_is_a_400_on_its_field_and_writes_nothing() {
+    let (app, org, ada, _) = app_with_org().await;
+    let server = anthropic_mock().await;
+    let admin = caller(&ada, &org, Access::Admin);
+    let long_key = format!("sk-ant-{}", "k".repeat(4100));
+    type Mutation = Box<dyn Fn(&mut ProviderInput)>;
+    let cases: Vec<(&str, Mutation)> = vec![
+        ("name", Box::new(|i| i.name = "n".repeat(101))),
+        ("name", Box::new(|i| i.name = "  ".to_owned())),
+        ("name", Box::new(|i| i.name = "bad\u{7}name".to_owned())),
+        (
+            "default_model",
+            Box::new(|i| i.default_model = "claude\u{0}x".to_owned()),
+        ),
+        (
+            "default_model",
+            Box::new(|i| i.default_model = "m".repeat(300)),
+        ),
+        (
+            "base_url",
+            Box::new(|i| i.base_url = Some("http://user:pw@127.0.0.1:9".to_owned())),
+        ),
+        (
+            "base_url",
+            Box::new(|i| i.base_url = Some("http://127.0.0.1:9/v1?x=1".to_owned())),
+        ),
+        (
+            "base_url",
+            Box::new(|i| i.base_url = Some("http://127.0.0.1:9/#frag".to_owned())),
+        ),
+        (
+            "base_url",
+            Box::new(|i| i.base_url = Some("ftp://127.0.0.1/".to_owned())),
+        ),
+        (
+            "base_url",
+            Box::new(|i| i.base_url = Some("not a url".to_owned())),
+        ),
+        (
+            "api_key",
+            Box::new(move |i| i.key = KeyInput::New(long_key.clone().into())),
+        ),
+        ("api_key", Box::new(|i| i.key = KeyInput::Keep)),
+        (
+            "link_from",
+            Box::new(|i| i.key = KeyInput::LinkFrom("aip_nope".to_owned())),
+        ),
+    ];
+    for (field, mutate) in cases {
+        let mut input = anthropic("Claude", &server, new_key(GOOD_KEY));
+        mutate(&mut input);
+        let result = ops::create_provider(&app.state, &admin, input).await;
+        assert!(
+            matches!(&result, Err(OpError::Invalid { field: Some(f), .. }) if *f == field),
+            "{field}: {result:?}"
+        );
+    }
+    // Azure needs its deployment and api_version; Bedrock a region.
+    let mut azure = anthropic("Azure", &server, new_key("azure-key"));
+    azure.kind = ProviderKind::Azure;
+    let result = ops::create_provider(&app.state, &admin, azure).await;
+    assert!(
+        matches!(
+            result,
+            Err(OpError::Invalid {
+                field: Some("deployment"),
+                ..
+            })
+        ),
+        "{result:?}"
+    );
+    let mut bedrock = anthropic("Bedrock", &server, new_key("bedrock-key"));
+    (bedrock.kind, bedrock.base_url) = (ProviderKind::Bedrock, None);
+    let result = ops::create_provider(&app.state, &admin, bedrock).await;
+    assert!(
+        matches!(
+            result,
+            Err(OpError::Invalid {
+                field: Some("region"),
+                ..
+            })
+        ),
+        "{result:?}"
+    );
+
+    assert_eq!(count(&app).await, (0, 0, 0), "nothing written");
+    assert!(
+        server.received_requests().await.unwrap().is_empty(),
+        "nothing sent"
+    );
+}
+
+#[tokio::test]
+async fn a_stored_key_that_does_not_open_is_a_clear_error_naming_the_secret() {
+    let (app, org, ada, _) = app_with_org().await;
+    let server = anthropic_mock().await;
+    let admin = caller(&ada, &org, Access::Admin);
+    let a = ops::create_provider(
+        &app.state,
+        &admin,
+        anthropic("A", &server, new_key(GOOD_KEY)),
+    )
+    .await
+    .unwrap();
+    // B's key is one the mock rejects: saved without verifying.
+    let mut b = anthropic("B", &server, new_key(BAD_KEY));
+    b.save_unverified = true;
+    let b = ops::create_provider(&app.state, &admin, b).await.unwrap();
+    let (sa, sb) = (a.secret_id.clone().unwrap(), b.secret_id.clone().unwrap());
+
+    // Swap the two envelopes: each now sits under the other's id (the AAD binds the id).
+    let mut conn = app.db().await;
+    diesel::sql_query(format!(
+        "UPDATE secrets SET envelope = CASE id WHEN '{sa}' THEN (SELECT envelope FROM secrets WHERE id = '{sb}') \
+         ELSE (SELECT envelope FROM secrets WHERE id = '{sa}') END WHERE id IN ('{sa}', '{sb}')"
+    ))
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    for (p, secret) in [(&a, &sa), (&b, &sb)] {
+        let result = ops::test_provider(&app.state, &admin, &p.id).await;
+        match result {
+            Err(OpError::Unprocessable {
+                field: Some("api_key"),
+                message,
+            }) => {
+                assert!(message.contains(secret.as_str()), "{message}");
+                assert!(!message.contains("CANARY"), "{message}");
+            }
+            other => panic!("expected a clear error, got {other:?}"),
+        }
+    }
+    // A key id no ring has: the same clear refusal, never a trial decryption.
+    diesel::sql_query(format!(
+        "UPDATE secrets SET key_id = 'nope' WHERE id = '{sa}'"
+    ))
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    let result = ops::activate_provider(&app.state, &admin, &a.id).await;
+    assert!(
+        matches!(&result, Err(OpError::Unprocessable { message, .. }) if message.contains("nope") && message.contains(sa.as_str())),
+        "{result:?}"
+    );
+    assert_eq!(active(&app, &org).await, None);
+}
+
+#[tokio::test]
+async fn delete_racing_activate_never_leaves_a_dangling_active_provider() {
+    let (app, org, ada, _) = app_with_org().await;
+    let server = anthropic_mock().await;
+    let admin = caller(&ada, &org, Access::Admin);
+    for round in 0..8 {
+        let p = ops::create_provider(
+            &app.state,
+            &admin,
+            anthropic(&format!("P{round}"), &server, new_key(GOOD_KEY)),
+        )
+        .await
+        .unwrap();
+        let (s1, s2, a1, a2) = (
+            app.state.clone(),
+            app.state.clone(),
+            admin.clone(),
+            admin.clone(),
+        );
+        let (id1, id2) = (p.id.clone(), p.id.clone());
+        let activate =
+            tokio::spawn(async move { ops::activate_provider(&s1, &a1, &id1).await.map(drop) });
+        let delete = tokio::spawn(async move { ops::delete_provider(&s2, &a2, &id2).await });
+        let (activated, deleted) = (activate.await.unwrap(), delete.await.unwrap());
+        // Exactly one wins: either it was deleted first (activation finds nothing), or it
+        // is active and the delete is refused.
+        match (&activated, &deleted) {
+            (Err(OpError::NotFound), Ok(())) => assert_eq!(active(&app, &org).await, None),
+            (Ok(()), Err(OpError::Conflict(_))) => {
+                assert_eq!(active(&app, &org).await.as_deref(), Some(p.id.as_str()));
+                ops::deactivate(&app.state, &admin).await.unwrap();
+            }
+            (Ok(()), Ok(())) => panic!("deleted while active: {activated:?} {deleted:?}"),
+            other => panic!("round {round}: {other:?}"),
+        }
+    }
 }

@@ -129,8 +129,27 @@ async fn stored_key(
     Ok(Key::Stored(s, value))
 }
 
-/// Resolves the key of a save. `current` is the provider being edited.
+/// Resolves the key of a save (`current` is the provider being edited); a kind that needs
+/// a key must end up with one.
 async fn resolve_key(
+    conn: &mut AsyncPgConnection,
+    state: &AppState,
+    org: &Org,
+    fields: &Fields,
+    current: Option<&Provider>,
+    key: KeyInput,
+) -> OpResult<Key> {
+    let key = key_of(conn, state, org, fields, current, key).await?;
+    if matches!(key, Key::None) && fields.kind.entry().key.required {
+        return Err(OpError::invalid(
+            "api_key",
+            "An API key is required for this provider.",
+        ));
+    }
+    Ok(key)
+}
+
+async fn key_of(
     conn: &mut AsyncPgConnection,
     state: &AppState,
     org: &Org,
@@ -225,6 +244,29 @@ async fn verify(
     })
 }
 
+/// Where a save's key is stored: a typed key is sealed into a new secret, a kept or linked
+/// one stays where it is. Returns the secret id and the key's preview.
+async fn store(
+    conn: &mut AsyncPgConnection,
+    state: &AppState,
+    caller: &Caller,
+    org: &Org,
+    fields: &Fields,
+    key: &Key,
+) -> OpResult<(Option<String>, Option<KeyPreview>)> {
+    Ok(match key {
+        Key::None => (None, None),
+        Key::New(value) => {
+            let (id, preview) = seal_new(conn, state, caller, org, fields, value).await?;
+            (Some(id), Some(preview))
+        }
+        Key::Stored(s, _) => (
+            Some(s.id.clone()),
+            Some(KeyPreview::from_stored(s.preview.clone())),
+        ),
+    })
+}
+
 /// Seals a typed key into a new secret of `org`; returns its id and preview.
 async fn seal_new(
     conn: &mut AsyncPgConnection,
@@ -294,29 +336,13 @@ pub async fn create_provider(
     let fields = input::check_fields(&input)?;
     let mut conn = state.pool.get().await?;
     let key = resolve_key(&mut conn, state, org, &fields, None, input.key).await?;
-    if matches!(key, Key::None) && fields.kind.entry().key.required {
-        return Err(OpError::invalid(
-            "api_key",
-            "An API key is required for this provider.",
-        ));
-    }
     drop(conn);
     let verdict = verify(state, &fields, &key, input.save_unverified).await?;
     let now = state.clock.now();
     let mut conn = state.pool.get().await?;
     let id = conn
         .transaction::<_, OpError, _>(async |conn| {
-            let (secret_id, preview) = match &key {
-                Key::None => (None, None),
-                Key::New(value) => {
-                    let (id, preview) = seal_new(conn, state, caller, org, &fields, value).await?;
-                    (Some(id), Some(preview))
-                }
-                Key::Stored(s, _) => (
-                    Some(s.id.clone()),
-                    Some(KeyPreview::from_stored(s.preview.clone())),
-                ),
-            };
+            let (secret_id, preview) = store(conn, state, caller, org, &fields, &key).await?;
             let id = provider::new_id();
             NewProvider {
                 id: &id,
@@ -374,12 +400,6 @@ pub async fn update_provider(
         return Err(stale(&current.name));
     }
     let key = resolve_key(&mut conn, state, org, &fields, Some(&current), input.key).await?;
-    if matches!(key, Key::None) && fields.kind.entry().key.required {
-        return Err(OpError::invalid(
-            "api_key",
-            "An API key is required for this provider.",
-        ));
-    }
     drop(conn);
     let verdict = verify(state, &fields, &key, input.save_unverified).await?;
     let before = described(
@@ -389,17 +409,7 @@ pub async fn update_provider(
     let now = state.clock.now();
     let mut conn = state.pool.get().await?;
     conn.transaction::<_, OpError, _>(async |conn| {
-        let (secret_id, preview) = match &key {
-            Key::None => (None, None),
-            Key::New(value) => {
-                let (id, preview) = seal_new(conn, state, caller, org, &fields, value).await?;
-                (Some(id), Some(preview))
-            }
-            Key::Stored(s, _) => (
-                Some(s.id.clone()),
-                Some(KeyPreview::from_stored(s.preview.clone())),
-            ),
-        };
+        let (secret_id, preview) = store(conn, state, caller, org, &fields, &key).await?;
         let mut changes = ProviderChanges::new(caller.user_id(), now);
         changes.name = Some(&fields.name);
         changes.kind = Some(fields.kind.as_str());

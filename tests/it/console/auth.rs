@@ -33,14 +33,14 @@ async fn get_with_cookie(app: &TestApp, path: &str, cookie: &str) -> reqwest::Re
 }
 
 #[tokio::test]
-async fn admin_logs_in_and_reaches_the_insights_tab() {
+async fn admin_logs_in_and_reaches_the_provider_tab_then_insights() {
     let app = TestApp::spawn().await;
     app.seed_and_login_admin().await;
     let res = app.get(&app.client, "/").await;
     assert_eq!(res.status(), 303);
     assert_eq!(location(&res), "/orgs/acme/settings/ai");
     let res = app.get(&app.client, "/orgs/acme/settings/ai").await;
-    assert_eq!(location(&res), INSIGHTS);
+    assert_eq!(location(&res), "/orgs/acme/settings/ai/provider");
     let res = app.get(&app.client, INSIGHTS).await;
     assert_eq!(res.status(), 200);
     let body = res.text().await.unwrap();

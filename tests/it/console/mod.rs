@@ -7,6 +7,7 @@ mod csrf;
 mod insights;
 mod members;
 mod ops;
+mod provider_tab;
 mod roles;
 mod serve;
 mod setup;

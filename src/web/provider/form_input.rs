@@ -1,0 +1,249 @@
+//! What came in from the provider form and why a save was refused: the posted fields
+//! parsed into the operation's input (blanks are `None`, the key straight into a
+//! `SecretString`), the values to fill the form again (never the key), and the errors by
+//! field.
+
+use actix_web::http::StatusCode;
+use secrecy::{SecretString, zeroize::Zeroize as _};
+use serde::{Deserialize, Deserializer};
+
+use crate::{
+    error::{AppError, AppResult},
+    ops::{
+        OpError,
+        providers::{KeyInput, ProviderInput, ProviderView},
+    },
+    providers::{FailureCode, ProviderKind, catalog},
+};
+
+/// What the admin typed (never the key), to fill the form again.
+#[derive(Default)]
+pub struct Values {
+    pub name: String,
+    pub default_model: String,
+    pub base_url: String,
+    pub deployment: String,
+    pub api_version: String,
+    pub region: String,
+    pub link_from: String,
+    pub supports_tools: bool,
+    pub save_unverified: bool,
+}
+
+impl Values {
+    pub fn of(p: &ProviderView) -> Self {
+        Self {
+            name: p.name.clone(),
+            default_model: p.default_model.clone(),
+            base_url: p.base_url.clone().unwrap_or_default(),
+            deployment: p.deployment.clone().unwrap_or_default(),
+            api_version: p.api_version.clone().unwrap_or_default(),
+            region: p.region.clone().unwrap_or_default(),
+            link_from: String::new(),
+            supports_tools: p.supports_tools,
+            save_unverified: false,
+        }
+    }
+
+    pub fn text(&self, field: &str) -> &str {
+        match field {
+            "name" => &self.name,
+            "default_model" => &self.default_model,
+            "base_url" => &self.base_url,
+            "deployment" => &self.deployment,
+            "api_version" => &self.api_version,
+            "region" => &self.region,
+            _ => "",
+        }
+    }
+}
+
+/// A failed live check as the form shows it: code, message, the scrubbed excerpt.
+pub struct CheckView {
+    pub code: &'static str,
+    pub message: String,
+    pub excerpt: Option<String>,
+}
+
+/// Why a save was refused: messages by field (`None`: the form as a whole) and the check.
+#[derive(Default)]
+pub struct Errors {
+    pub messages: Vec<(Option<&'static str>, String)>,
+    pub check: Option<CheckView>,
+    /// The field a failed check points at: its message shows there too (the summary
+    /// shows it once, with the code and excerpt).
+    pub check_on: Option<&'static str>,
+}
+
+impl Errors {
+    pub fn of(field: Option<&'static str>, message: impl Into<String>) -> Self {
+        Self {
+            messages: vec![(field, message.into())],
+            ..Self::default()
+        }
+    }
+
+    pub fn field(field: &'static str, message: impl Into<String>) -> Self {
+        Self::of(Some(field), message)
+    }
+
+    pub fn on(&self, field: &str) -> Option<String> {
+        let mut found: Vec<&str> = self
+            .messages
+            .iter()
+            .filter(|(f, _)| *f == Some(field))
+            .map(|(_, m)| m.as_str())
+            .collect();
+        if let Some(check) = &self.check
+            && self.check_on == Some(field)
+        {
+            found.push(&check.message);
+        }
+        (!found.is_empty()).then(|| found.join(" "))
+    }
+}
+
+/// The field a failed check points at, so its message also shows next to that field.
+fn check_field(kind: ProviderKind, code: FailureCode) -> Option<&'static str> {
+    Some(match code {
+        FailureCode::AuthRejected => "api_key",
+        FailureCode::ModelNotFound if kind == ProviderKind::Azure => "deployment",
+        FailureCode::ModelNotFound => "default_model",
+        FailureCode::BadApiVersion => "api_version",
+        FailureCode::Unreachable
+        | FailureCode::Timeout
+        | FailureCode::Tls
+        | FailureCode::BlockedAddress
+        | FailureCode::BadResponse => "base_url",
+        FailureCode::RateLimited | FailureCode::QuotaExhausted => return None,
+    })
+}
+
+/// The status and errors of a refused save; anything else stays an error.
+pub fn refused(e: OpError, kind: ProviderKind) -> Result<(StatusCode, Errors), OpError> {
+    Ok(match e {
+        OpError::Invalid { field, message } => {
+            (StatusCode::BAD_REQUEST, Errors::of(field, message))
+        }
+        OpError::Unprocessable { field, message } => {
+            (StatusCode::UNPROCESSABLE_ENTITY, Errors::of(field, message))
+        }
+        OpError::CheckFailed(outcome) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Errors {
+                messages: Vec::new(),
+                check_on: outcome.code.and_then(|c| check_field(kind, c)),
+                check: Some(CheckView {
+                    code: outcome.code.map_or("failed", FailureCode::as_str),
+                    message: outcome.message,
+                    excerpt: outcome.excerpt,
+                }),
+            },
+        ),
+        OpError::Conflict(message) => (StatusCode::CONFLICT, Errors::of(None, message)),
+        other => return Err(other),
+    })
+}
+
+/// The posted form. No `Debug`: it holds the key.
+#[derive(Deserialize)]
+pub struct ProviderForm {
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    default_model: String,
+    #[serde(default)]
+    base_url: String,
+    #[serde(default)]
+    deployment: String,
+    #[serde(default)]
+    api_version: String,
+    #[serde(default)]
+    region: String,
+    #[serde(default)]
+    supports_tools: Option<String>,
+    #[serde(default)]
+    save_unverified: Option<String>,
+    #[serde(default, deserialize_with = "secret")]
+    api_key: Option<SecretString>,
+    #[serde(default)]
+    link_from: String,
+    #[serde(default)]
+    lock_version: Option<String>,
+}
+
+/// A non-blank key, straight into a `SecretString` (the buffer it came in is wiped).
+fn secret<'de, D: Deserializer<'de>>(d: D) -> Result<Option<SecretString>, D::Error> {
+    let mut raw = String::deserialize(d)?;
+    let key = raw.trim();
+    let key = (!key.is_empty()).then(|| SecretString::from(key));
+    raw.zeroize();
+    Ok(key)
+}
+
+fn ticked(value: &Option<String>) -> bool {
+    value
+        .as_deref()
+        .is_some_and(|v| !matches!(v, "" | "false" | "off" | "0"))
+}
+
+fn optional(value: &str) -> Option<String> {
+    let value = value.trim();
+    (!value.is_empty()).then(|| value.to_owned())
+}
+
+impl ProviderForm {
+    pub fn values(&self) -> Values {
+        Values {
+            name: self.name.clone(),
+            default_model: self.default_model.clone(),
+            base_url: self.base_url.clone(),
+            deployment: self.deployment.clone(),
+            api_version: self.api_version.clone(),
+            region: self.region.clone(),
+            link_from: self.link_from.clone(),
+            supports_tools: ticked(&self.supports_tools),
+            save_unverified: ticked(&self.save_unverified),
+        }
+    }
+
+    pub fn kind(&self) -> Result<ProviderKind, Errors> {
+        self.kind
+            .trim()
+            .parse()
+            .map_err(|e: catalog::UnknownKind| Errors::field("kind", e.to_string()))
+    }
+
+    pub fn lock_version(&self) -> AppResult<i32> {
+        self.lock_version
+            .as_deref()
+            .unwrap_or_default()
+            .trim()
+            .parse()
+            .map_err(|_| AppError::Validation("lock_version must be a number.".to_owned()))
+    }
+
+    /// The operation's input: blanks are `None`; a typed key wins over a linked one, and
+    /// neither keeps the stored key.
+    pub fn into_input(self, kind: ProviderKind) -> ProviderInput {
+        let key = match (self.api_key, optional(&self.link_from)) {
+            (Some(key), _) => KeyInput::New(key),
+            (None, Some(id)) => KeyInput::LinkFrom(id),
+            (None, None) => KeyInput::Keep,
+        };
+        ProviderInput {
+            kind,
+            name: self.name.trim().to_owned(),
+            default_model: self.default_model.trim().to_owned(),
+            base_url: optional(&self.base_url),
+            deployment: optional(&self.deployment),
+            api_version: optional(&self.api_version),
+            region: optional(&self.region),
+            supports_tools: ticked(&self.supports_tools),
+            key,
+            save_unverified: ticked(&self.save_unverified),
+        }
+    }
+}

@@ -1,0 +1,311 @@
+//! The provider form as its template shows it, built from the catalog for one kind: which
+//! fields the kind needs, whether its key is required and how it starts, where requests go
+//! without a base URL, example models; each error next to its field and in the summary.
+
+use askama::Template;
+
+use super::form_input::{CheckView, Errors, Values};
+use crate::{
+    ops::providers::{KeyDisplay, ProviderView},
+    providers::{
+        ProviderKind,
+        catalog::{BaseUrlSpec, FieldType, catalog},
+    },
+    web::{Chrome, OrgHeader, urls},
+};
+
+/// A text-like input (text, url, password).
+pub struct FieldView {
+    pub name: &'static str,
+    pub id: String,
+    pub label: String,
+    pub input_type: &'static str,
+    pub value: String,
+    pub required: bool,
+    pub placeholder: Option<String>,
+    pub help: Option<String>,
+    pub error: Option<String>,
+    /// The id of a `<datalist>` of suggestions.
+    pub list: Option<&'static str>,
+}
+
+impl FieldView {
+    fn new(name: &'static str, label: impl Into<String>, errors: &Errors) -> Self {
+        Self {
+            name,
+            id: format!("pf-{name}"),
+            label: label.into(),
+            input_type: "text",
+            value: String::new(),
+            required: false,
+            placeholder: None,
+            help: None,
+            error: errors.on(name),
+            list: None,
+        }
+    }
+
+    /// The ids of the help line and the error, for `aria-describedby`.
+    pub fn described_by(&self) -> Option<String> {
+        described_by(&self.id, self.help.is_some(), self.error.is_some())
+    }
+}
+
+fn described_by(id: &str, help: bool, error: bool) -> Option<String> {
+    match (help, error) {
+        (true, true) => Some(format!("{id}-help {id}-error")),
+        (true, false) => Some(format!("{id}-help")),
+        (false, true) => Some(format!("{id}-error")),
+        (false, false) => None,
+    }
+}
+
+/// A checkbox.
+pub struct CheckboxView {
+    pub name: &'static str,
+    pub id: String,
+    pub label: &'static str,
+    pub checked: bool,
+    pub help: Option<&'static str>,
+    pub error: Option<String>,
+}
+
+impl CheckboxView {
+    /// The ids of the help line and the error, for `aria-describedby`.
+    pub fn described_by(&self) -> Option<String> {
+        described_by(&self.id, self.help.is_some(), self.error.is_some())
+    }
+}
+
+/// An option of a `<select>`.
+pub struct OptionView {
+    pub value: String,
+    pub label: String,
+    pub selected: bool,
+}
+
+/// A line of the error summary, linking to its field when the form shows it.
+pub struct SummaryItem {
+    pub message: String,
+    pub href: Option<String>,
+}
+
+/// Everything the form template shows.
+pub struct FormView {
+    pub heading: String,
+    pub action: String,
+    /// Where the kind switch GETs the form for another kind.
+    pub switch_action: String,
+    pub cancel_href: String,
+    pub submit_label: &'static str,
+    pub kind: &'static str,
+    pub kinds: Vec<OptionView>,
+    pub kind_error: Option<String>,
+    pub lock_version: Option<i32>,
+    pub fields: Vec<FieldView>,
+    pub models: &'static [&'static str],
+    /// Other providers of the org whose key may be linked (empty: no select).
+    pub link_options: Vec<OptionView>,
+    pub link_error: Option<String>,
+    pub checkboxes: Vec<CheckboxView>,
+    pub summary: Vec<SummaryItem>,
+    pub check: Option<CheckView>,
+}
+
+#[derive(Template)]
+#[template(path = "provider/form_page.html", blocks = ["content"])]
+pub struct FormPage {
+    pub chrome: Chrome,
+    pub org: OrgHeader,
+    pub form: FormView,
+}
+
+/// Builds the form for `kind` from the catalog. `editing` is the stored provider on edit;
+/// `others` the org's providers (for the link select).
+pub fn build(
+    slug: &str,
+    kind: ProviderKind,
+    values: &Values,
+    editing: Option<&ProviderView>,
+    lock_version: Option<i32>,
+    others: &[ProviderView],
+    errors: Errors,
+) -> FormView {
+    let entry = kind.entry();
+    let mut fields = Vec::new();
+
+    let mut name = FieldView::new("name", "Name", &errors);
+    name.required = true;
+    name.help = Some("How the console and the audit trail call this provider.".to_owned());
+    fields.push(name);
+
+    let mut model = FieldView::new("default_model", "Default model", &errors);
+    model.required = true;
+    model.placeholder = entry.example_models.first().map(|m| (*m).to_owned());
+    model.help = Some(format!("For example {}.", entry.example_models.join(", ")));
+    model.list = Some("pf-models");
+    fields.push(model);
+
+    let mut base = FieldView::new("base_url", "Base URL", &errors);
+    base.input_type = "url";
+    let again = " Changing it requires entering the key again.";
+    let help = match entry.base_url {
+        BaseUrlSpec::Default { url } => {
+            base.placeholder = Some(url.to_owned());
+            format!("Leave blank for {url}.")
+        }
+        BaseUrlSpec::Required => {
+            base.required = true;
+            "The address of your endpoint.".to_owned()
+        }
+        BaseUrlSpec::FromRegion { template } => {
+            format!("Leave blank for {template}, with your region.")
+        }
+    };
+    base.help = Some(if editing.is_some() {
+        help + again
+    } else {
+        help
+    });
+    fields.push(base);
+
+    let mut checkboxes = Vec::new();
+    for extra in entry.extra_fields {
+        match extra.field_type {
+            FieldType::Text => {
+                let mut f = FieldView::new(extra.name, extra.label, &errors);
+                f.required = extra.required;
+                f.help = Some(extra.help.to_owned());
+                fields.push(f);
+            }
+            FieldType::Bool => checkboxes.push(CheckboxView {
+                name: extra.name,
+                id: format!("pf-{}", extra.name),
+                label: extra.label,
+                checked: values.supports_tools,
+                help: Some(extra.help),
+                error: errors.on(extra.name),
+            }),
+            // Gateway extra headers are not stored yet: no field for them.
+            FieldType::HeaderNames => {}
+        }
+    }
+    for field in &mut fields {
+        field.value = values.text(field.name).to_owned();
+    }
+
+    let mut key = FieldView::new("api_key", "API key", &errors);
+    key.input_type = "password";
+    let stored = editing.and_then(|p| match &p.key {
+        KeyDisplay::None => None,
+        KeyDisplay::Set => Some(String::new()),
+        KeyDisplay::Preview(preview) => Some(format!(" ({preview})")),
+    });
+    let needs = match (entry.key.required, entry.key.prefix) {
+        (true, Some(prefix)) => format!("Required; it starts with {prefix}."),
+        (true, None) => "Required.".to_owned(),
+        (false, _) => "Optional: only if your endpoint asks for one.".to_owned(),
+    };
+    key.help = Some(match stored {
+        Some(preview) => format!(
+            "Leave blank to keep the stored key{preview}. Changing the kind or base URL requires entering it again."
+        ),
+        None => needs,
+    });
+    fields.push(key);
+
+    let editing_id = editing.map(|p| p.id.as_str());
+    let mut link_options: Vec<OptionView> = others
+        .iter()
+        // Sharing needs the same kind (and base URL, which the operation checks).
+        .filter(|p| Some(p.id.as_str()) != editing_id && p.kind == kind)
+        .filter_map(|p| {
+            let key = match &p.key {
+                KeyDisplay::None => return None,
+                KeyDisplay::Set => String::new(),
+                KeyDisplay::Preview(preview) => format!(", {preview}"),
+            };
+            Some(OptionView {
+                label: format!("{} ({}{key})", p.name, p.kind.entry().label),
+                selected: values.link_from == p.id,
+                value: p.id.clone(),
+            })
+        })
+        .collect();
+    if !link_options.is_empty() {
+        link_options.insert(
+            0,
+            OptionView {
+                value: String::new(),
+                label: "None".to_owned(),
+                selected: values.link_from.is_empty(),
+            },
+        );
+    }
+
+    checkboxes.push(CheckboxView {
+        name: "save_unverified",
+        id: "pf-save_unverified".to_owned(),
+        label: "Save without verifying",
+        checked: values.save_unverified,
+        help: Some("Save even if the live check fails; the provider is marked unverified."),
+        error: errors.on("save_unverified"),
+    });
+
+    let mut shown: Vec<&str> = fields.iter().map(|f| f.name).collect();
+    shown.extend(checkboxes.iter().map(|c| c.name));
+    shown.push("kind");
+    if !link_options.is_empty() {
+        shown.push("link_from");
+    }
+    let summary = errors
+        .messages
+        .iter()
+        .map(|(field, message)| SummaryItem {
+            message: message.clone(),
+            href: field
+                .filter(|f| shown.contains(f))
+                .map(|f| format!("#pf-{f}")),
+        })
+        .collect();
+
+    let (heading, action, switch_action, submit_label) = match editing {
+        Some(p) => (
+            format!("Edit {}", p.name),
+            urls::provider(slug, &p.id),
+            urls::edit_provider(slug, &p.id),
+            "Save changes",
+        ),
+        None => (
+            "Add a provider".to_owned(),
+            urls::providers(slug),
+            urls::new_provider_form(slug, None),
+            "Add provider",
+        ),
+    };
+    FormView {
+        heading,
+        action,
+        switch_action,
+        cancel_href: urls::provider_tab(slug),
+        submit_label,
+        kind: entry.slug,
+        kinds: catalog()
+            .iter()
+            .map(|e| OptionView {
+                value: e.slug.to_owned(),
+                label: e.label.to_owned(),
+                selected: e.kind == kind,
+            })
+            .collect(),
+        kind_error: errors.on("kind"),
+        lock_version,
+        fields,
+        models: entry.example_models,
+        link_options,
+        link_error: errors.on("link_from"),
+        checkboxes,
+        summary,
+        check: errors.check,
+    }
+}

@@ -1,0 +1,199 @@
+//! The canary: a key saved, edited, tested, activated, deactivated and deleted, then looked
+//! for everywhere — every text, bytea and jsonb column of every table (in clear, base64 and
+//! hex), every log line written meanwhile, and every answer of the operations.
+
+use std::sync::{Arc, Mutex, OnceLock};
+
+use base64::Engine as _;
+use diesel::sql_types::{Nullable, Text};
+use diesel_async::RunQueryDsl as _;
+use switchboard::ops::{
+    Access, Caller, RequestMeta,
+    providers::{self as ops, KeyInput},
+};
+
+use crate::provider_ops::{GOOD_KEY, anthropic, anthropic_mock, app_with_org};
+
+/// Everything logged in this test process from the first call on.
+fn log_capture() -> Arc<Mutex<Vec<u8>>> {
+    static BUFFER: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+    BUFFER
+        .get_or_init(|| {
+            let buffer = Arc::new(Mutex::new(Vec::new()));
+            let sink = buffer.clone();
+            let subscriber = tracing_subscriber::fmt()
+                .with_env_filter("debug")
+                .with_writer(move || Writer(sink.clone()))
+                .finish();
+            // Another test binary module may have set one first; then this test can't see
+            // the logs and says so by failing below.
+            tracing::subscriber::set_global_default(subscriber).expect("log capture installed");
+            buffer
+        })
+        .clone()
+}
+
+struct Writer(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Writer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The spellings a leaked key could take in text: clear, hex, and base64 at each of the
+/// three byte alignments (the middle of the encoding, which doesn't depend on neighbours).
+fn spellings(secret: &str) -> Vec<String> {
+    let mut out = vec![
+        secret.to_owned(),
+        hex(secret.as_bytes()),
+        hex(secret.as_bytes()).to_uppercase(),
+    ];
+    for shift in 0..3 {
+        let padded = [&b"xx"[..shift], secret.as_bytes()].concat();
+        for engine in [
+            base64::engine::general_purpose::STANDARD,
+            base64::engine::general_purpose::URL_SAFE,
+        ] {
+            let encoded = engine.encode(&padded);
+            out.push(encoded[4..encoded.len() - 4].to_owned());
+        }
+    }
+    out
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[derive(diesel::QueryableByName)]
+struct Column {
+    #[diesel(sql_type = Text)]
+    table_name: String,
+    #[diesel(sql_type = Text)]
+    column_name: String,
+    #[diesel(sql_type = Text)]
+    data_type: String,
+}
+
+#[derive(diesel::QueryableByName)]
+struct Cell {
+    #[diesel(sql_type = Nullable<Text>)]
+    v: Option<String>,
+}
+
+#[tokio::test]
+async fn the_key_is_nowhere_in_clear_after_its_whole_life() {
+    let logs = log_capture();
+    tracing::info!("log capture on");
+    let (app, org, ada, _) = app_with_org().await;
+    let server = anthropic_mock().await;
+    let admin = Caller::in_org(&ada, org.clone(), Access::Admin, RequestMeta::default());
+    let state = &app.state;
+    let mut answers = Vec::new();
+
+    let p = ops::create_provider(
+        state,
+        &admin,
+        anthropic("Claude", &server, KeyInput::New(GOOD_KEY.to_owned().into())),
+    )
+    .await
+    .unwrap();
+    answers.push(format!("{p:?}"));
+    let p = ops::update_provider(
+        state,
+        &admin,
+        &p.id,
+        p.lock_version,
+        anthropic("Claude 2", &server, KeyInput::Keep),
+    )
+    .await
+    .unwrap();
+    answers.push(format!("{p:?}"));
+    let (tested, outcome) = ops::test_provider(state, &admin, &p.id).await.unwrap();
+    answers.push(format!("{tested:?} {outcome:?} {outcome}"));
+    answers.push(format!(
+        "{:?}",
+        ops::activate_provider(state, &admin, &p.id).await.unwrap()
+    ));
+    // The database is scanned while the key is stored, too.
+    let scanned_live = scan(&app).await;
+    answers.push(format!(
+        "{:?}",
+        ops::list_providers(state, &admin).await.unwrap()
+    ));
+    ops::deactivate(state, &admin).await.unwrap();
+    ops::delete_provider(state, &admin, &p.id).await.unwrap();
+    let scanned_after = scan(&app).await;
+
+    let spellings = spellings(GOOD_KEY);
+    let logged = String::from_utf8(logs.lock().unwrap().clone()).unwrap();
+    assert!(
+        logged.contains("provider check finished"),
+        "the log capture works"
+    );
+    for (place, text) in [
+        ("the database while stored", &scanned_live),
+        ("the database after", &scanned_after),
+        ("the logs", &logged),
+    ]
+    .into_iter()
+    .chain(answers.iter().map(|a| ("an operation's answer", a)))
+    {
+        for spelling in &spellings {
+            assert!(
+                !text.contains(spelling.as_str()),
+                "the key ({spelling}) is in {place}"
+            );
+        }
+    }
+    assert!(
+        scanned_live.contains("sk-ant-...WXYZ"),
+        "the scan sees the stored preview"
+    );
+}
+
+/// Every text, bytea (as hex and as lossy text) and jsonb value of every table, joined.
+async fn scan(app: &crate::helpers::TestApp) -> String {
+    let mut conn = app.db().await;
+    let columns: Vec<Column> = diesel::sql_query(
+        "SELECT table_name::text, column_name::text, data_type::text FROM information_schema.columns \
+         WHERE table_schema = 'public' AND data_type IN ('text', 'bytea', 'jsonb', 'character varying')",
+    )
+    .load(&mut conn)
+    .await
+    .unwrap();
+    assert!(
+        columns
+            .iter()
+            .any(|c| c.table_name == "secrets" && c.column_name == "envelope")
+    );
+    let mut all = String::new();
+    for c in columns {
+        let expr = match c.data_type.as_str() {
+            "bytea" => format!("encode(\"{}\", 'hex')", c.column_name),
+            _ => format!("\"{}\"::text", c.column_name),
+        };
+        let cells: Vec<Cell> =
+            diesel::sql_query(format!("SELECT {expr} AS v FROM \"{}\"", c.table_name))
+                .load(&mut conn)
+                .await
+                .unwrap();
+        for v in cells.into_iter().filter_map(|c| c.v) {
+            if c.data_type == "bytea" {
+                let bytes: Vec<u8> = (0..v.len() / 2)
+                    .filter_map(|i| u8::from_str_radix(&v[2 * i..2 * i + 2], 16).ok())
+                    .collect();
+                all.push_str(&String::from_utf8_lossy(&bytes));
+                all.push('\n');
+            }
+            all.push_str(&v);
+            all.push('\n');
+        }
+    }
+    all
+}
