@@ -34,6 +34,15 @@ pub enum Kind {
     Fragment,
     /// `POST …/insights` with htmx headers, flipping the switch each time.
     Toggle,
+    /// `GET /orgs/{org}/settings/ai/provider` (the whole page).
+    ProviderPage,
+    /// The same with `HX-Request: true` (the tab body).
+    ProviderFragment,
+    /// `POST …/providers/{id}/test` with htmx headers: a live check against the mock,
+    /// through the org's providers in turn.
+    ProviderTest,
+    /// `GET /v1/models` of the mock straight from the bench (no Switchboard in between).
+    MockDirect,
 }
 
 /// A logged-in admin of one org, on its own connection.
@@ -47,6 +56,9 @@ pub struct Session {
     lock_version: i32,
     /// The `enabled` value the tab's form would submit next (the opposite of the current one).
     next_enabled: String,
+    /// The org's provider ids, and which one the next Test checks.
+    providers: Vec<String>,
+    next_test: usize,
 }
 
 /// What one request came to.
@@ -58,8 +70,15 @@ pub enum Outcome {
 }
 
 impl Session {
-    /// Logs in on a fresh client and reads the org's Insights tab.
-    pub async fn open(base: &str, email: &str, password: &str, org: &str) -> anyhow::Result<Self> {
+    /// Logs in on a fresh client and reads the org's Insights tab. `providers` are the ids
+    /// the Test action cycles through.
+    pub async fn open(
+        base: &str,
+        email: &str,
+        password: &str,
+        org: &str,
+        providers: Vec<String>,
+    ) -> anyhow::Result<Self> {
         let http = http()?;
         log_in(&http, base, email, password).await?;
         let mut session = Self {
@@ -70,6 +89,8 @@ impl Session {
             csrf: String::new(),
             lock_version: 0,
             next_enabled: String::new(),
+            providers,
+            next_test: 0,
         };
         let page = session
             .http
@@ -87,6 +108,21 @@ impl Session {
 
     fn tab_url(&self) -> String {
         format!("{}/orgs/{}/settings/ai/insights", self.base, self.org)
+    }
+
+    fn provider_tab_url(&self) -> String {
+        format!("{}/orgs/{}/settings/ai/provider", self.base, self.org)
+    }
+
+    /// The Test action of the org's next provider.
+    fn next_test_url(&mut self) -> anyhow::Result<String> {
+        ensure!(!self.providers.is_empty(), "no providers to test");
+        let id = &self.providers[self.next_test % self.providers.len()];
+        self.next_test += 1;
+        Ok(format!(
+            "{}/orgs/{}/settings/ai/providers/{id}/test",
+            self.base, self.org
+        ))
     }
 
     /// Keeps the `lock_version` and next `enabled` value of a rendered tab.
@@ -121,6 +157,20 @@ impl Session {
                     ("enabled", self.next_enabled.clone()),
                     ("lock_version", self.lock_version.to_string()),
                 ]),
+            Kind::ProviderPage => self.http.get(self.provider_tab_url()),
+            Kind::ProviderFragment => self
+                .http
+                .get(self.provider_tab_url())
+                .header("HX-Request", "true"),
+            Kind::ProviderTest => {
+                let url = self.next_test_url()?;
+                self.http
+                    .post(url)
+                    .header("HX-Request", "true")
+                    .header("X-CSRF-Token", &self.csrf)
+                    .form::<[(&str, &str)]>(&[])
+            }
+            Kind::MockDirect => anyhow::bail!("the mock is measured by mock::direct_loop"),
         };
         let response = request.send().await?;
         let status = response.status();

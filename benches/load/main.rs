@@ -1,18 +1,26 @@
-//! Load benchmark (issue 2; not a test): `cargo bench --bench load`.
+//! Load benchmark (issue 2, extended for the Provider tab; not a test):
+//! `cargo bench --bench load`.
 //!
 //! Starts the release `switchboard` on its embedded PostgreSQL in a temporary data dir,
-//! seeds one admin with one org per connection through the CLI, logs every connection in,
-//! and drives 32 keep-alive connections (everything on 127.0.0.1) through `/readyz`, the
-//! Insights page, its htmx fragment, the htmx toggle, and the page again during a storm of
-//! 16 concurrent logins. Prints req/s, p50 and p99 per scenario, SQL statements per request
-//! (from `/metrics`), the server's RSS, and the targets of issue 2 with pass/fail; then
-//! stops the server with SIGTERM and checks that it and its cluster shut down cleanly.
+//! seeds one admin with one org per connection through the CLI, then 10 000 more orgs with
+//! 10 providers each and 10 providers on every measured org with SQL straight into the
+//! server's database, logs every connection in, and drives keep-alive connections
+//! (everything on 127.0.0.1): at 32 connections `/readyz`, the Insights page, its htmx
+//! fragment, the htmx toggle, the Provider page and its fragment; at 8 connections the
+//! Insights page, the Provider page and its fragment; at 1 connection the mock provider's
+//! `GET /v1/models` directly and the Provider tab's Test action (a live check against that
+//! mock); and the Insights page again during a storm of 16 concurrent logins. Prints req/s,
+//! p50 and p99 per scenario, SQL statements per request (from `/metrics`), the server's RSS,
+//! and the targets with pass/fail; then stops the server with SIGTERM and checks that it
+//! and its cluster shut down cleanly.
 //!
 //! `SWITCHBOARD_BENCH_SECONDS` (default 6) sets each measured phase; each has a 2 s warm-up.
 
 mod client;
 mod cpu;
+mod mock;
 mod report;
+mod seed;
 mod server;
 
 use std::{
@@ -26,16 +34,21 @@ use std::{
 
 use anyhow::Context as _;
 use client::{Kind, Outcome, Samples, Session};
+use mock::Mock;
 use report::{Phase, Report};
+use seed::{EMAIL, PASSWORD};
 use server::Server;
 
 /// Keep-alive connections, each its own logged-in session on its own org.
 const CONNECTIONS: usize = 32;
+/// The smaller load at which the Provider page's p99 is compared with the Insights page's.
+const FEW: usize = 8;
 /// Concurrent login loops in the storm.
 const STORM: usize = 16;
 const WARM_UP: Duration = Duration::from_secs(2);
-const EMAIL: &str = "bench@example.com";
-const PASSWORD: &str = "bench passphrase, long enough";
+/// The most requests one connection sends in one phase (warm-up or measured), whatever
+/// the time: a bound for when everything is faster than expected.
+const MAX_REQUESTS: usize = 100_000;
 
 fn main() -> ExitCode {
     // `cargo test --benches` runs bench targets without `--bench`: nothing to do there.
@@ -65,15 +78,31 @@ async fn run() -> anyhow::Result<bool> {
         .ok()
         .and_then(|s| s.parse().ok())
         .map_or(Duration::from_secs(6), Duration::from_secs_f64);
-    let mut report = Report::new(measure, CONNECTIONS, STORM);
+    let mut report = Report::new(measure, CONNECTIONS, FEW, STORM);
     report.print_machine();
 
-    let server = Server::start().await?;
-    seed(&server)?;
+    let mock = Mock::start()?;
+    let (master_keys, keyring) = seed::master_keys()?;
+    let server = Server::start(master_keys).await?;
+    seed::through_cli(&server, CONNECTIONS)?;
+    let seeded = seed::providers(
+        &server.database_url(),
+        &keyring,
+        CONNECTIONS,
+        &mock.base_url,
+    )
+    .await?;
+    report.print_seeding(
+        i64::from(seed::FILLER_ORGS) + CONNECTIONS as i64,
+        seeded.total,
+        seeded.took,
+    );
     report.rss_start = server.rss_bytes()?;
     let mut sessions = Vec::with_capacity(CONNECTIONS);
-    for i in 0..CONNECTIONS {
-        sessions.push(Session::open(&server.base, EMAIL, PASSWORD, &org_slug(i)).await?);
+    for (i, providers) in seeded.by_org.into_iter().enumerate() {
+        sessions.push(
+            Session::open(&server.base, EMAIL, PASSWORD, &seed::org_slug(i), providers).await?,
+        );
     }
     let probe = Probe {
         server: &server,
@@ -81,27 +110,76 @@ async fn run() -> anyhow::Result<bool> {
     };
 
     // Warm up every path once, then let the server settle before reading its idle RSS.
-    for kind in [Kind::Readyz, Kind::Page, Kind::Fragment] {
+    for kind in [
+        Kind::Readyz,
+        Kind::Page,
+        Kind::Fragment,
+        Kind::ProviderPage,
+        Kind::ProviderFragment,
+    ] {
         sessions = drive(sessions, kind, WARM_UP).await.0;
     }
     tokio::time::sleep(Duration::from_secs(1)).await;
     report.rss_idle = server.rss_bytes()?;
 
-    for (name, kind) in [
-        ("/readyz", Kind::Readyz),
-        ("Insights page (full)", Kind::Page),
-        ("Insights tab (htmx GET fragment)", Kind::Fragment),
-        ("Insights toggle (htmx POST fragment)", Kind::Toggle),
+    for (conns, name, kind) in [
+        (CONNECTIONS, "/readyz", Kind::Readyz),
+        (CONNECTIONS, "Insights page (full)", Kind::Page),
+        (
+            CONNECTIONS,
+            "Insights tab (htmx GET fragment)",
+            Kind::Fragment,
+        ),
+        (
+            CONNECTIONS,
+            "Insights toggle (htmx POST fragment)",
+            Kind::Toggle,
+        ),
+        (CONNECTIONS, "Provider page (full)", Kind::ProviderPage),
+        (
+            CONNECTIONS,
+            "Provider tab (htmx GET fragment)",
+            Kind::ProviderFragment,
+        ),
+        (FEW, "Insights page (full)", Kind::Page),
+        (FEW, "Provider page (full)", Kind::ProviderPage),
+        (
+            FEW,
+            "Provider tab (htmx GET fragment)",
+            Kind::ProviderFragment,
+        ),
     ] {
-        sessions = drive(sessions, kind, WARM_UP).await.0;
-        let before = probe.read().await?;
-        let (back, samples, elapsed) = drive(sessions, kind, measure).await;
-        sessions = back;
-        let (sql, cpu) = probe.since(before).await?;
-        report
-            .phases
-            .push(Phase::new(name, kind, samples, elapsed, Some(sql)).with_cpu(cpu));
+        let phase = measured(&probe, &mut sessions, conns, name, kind, measure, None).await?;
+        report.phases.push(phase);
     }
+
+    // The check's own cost: the mock straight from here, then through the Test action.
+    mock::direct_loop(&mock, WARM_UP, MAX_REQUESTS).await?;
+    let before = probe.read().await?;
+    let (samples, elapsed) = mock::direct_loop(&mock, measure, MAX_REQUESTS).await?;
+    let (_, cpu) = probe.since(before).await?;
+    report.phases.push(
+        Phase::new(
+            "mock GET /v1/models (direct)",
+            Kind::MockDirect,
+            1,
+            samples,
+            elapsed,
+            None,
+        )
+        .with_cpu(cpu),
+    );
+    let phase = measured(
+        &probe,
+        &mut sessions,
+        1,
+        "Provider Test (htmx POST, live check)",
+        Kind::ProviderTest,
+        measure,
+        Some(&mock),
+    )
+    .await?;
+    report.phases.push(phase);
 
     // The page again, while 16 loops log in as fast as the server lets them.
     let stop = Arc::new(AtomicBool::new(false));
@@ -118,6 +196,7 @@ async fn run() -> anyhow::Result<bool> {
         Phase::new(
             "Insights page during login storm",
             Kind::Page,
+            CONNECTIONS,
             samples,
             elapsed,
             None,
@@ -132,9 +211,17 @@ async fn run() -> anyhow::Result<bool> {
             }
         }
     }
-    report
-        .phases
-        .push(Phase::new("  logins (POST /login)", Kind::Page, logins, elapsed, None).logins());
+    report.phases.push(
+        Phase::new(
+            "  logins (POST /login)",
+            Kind::Page,
+            STORM,
+            logins,
+            elapsed,
+            None,
+        )
+        .logins(),
+    );
 
     tokio::time::sleep(Duration::from_secs(1)).await;
     report.rss_end = server.rss_bytes()?;
@@ -143,6 +230,49 @@ async fn run() -> anyhow::Result<bool> {
     let shutdown = server.stop()?;
     report.print(pid, &shutdown);
     Ok(shutdown.status.success() && shutdown.cluster_stopped)
+}
+
+/// One scenario on the first `conns` sessions: 2 s warm-up, then `length` measured with
+/// the SQL statements and CPU it took. The sessions come back in their order. With `mock`,
+/// each measured request must also have reached it (see [`require_checks_reached`]).
+async fn measured(
+    probe: &Probe<'_>,
+    sessions: &mut Vec<Session>,
+    conns: usize,
+    name: &'static str,
+    kind: Kind,
+    length: Duration,
+    mock: Option<&Mock>,
+) -> anyhow::Result<Phase> {
+    let rest = sessions.split_off(conns.min(sessions.len()));
+    let active = drive(std::mem::take(sessions), kind, WARM_UP).await.0;
+    let reached_before = mock.map(Mock::keyed_requests);
+    let before = probe.read().await?;
+    let (active, samples, elapsed) = drive(active, kind, length).await;
+    let (sql, cpu) = probe.since(before).await?;
+    *sessions = active;
+    sessions.extend(rest);
+    let mut phase = Phase::new(name, kind, conns, samples, elapsed, Some(sql)).with_cpu(cpu);
+    if let (Some(mock), Some(reached_before)) = (mock, reached_before) {
+        require_checks_reached(&mut phase, mock.keyed_requests() - reached_before);
+    }
+    Ok(phase)
+}
+
+/// A Test that answered 200 without its check reaching the mock with the provider's key
+/// (egress refused, key not sent, …) did not measure a check: it counts as an error.
+fn require_checks_reached(phase: &mut Phase, reached: u64) {
+    let answered = phase.count - phase.errors - phase.conflicts;
+    if reached < answered {
+        let missing = answered - reached;
+        phase.errors += missing;
+        phase.first_error.get_or_insert_with(|| {
+            format!(
+                "{missing} of {answered} Tests answered without a keyed GET /v1/models reaching \
+                 the mock (the check failed: see the tab's message)"
+            )
+        });
+    }
 }
 
 /// Reads the server's SQL statement counter and everyone's CPU time around a phase.
@@ -169,39 +299,7 @@ impl Probe<'_> {
     }
 }
 
-fn org_slug(i: usize) -> String {
-    format!("bench-{i:02}")
-}
-
-/// One admin, and one org per connection so concurrent toggles never contend for a row.
-fn seed(server: &Server) -> anyhow::Result<()> {
-    server.cli(
-        &[
-            "user",
-            "create",
-            "--email",
-            EMAIL,
-            "--name",
-            "Bench Admin",
-            "--password-stdin",
-        ],
-        Some(PASSWORD),
-    )?;
-    for i in 0..CONNECTIONS {
-        let slug = org_slug(i);
-        let name = format!("Bench {i}");
-        server.cli(&["org", "create", "--slug", &slug, "--name", &name], None)?;
-        server.cli(
-            &[
-                "member", "add", "--org", &slug, "--email", EMAIL, "--role", "admin",
-            ],
-            None,
-        )?;
-    }
-    Ok(())
-}
-
-/// Every session sends `kind` back to back for `length`; returns the sessions, the samples
+/// Every session sends `kind` back to back for `length` (at most `MAX_REQUESTS` each); returns the sessions, the samples
 /// of every request started in that time, and the time until the last one finished.
 async fn drive(
     sessions: Vec<Session>,
@@ -215,7 +313,7 @@ async fn drive(
         .map(|mut session| {
             tokio::spawn(async move {
                 let mut samples = Samples::default();
-                while Instant::now() < until {
+                while Instant::now() < until && samples.latencies.len() < MAX_REQUESTS {
                     let sent = Instant::now();
                     let outcome = session.once(kind).await;
                     samples.record(sent.elapsed(), outcome);

@@ -1,5 +1,6 @@
 //! The server under test: the release `switchboard` binary serving on its embedded
-//! PostgreSQL cluster in a temporary data dir, seeded through the CLI, stopped with SIGTERM.
+//! PostgreSQL cluster in a temporary data dir, seeded through the CLI and SQL, stopped with
+//! SIGTERM.
 
 use std::{
     io::Write as _,
@@ -11,6 +12,7 @@ use std::{
 };
 
 use anyhow::{Context as _, bail, ensure};
+use secrecy::{ExposeSecret as _, SecretString};
 
 /// The binary Cargo built for this bench (the `bench` profile inherits `release`).
 pub const BIN: &str = env!("CARGO_BIN_EXE_switchboard");
@@ -20,6 +22,8 @@ pub struct Server {
     child: Option<Child>,
     pub base: String,
     data: tempfile::TempDir,
+    /// `SWITCHBOARD_MASTER_KEYS` of the server and of every CLI command.
+    master_keys: SecretString,
 }
 
 /// How the server went away.
@@ -31,7 +35,8 @@ pub struct Shutdown {
 
 impl Server {
     /// Starts `serve` on a free 127.0.0.1 port over a fresh data dir and waits for `/healthz`.
-    pub async fn start() -> anyhow::Result<Self> {
+    /// `master_keys` seal the providers' keys; live checks may reach 127.0.0.0/8 (the mock).
+    pub async fn start(master_keys: SecretString) -> anyhow::Result<Self> {
         let data = tempfile::Builder::new()
             .prefix("switchboard-bench-")
             .tempdir()
@@ -41,7 +46,7 @@ impl Server {
         let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
         let base = format!("http://127.0.0.1:{port}");
         let log = std::fs::File::create(data.path().join("server.log"))?;
-        let child = command(data.path())
+        let child = command(data.path(), &master_keys)
             .arg("serve")
             .env("SWITCHBOARD_BIND", format!("127.0.0.1:{port}"))
             .stdin(Stdio::null())
@@ -53,6 +58,7 @@ impl Server {
             child: Some(child),
             base,
             data,
+            master_keys,
         };
         server.wait_until_up().await?;
         Ok(server)
@@ -100,6 +106,15 @@ impl Server {
             .ok()
     }
 
+    /// The URL of the server's database on its embedded cluster (the Unix socket in the
+    /// cluster's directory, as the server connects; trust authentication).
+    pub fn database_url(&self) -> String {
+        format!(
+            "postgresql:///switchboard?host={}&user=postgres",
+            self.data.path().join("pg").display()
+        )
+    }
+
     /// The server's resident set size in bytes (`VmRSS` of `/proc/<pid>/status`).
     pub fn rss_bytes(&self) -> anyhow::Result<u64> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))?;
@@ -113,7 +128,7 @@ impl Server {
 
     /// Runs a CLI command against the same data dir (the running cluster is shared).
     pub fn cli(&self, args: &[&str], stdin: Option<&str>) -> anyhow::Result<()> {
-        let mut child = command(self.data.path())
+        let mut child = command(self.data.path(), &self.master_keys)
             .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
@@ -173,8 +188,9 @@ impl Drop for Server {
 }
 
 /// `switchboard` with a clean configuration: no `DATABASE_URL`, no `SWITCHBOARD_*` from the
-/// caller's environment, the embedded cluster under `data_dir`.
-fn command(data_dir: &Path) -> Command {
+/// caller's environment, the embedded cluster under `data_dir`, the bench's master key, and
+/// live checks allowed to loopback only (where the mock provider listens).
+fn command(data_dir: &Path, master_keys: &SecretString) -> Command {
     let mut cmd = Command::new(BIN);
     for (name, _) in std::env::vars_os() {
         let inherited = name.to_string_lossy();
@@ -183,6 +199,8 @@ fn command(data_dir: &Path) -> Command {
         }
     }
     cmd.env("SWITCHBOARD_DATA_DIR", data_dir)
+        .env("SWITCHBOARD_MASTER_KEYS", master_keys.expose_secret())
+        .env("SWITCHBOARD_EGRESS_ALLOW", "127.0.0.0/8")
         .env("RUST_LOG", "info")
         .env("NO_COLOR", "1");
     cmd
