@@ -167,18 +167,27 @@ impl NewProvider<'_> {
     }
 }
 
-/// The org's providers with their keys' previews, oldest first, in one statement.
+/// The org's providers with their keys' previews, oldest first, and the org's active
+/// provider, in one statement.
 pub async fn list_for_org(
     conn: &mut AsyncPgConnection,
     org_id: i64,
-) -> QueryResult<Vec<ProviderWithKey>> {
-    providers::table
+) -> QueryResult<(Vec<ProviderWithKey>, Option<String>)> {
+    let rows: Vec<(Provider, Option<String>, Option<String>)> = providers::table
+        .inner_join(org_ai_settings::table.on(org_ai_settings::org_id.eq(providers::org_id)))
         .left_join(secrets::table.on(secrets::id.nullable().eq(providers::secret_id)))
         .filter(providers::org_id.eq(org_id))
         .order((providers::created_at.asc(), providers::id.asc()))
-        .select((Provider::as_select(), secrets::preview.nullable()))
+        .select((
+            Provider::as_select(),
+            secrets::preview.nullable(),
+            org_ai_settings::active_provider_id,
+        ))
         .load(conn)
-        .await
+        .await?;
+    // The active provider is one of the org's (a foreign key): no rows, none active.
+    let active = <[_]>::first(&rows).and_then(|(_, _, active)| active.clone());
+    Ok((rows.into_iter().map(|(p, k, _)| (p, k)).collect(), active))
 }
 
 /// The provider `id` of org `org_id` with its key's preview; another org's is `None`.

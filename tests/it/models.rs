@@ -100,7 +100,8 @@ async fn providers_list_and_find_with_their_key_preview() {
     assert_eq!(keyed.check_status, CheckStatus::Unverified);
     assert_eq!(keyed.lock_version, 0);
 
-    let list = provider::list_for_org(&mut conn, acme).await.unwrap();
+    let (list, active) = provider::list_for_org(&mut conn, acme).await.unwrap();
+    assert_eq!(active, None);
     let got: Vec<_> = list
         .iter()
         .map(|(p, k)| (p.id.as_str(), k.as_deref()))
@@ -116,6 +117,7 @@ async fn providers_list_and_find_with_their_key_preview() {
         provider::list_for_org(&mut conn, other)
             .await
             .unwrap()
+            .0
             .is_empty()
     );
     assert_eq!(provider::count_for_org(&mut conn, acme).await.unwrap(), 2);

@@ -36,8 +36,7 @@ use keys::{Key, resolve_key, store, stored_key, verify};
 pub async fn list_providers(state: &AppState, caller: &Caller) -> OpResult<ProviderList> {
     let org = caller.require(Scope::AiProvidersList)?;
     let mut conn = state.pool.get().await?;
-    let rows = provider::list_for_org(&mut conn, org.id).await?;
-    let active = provider::active_provider_id(&mut conn, org.id).await?;
+    let (rows, active) = provider::list_for_org(&mut conn, org.id).await?;
     let others: Vec<_> = rows
         .iter()
         .map(|(p, _)| (p.id.clone(), p.name.clone(), p.secret_id.clone()))

@@ -59,6 +59,33 @@ pub(crate) trait Lookup: Send + Sync + fmt::Debug {
     ) -> BoxFuture<'a, std::io::Result<Vec<SocketAddr>>>;
 }
 
+/// TLS for every check: rustls on ring with the platform's root certificates, built once
+/// per process. Each check still gets a client of its own (its resolver is pinned to the
+/// addresses it checked), but loading and parsing the system's roots — most of what
+/// building a client cost, about 5 ms per check (docs/PERFORMANCE.md) — happens once.
+fn tls_config() -> Result<rustls::ClientConfig, Failure> {
+    use rustls_platform_verifier::BuilderVerifierExt as _;
+    static CONFIG: std::sync::OnceLock<Result<rustls::ClientConfig, String>> =
+        std::sync::OnceLock::new();
+    CONFIG
+        .get_or_init(|| {
+            install_crypto_provider();
+            let mut config = rustls::ClientConfig::builder()
+                .with_platform_verifier()
+                .map_err(|e| e.to_string())?
+                .with_no_client_auth();
+            config.alpn_protocols = vec![b"http/1.1".to_vec()];
+            Ok(config)
+        })
+        .clone()
+        .map_err(|e| {
+            Failure::new(
+                FailureCode::Tls,
+                format!("could not load the system's root certificates: {e}"),
+            )
+        })
+}
+
 /// The system resolver (`tokio::net::lookup_host`).
 #[derive(Debug)]
 pub(crate) struct SystemLookup;
@@ -85,6 +112,7 @@ pub(crate) async fn send(
     let host = probe.url.host_str().unwrap_or_default().to_owned();
     tracing::debug!(%host, addrs = ?addrs, "provider check: connecting to checked addresses");
     let client = reqwest::Client::builder()
+        .use_preconfigured_tls(tls_config()?)
         .no_proxy()
         .redirect(redirect::Policy::none())
         .connect_timeout(timeout)
