@@ -339,16 +339,18 @@ pub async fn remove_key(
     path: ProviderPath,
 ) -> AppResult<HttpResponse> {
     let id = &path.1;
-    let before = providers::get_provider(&state, &ctx.caller, id).await?;
     let outcome = match providers::remove_key(&state, &ctx.caller, id).await {
-        Ok(after) => {
+        Ok((after, reverted)) => {
             let mut message = format!("Removed the key of {}.", after.name);
-            if before.active && !after.active {
+            if reverted {
                 message.push_str(" The org is back on the platform default.");
             }
             Ok(Flash::ok(message))
         }
-        Err(e) => Err(refusal(e, &before.name)?),
+        Err(e) => {
+            let name = providers::get_provider(&state, &ctx.caller, id).await?.name;
+            Err(refusal(e, &name)?)
+        }
     };
     answer(&req, &ctx, &session, &state, outcome).await
 }

@@ -292,7 +292,8 @@ async fn activation_needs_a_passing_check_and_delete_and_key_removal_respect_it(
     assert!(matches!(deleted, Err(OpError::Conflict(_))), "{deleted:?}");
 
     // Removing the active provider's key reverts to the platform default, recorded.
-    let removed = ops::remove_key(&app.state, &admin, &good.id).await.unwrap();
+    let (removed, reverted) = ops::remove_key(&app.state, &admin, &good.id).await.unwrap();
+    assert!(reverted);
     assert_eq!((removed.key, removed.active), (KeyDisplay::None, false));
     assert_eq!(active(&app, &org).await, None);
     assert_eq!(app.audit_count("provider.key_removed").await, 1);

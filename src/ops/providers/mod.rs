@@ -300,45 +300,51 @@ pub async fn test_provider(
 
 /// Removes a provider's key (scope `aiProviders:update`); the secret is deleted when no
 /// other provider uses it. On the active provider this reverts the org to the platform
-/// default in the same transaction.
-pub async fn remove_key(state: &AppState, caller: &Caller, id: &str) -> OpResult<ProviderView> {
+/// default in the same transaction. Returns the provider and whether the org went back to
+/// the platform default.
+pub async fn remove_key(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+) -> OpResult<(ProviderView, bool)> {
     let org = caller.require(Scope::AiProvidersUpdate)?;
     let now = state.clock.now();
     let mut conn = state.pool.get().await?;
-    conn.transaction::<_, OpError, _>(async |conn| {
-        let settings = provider::lock_settings(conn, org.id).await?;
-        let p = provider::lock(conn, org.id, id)
-            .await?
-            .ok_or(OpError::NotFound)?;
-        let Some(secret_id) = p.secret_id.clone() else {
-            return Ok(());
-        };
-        let preview = secret::find(conn, org.id, &secret_id)
-            .await?
-            .map(|s| KeyPreview::from_stored(s.preview));
-        provider::set_secret(conn, org.id, id, None, caller.user_id(), now).await?;
-        secret::delete_if_unused(conn, org.id, &secret_id).await?;
-        let was_active = settings.active_provider_id.as_deref() == Some(id);
-        audit::record(
-            conn,
-            caller,
-            Action::ProviderKeyRemoved,
-            Target::Provider(id.to_owned()),
-            Some(Change::new().masked("key", preview.as_ref())),
-            Some(
-                Change::new()
-                    .masked("key", None)
-                    .flag("revertedToPlatform", was_active),
-            ),
-        )
+    let reverted = conn
+        .transaction::<_, OpError, _>(async |conn| {
+            let settings = provider::lock_settings(conn, org.id).await?;
+            let p = provider::lock(conn, org.id, id)
+                .await?
+                .ok_or(OpError::NotFound)?;
+            let Some(secret_id) = p.secret_id.clone() else {
+                return Ok(false);
+            };
+            let preview = secret::find(conn, org.id, &secret_id)
+                .await?
+                .map(|s| KeyPreview::from_stored(s.preview));
+            provider::set_secret(conn, org.id, id, None, caller.user_id(), now).await?;
+            secret::delete_if_unused(conn, org.id, &secret_id).await?;
+            let was_active = settings.active_provider_id.as_deref() == Some(id);
+            audit::record(
+                conn,
+                caller,
+                Action::ProviderKeyRemoved,
+                Target::Provider(id.to_owned()),
+                Some(Change::new().masked("key", preview.as_ref())),
+                Some(
+                    Change::new()
+                        .masked("key", None)
+                        .flag("revertedToPlatform", was_active),
+                ),
+            )
+            .await?;
+            if was_active {
+                revert_to_platform(conn, caller, org, id, now, "key removed").await?;
+            }
+            Ok(was_active)
+        })
         .await?;
-        if was_active {
-            revert_to_platform(conn, caller, org, id, now, "key removed").await?;
-        }
-        Ok(())
-    })
-    .await?;
-    view_of(&mut conn, caller, org, id).await
+    Ok((view_of(&mut conn, caller, org, id).await?, reverted))
 }
 
 /// Deletes a provider (scope `aiProviders:delete`): refused while it is active; its secret
