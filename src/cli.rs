@@ -148,8 +148,10 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
         Command::Serve => serve(config).await,
         Command::Migrate => {
             let db = Database::open(&config).await?;
-            println!("database is up to date");
+            let checked = warn_about_support_members(&db.url).await;
             db.close().await;
+            checked?;
+            println!("database is up to date");
             Ok(())
         }
         Command::User { command } => with_state(config, user_command(command)).await,
@@ -170,6 +172,20 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
             }
         }
     }
+}
+
+/// Reports, one warning line on stderr each, support accounts that are also members of an
+/// org: the rules refuse to create that combination now, but older data may hold it.
+async fn warn_about_support_members(url: &str) -> anyhow::Result<()> {
+    let pool = db::pool(url, 1)?;
+    let mut conn = pool.get().await?;
+    for (email, org) in crate::models::membership::support_members(&mut conn).await? {
+        eprintln!(
+            "warning: {email} is a support account and a member of {org}; support staff are \
+             never members: remove the membership, or give them a separate non-support account"
+        );
+    }
+    Ok(())
 }
 
 /// A provider check that did not pass; it has already printed why.

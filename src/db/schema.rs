@@ -18,6 +18,23 @@ diesel::table! {
 }
 
 diesel::table! {
+    invitations (id) {
+        id -> Int8,
+        org_id -> Int8,
+        email -> Text,
+        role -> Text,
+        token_hash -> Bytea,
+        invited_by -> Nullable<Int8>,
+        invited_by_label -> Text,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        accepted_at -> Nullable<Timestamptz>,
+        accepted_by -> Nullable<Int8>,
+        revoked_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     memberships (org_id, user_id) {
         org_id -> Int8,
         user_id -> Int8,
@@ -109,6 +126,7 @@ diesel::table! {
 }
 
 diesel::joinable!(audit_events -> orgs (org_id));
+diesel::joinable!(invitations -> orgs (org_id));
 diesel::joinable!(memberships -> orgs (org_id));
 diesel::joinable!(memberships -> users (user_id));
 diesel::joinable!(org_ai_settings -> orgs (org_id));
@@ -119,6 +137,7 @@ diesel::joinable!(secrets -> users (created_by));
 
 diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
+    invitations,
     memberships,
     org_ai_settings,
     orgs,

@@ -129,26 +129,103 @@ pub async fn add(
         .map(drop)
 }
 
-/// Locks the org's membership rows and returns the member's current role (None: not a member)
-/// and the number of admins. Run inside a transaction before changing roles, so two
-/// concurrent demotions cannot both pass the last-admin check.
-pub async fn lock_for_change(
-    conn: &mut AsyncPgConnection,
-    org_id: i64,
-    user_id: i64,
-) -> QueryResult<(Option<Role>, usize)> {
-    let rows: Vec<(i64, String)> = memberships::table
+/// An org's memberships as locked by [`lock_org`].
+#[derive(Debug, Clone, Default)]
+pub struct LockedMembers {
+    /// (user id, role, whether the user is disabled) of every member.
+    pub rows: Vec<(i64, Role, bool)>,
+}
+
+impl LockedMembers {
+    /// The role of `user_id`, if a member.
+    pub fn role_of(&self, user_id: i64) -> Option<Role> {
+        self.rows
+            .iter()
+            .find(|(u, _, _)| *u == user_id)
+            .map(|(_, r, _)| *r)
+    }
+
+    /// Whether `user_id` is an enabled admin.
+    pub fn is_enabled_admin(&self, user_id: i64) -> bool {
+        self.rows
+            .iter()
+            .any(|(u, r, disabled)| *u == user_id && *r == Role::Admin && !disabled)
+    }
+
+    /// How many admins are enabled (a disabled admin can't log in to administer).
+    pub fn enabled_admins(&self) -> usize {
+        self.rows
+            .iter()
+            .filter(|(_, r, disabled)| *r == Role::Admin && !disabled)
+            .count()
+    }
+}
+
+/// Locks the org's membership rows (`FOR UPDATE`) and returns them with each user's
+/// disabled flag. Run inside a transaction before checking the acting admin's role or the
+/// last-admin rule and changing memberships: concurrent changes of one org's members then
+/// happen one after the other, each seeing the last one's result. Users' rows are read,
+/// not locked.
+pub async fn lock_org(conn: &mut AsyncPgConnection, org_id: i64) -> QueryResult<LockedMembers> {
+    let locked: Vec<(i64, String)> = memberships::table
         .filter(memberships::org_id.eq(org_id))
         .select((memberships::user_id, memberships::role))
         .for_update()
         .load(conn)
         .await?;
-    let current = rows
-        .iter()
-        .find(|(u, _)| *u == user_id)
-        .map(|(_, r)| Role::from_db(r));
-    let admins = rows.iter().filter(|(_, r)| r == "admin").count();
-    Ok((current, admins))
+    let ids: Vec<i64> = locked.iter().map(|(u, _)| *u).collect();
+    let disabled: Vec<(i64, bool)> = users::table
+        .filter(users::id.eq_any(&ids))
+        .select((users::id, users::disabled))
+        .load(conn)
+        .await?;
+    let rows = locked
+        .into_iter()
+        .map(|(u, r)| {
+            let off = disabled.iter().any(|(id, d)| *id == u && *d);
+            (u, Role::from_db(&r), off)
+        })
+        .collect();
+    Ok(LockedMembers { rows })
+}
+
+/// The role of `user_id` in `org_id`, if a member.
+pub async fn role_in(
+    conn: &mut AsyncPgConnection,
+    org_id: i64,
+    user_id: i64,
+) -> QueryResult<Option<Role>> {
+    let role: Option<String> = memberships::table
+        .find((org_id, user_id))
+        .select(memberships::role)
+        .first(conn)
+        .await
+        .optional()?;
+    Ok(role.as_deref().map(Role::from_db))
+}
+
+/// The slugs of the orgs `user_id` is a member of.
+pub async fn org_slugs_of(conn: &mut AsyncPgConnection, user_id: i64) -> QueryResult<Vec<String>> {
+    memberships::table
+        .inner_join(orgs::table)
+        .filter(memberships::user_id.eq(user_id))
+        .order(orgs::slug.asc())
+        .select(orgs::slug)
+        .load(conn)
+        .await
+}
+
+/// Support accounts that are also members somewhere (a state the rules refuse to create,
+/// reported by `switchboard migrate`): (email, org slug) pairs.
+pub async fn support_members(conn: &mut AsyncPgConnection) -> QueryResult<Vec<(String, String)>> {
+    memberships::table
+        .inner_join(users::table)
+        .inner_join(orgs::table)
+        .filter(users::support.eq(true))
+        .order((users::email.asc(), orgs::slug.asc()))
+        .select((users::email, orgs::slug))
+        .load(conn)
+        .await
 }
 
 /// Sets a member's role.

@@ -3,6 +3,7 @@
 
 pub mod ai_settings;
 pub mod audit;
+pub mod invitation;
 pub mod membership;
 pub mod org;
 pub mod provider;

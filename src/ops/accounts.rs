@@ -7,7 +7,7 @@ use secrecy::{ExposeSecret as _, SecretString};
 use super::{Action, Caller, OpError, OpResult, RequestMeta, Target, audit};
 use crate::{
     models::{
-        org,
+        membership, org,
         user::{self, NewUser, User},
     },
     state::AppState,
@@ -175,7 +175,14 @@ pub async fn create_user(state: &AppState, caller: &Caller, input: NewAccount) -
     }
     checked_password(&input.password)?;
     let mut conn = state.pool.get().await?;
-    if User::find_by_email(&mut conn, &email).await?.is_some() {
+    if let Some(existing) = User::find_by_email(&mut conn, &email).await? {
+        let orgs = membership::org_slugs_of(&mut conn, existing.id).await?;
+        if input.support && !orgs.is_empty() {
+            return Err(OpError::Conflict(format!(
+                "{email} is a member of {}: support staff are never members of an org",
+                orgs.join(", ")
+            )));
+        }
         return Err(OpError::Conflict(format!(
             "a user with email {email} already exists"
         )));

@@ -17,6 +17,11 @@ pub enum Action {
     MemberAdded,
     MemberRoleChanged,
     MemberRemoved,
+    InvitationCreated,
+    InvitationRevoked,
+    InvitationAccepted,
+    /// Every session of a user ended (demotion, removal).
+    SessionRevoked,
     InsightsEnabled,
     InsightsDisabled,
     SupportViewed,
@@ -43,6 +48,10 @@ impl Action {
             Action::MemberAdded => "member.added",
             Action::MemberRoleChanged => "member.role_changed",
             Action::MemberRemoved => "member.removed",
+            Action::InvitationCreated => "invitation.created",
+            Action::InvitationRevoked => "invitation.revoked",
+            Action::InvitationAccepted => "invitation.accepted",
+            Action::SessionRevoked => "session.revoked",
             Action::InsightsEnabled => "insights.enabled",
             Action::InsightsDisabled => "insights.disabled",
             Action::SupportViewed => "support.viewed",
@@ -61,6 +70,21 @@ impl Action {
             Action::SecretRotated => "secret.rotated",
         }
     }
+}
+
+/// The readable text of a membership or invitation event as stored (`member.role_changed`
+/// ⇒ "Role changed"), for the org's trail; `None` for other actions.
+pub fn membership_text(action: &str) -> Option<&'static str> {
+    Some(match action {
+        "member.added" => "Member added",
+        "member.role_changed" => "Role changed",
+        "member.removed" => "Member removed",
+        "invitation.created" => "Invitation created",
+        "invitation.revoked" => "Invitation revoked",
+        "invitation.accepted" => "Invitation accepted: joined the org",
+        "session.revoked" => "Signed out everywhere (sessions revoked)",
+        _ => return None,
+    })
 }
 
 /// What an event is about.

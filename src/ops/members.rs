@@ -1,13 +1,15 @@
-//! Members of an org: list, add, change role, remove — never the last admin. Every change
-//! is audited and revokes the affected user's sessions, so they re-authenticate with their
-//! new rights.
+//! Members of an org: list, add (operators; admins invite through `ops::invitations`),
+//! change role, remove — never the last enabled admin. Every change is audited; demotion and
+//! removal revoke the member's sessions (a promotion needs no new login: the role is read on
+//! every request).
 
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel_async::{AsyncConnection as _, AsyncPgConnection};
 
-use super::{Action, Caller, Change, OpError, OpResult, Scope, Target, audit};
+use super::{Access, Action, Actor, Caller, Change, OpError, OpResult, Scope, Target, audit};
 use crate::{
     models::{
-        membership::{self, Member, Role},
+        membership::{self, LockedMembers, Member, Role},
         org::Org,
         user::{self, User},
     },
@@ -29,8 +31,11 @@ pub struct AddMember {
     pub role: Role,
 }
 
-/// Adds an existing user to the caller's org (scope `members:manage`).
+/// Adds an existing user to the caller's org: operators only (`switchboard member add`).
+/// Admins invite instead (`ops::invitations`): answering "no such account" here would tell
+/// them which emails have accounts.
 pub async fn add_member(state: &AppState, caller: &Caller, input: AddMember) -> OpResult<User> {
+    caller.require_operator()?;
     let org = caller.require(Scope::MembersManage)?;
     let email = user::normalize_email(&input.email).map_err(|e| OpError::invalid("email", e))?;
     let mut conn = state.pool.get().await?;
@@ -49,8 +54,17 @@ pub async fn add_member(state: &AppState, caller: &Caller, input: AddMember) -> 
     .await
 }
 
-/// Adds `user` to `org` inside the caller's transaction: locks the org's memberships,
-/// inserts, revokes the user's sessions and records `member.added`.
+/// The refusal for a support account joining an org.
+pub(super) fn support_never_joins(email: &str) -> OpError {
+    OpError::Conflict(format!(
+        "{email} is a support account: support staff read every org and are never members of one."
+    ))
+}
+
+/// Adds `user` to `org` inside the caller's transaction: refuses support accounts, locks the
+/// org's memberships, inserts and records `member.added`. Joining grants rights, so the
+/// user's sessions stay valid. Two concurrent adds of one user: the second is a conflict
+/// (the primary key decides), never an internal error.
 pub(super) async fn add_locked(
     conn: &mut AsyncPgConnection,
     caller: &Caller,
@@ -58,15 +72,25 @@ pub(super) async fn add_locked(
     user: &User,
     role: Role,
 ) -> OpResult<()> {
-    let (current, _) = membership::lock_for_change(conn, org.id, user.id).await?;
-    if current.is_some() {
-        return Err(OpError::Conflict(format!(
+    if user.support {
+        return Err(support_never_joins(&user.email));
+    }
+    let already = || {
+        OpError::Conflict(format!(
             "{} is already a member of {}.",
             user.email, org.slug
-        )));
+        ))
+    };
+    let locked = membership::lock_org(conn, org.id).await?;
+    if locked.role_of(user.id).is_some() {
+        return Err(already());
     }
-    membership::add(conn, org.id, user.id, role).await?;
-    User::bump_session_epoch(conn, user.id).await?;
+    membership::add(conn, org.id, user.id, role)
+        .await
+        .map_err(|e| match e {
+            DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => already(),
+            other => other.into(),
+        })?;
     audit::record(
         conn,
         caller,
@@ -79,6 +103,24 @@ pub(super) async fn add_locked(
     Ok(())
 }
 
+/// Fails unless the acting user is, as the locked rows say now, an enabled admin of the org
+/// (an operator always may). The guard resolved the caller's access when the request came
+/// in; an admin demoted or disabled since then is refused here, inside the transaction that
+/// would make the change.
+pub(super) fn require_acting_admin(caller: &Caller, locked: &LockedMembers) -> OpResult<()> {
+    let still_admin = match caller.actor {
+        Actor::User { id, .. } => locked.is_enabled_admin(id),
+        _ => caller.access == Some(Access::Operator),
+    };
+    if still_admin {
+        Ok(())
+    } else {
+        Err(OpError::Forbidden(
+            "Only the org's admins can do this, and you are no longer one of them.".to_owned(),
+        ))
+    }
+}
+
 /// A change to an existing membership.
 #[derive(Debug, Clone, Copy)]
 pub enum MembershipChange {
@@ -89,14 +131,26 @@ pub enum MembershipChange {
 /// What [`change_member`] did.
 #[derive(Debug, Clone)]
 pub enum MembershipOutcome {
-    RoleChanged { email: String, role: Role },
-    AlreadyRole { email: String, role: Role },
-    Removed { email: String },
+    /// `sessions_revoked`: a demotion signs the member out everywhere; a promotion doesn't.
+    RoleChanged {
+        email: String,
+        role: Role,
+        sessions_revoked: bool,
+    },
+    AlreadyRole {
+        email: String,
+        role: Role,
+    },
+    /// Removal always signs the member out everywhere.
+    Removed {
+        email: String,
+    },
 }
 
-/// Changes a member's role or removes them (scope `members:manage`). The org keeps at
-/// least one admin: the membership rows are locked, so two concurrent demotions can't both
-/// pass that check.
+/// Changes a member's role or removes them (scope `members:manage`). Inside one
+/// transaction: the org's memberships are locked, the acting admin must still be an
+/// enabled admin, and the org keeps at least one enabled admin. Demotion and removal revoke
+/// the member's sessions (recorded as `session.revoked`); a promotion does not.
 pub async fn change_member(
     state: &AppState,
     caller: &Caller,
@@ -106,29 +160,35 @@ pub async fn change_member(
     let org = caller.require(Scope::MembersManage)?;
     let mut conn = state.pool.get().await?;
     conn.transaction::<_, OpError, _>(async |conn| {
-        let (current, admins) = membership::lock_for_change(conn, org.id, user_id).await?;
-        let current = current.ok_or(OpError::NotFound)?;
+        let locked = membership::lock_org(conn, org.id).await?;
+        require_acting_admin(caller, &locked)?;
+        let current = locked.role_of(user_id).ok_or(OpError::NotFound)?;
         let target = User::find(conn, user_id).await?.ok_or(OpError::NotFound)?;
         let email = target.email.clone();
         let demotes_admin =
             current == Role::Admin && !matches!(change, MembershipChange::Role(Role::Admin));
-        if demotes_admin && admins <= 1 {
+        let remaining = locked.enabled_admins() - usize::from(locked.is_enabled_admin(user_id));
+        if demotes_admin && remaining == 0 {
             return Err(OpError::Conflict(
-                "An org needs at least one admin: make someone else admin first.".to_owned(),
+                "An org needs at least one enabled admin: make someone else admin first."
+                    .to_owned(),
             ));
         }
-        let (action, after, outcome) = match change {
+        let (action, after, reason, outcome) = match change {
             MembershipChange::Role(role) if role == current => {
                 return Ok(MembershipOutcome::AlreadyRole { email, role });
             }
             MembershipChange::Role(role) => {
                 membership::set_role(conn, org.id, user_id, role).await?;
+                let demoted = role == Role::Member;
                 (
                     Action::MemberRoleChanged,
                     Some(Change::new().text("role", role.as_str())),
+                    demoted.then_some("role lowered to member"),
                     MembershipOutcome::RoleChanged {
                         email: email.clone(),
                         role,
+                        sessions_revoked: demoted,
                     },
                 )
             }
@@ -137,22 +197,38 @@ pub async fn change_member(
                 (
                     Action::MemberRemoved,
                     None,
+                    Some("removed from the org"),
                     MembershipOutcome::Removed {
                         email: email.clone(),
                     },
                 )
             }
         };
-        User::bump_session_epoch(conn, user_id).await?;
         audit::record(
             conn,
             caller,
             action,
-            Target::User(email),
+            Target::User(email.clone()),
             Some(Change::new().text("role", current.as_str())),
             after,
         )
         .await?;
+        if let Some(reason) = reason {
+            User::bump_session_epoch(conn, user_id).await?;
+            audit::record(
+                conn,
+                caller,
+                Action::SessionRevoked,
+                Target::User(email),
+                None,
+                Some(
+                    Change::new()
+                        .text("sessions", "all signed out")
+                        .text("reason", reason),
+                ),
+            )
+            .await?;
+        }
         Ok(outcome)
     })
     .await

@@ -10,6 +10,7 @@ pub mod audit;
 pub mod caller;
 pub mod error;
 pub mod insights;
+pub mod invitations;
 pub mod keys;
 pub mod members;
 pub mod orgs;

@@ -14,6 +14,8 @@ const LIMIT: i64 = 100;
 pub struct EventRow {
     pub at: String,
     pub actor: String,
+    /// Readable text for the action, where there is one (membership and invitation events).
+    pub text: &'static str,
     pub action: String,
     pub target: String,
     pub change: String,
@@ -56,6 +58,7 @@ pub async fn show_audit(
             at: e.occurred_at.format("%Y-%m-%d %H:%M:%S").to_string(),
             change: describe(e.before.as_ref(), e.after.as_ref()),
             actor: e.actor_label,
+            text: ops::audit::membership_text(&e.action).unwrap_or_default(),
             action: e.action,
             target: e.target,
         })

@@ -1,17 +1,23 @@
-//! `/orgs/{org}/settings/members`: admins add existing users, change roles and remove
-//! members; support staff read the list. The rules live in `ops::members`.
+//! `/orgs/{org}/settings/members`: admins invite people (the one-time link is shown in the
+//! answer to the invitation form and never again), revoke open invitations, change roles and
+//! remove members; support staff read the lists. The rules live in `ops::members` and
+//! `ops::invitations`.
 
 use actix_session::Session;
-use actix_web::{HttpResponse, http::StatusCode, web};
+use actix_web::{HttpRequest, HttpResponse, http::StatusCode, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::{Chrome, OrgHeader, frame::org_frame, page, see_other, urls};
+use super::{Chrome, OrgHeader, frame::org_frame, see_other, tab, urls};
 use crate::{
     auth::{Flash, context::OrgContext, set_flash},
     error::{AppError, AppResult},
     models::{membership::Role, user},
-    ops::members::{self, AddMember, MembershipChange, MembershipOutcome},
+    ops::{
+        OpError,
+        invitations::{self, CreateInvitation, PendingInvitation},
+        members::{self, MembershipChange, MembershipOutcome},
+    },
     state::AppState,
 };
 
@@ -25,23 +31,76 @@ pub struct MemberRow {
     pub remove_action: String,
 }
 
+/// One open invitation as listed (never its link).
+pub struct InvitationRow {
+    pub email: String,
+    pub role: &'static str,
+    pub invited_by: String,
+    pub expires: String,
+    pub revoke_action: String,
+}
+
+/// The invitation just created, with the link to pass on: only in the answer to the form.
+pub struct CreatedView {
+    pub email: String,
+    pub role: &'static str,
+    pub link: String,
+    pub expires: String,
+}
+
 #[derive(Template)]
-#[template(path = "members/page.html")]
+#[template(path = "members/page.html", blocks = ["content"])]
 struct MembersPage {
     chrome: Chrome,
     org: OrgHeader,
     members: Vec<MemberRow>,
-    add_action: String,
+    invitations: Vec<InvitationRow>,
+    created: Option<CreatedView>,
+    invite_action: String,
+    /// The invitation form's values after a refusal.
+    email: String,
 }
 
-/// `GET /orgs/{org}/settings/members`.
-pub async fn list_members(
-    ctx: OrgContext,
-    session: Session,
-    state: web::Data<AppState>,
+fn when(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+/// What an answer adds to the page.
+struct Answer {
+    status: StatusCode,
+    flash: Option<Flash>,
+    created: Option<CreatedView>,
+    /// The invitation form's email, kept after a refusal.
+    email: String,
+}
+
+impl Answer {
+    fn plain() -> Self {
+        Self {
+            status: StatusCode::OK,
+            flash: None,
+            created: None,
+            email: String::new(),
+        }
+    }
+}
+
+/// Renders the page: the full page, or its content for htmx.
+async fn render(
+    req: &HttpRequest,
+    ctx: &OrgContext,
+    session: &Session,
+    state: &AppState,
+    answer: Answer,
 ) -> AppResult<HttpResponse> {
+    let Answer {
+        status,
+        flash,
+        created,
+        email,
+    } = answer;
     let slug = &ctx.org().slug;
-    let members = members::list_members(&state, &ctx.caller)
+    let members = members::list_members(state, &ctx.caller)
         .await?
         .into_iter()
         .map(|m| MemberRow {
@@ -53,19 +112,43 @@ pub async fn list_members(
             email: m.email,
         })
         .collect();
-    let (chrome, org) = org_frame(&session, &ctx, "Members", None)?;
-    let page_data = MembersPage {
-        chrome,
+    let invitations = invitations::list_invitations(state, &ctx.caller)
+        .await?
+        .into_iter()
+        .map(|i: PendingInvitation| InvitationRow {
+            role: i.role.as_str(),
+            invited_by: i.invited_by,
+            expires: when(i.expires_at),
+            revoke_action: urls::revoke_invitation(slug, i.id),
+            email: i.email,
+        })
+        .collect();
+    let (chrome, org) = org_frame(session, ctx, "Members", None)?;
+    let page = MembersPage {
+        chrome: chrome.with_flash(flash),
         org,
         members,
-        add_action: urls::members(slug),
+        invitations,
+        created,
+        invite_action: urls::invitations(slug),
+        email,
     };
-    page(StatusCode::OK, &page_data)
+    tab(req, status, &page, page.as_content())
 }
 
-/// The add-member form.
+/// `GET /orgs/{org}/settings/members`.
+pub async fn list_members(
+    req: HttpRequest,
+    ctx: OrgContext,
+    session: Session,
+    state: web::Data<AppState>,
+) -> AppResult<HttpResponse> {
+    render(&req, &ctx, &session, &state, Answer::plain()).await
+}
+
+/// The invitation form.
 #[derive(Deserialize)]
-pub struct AddMemberForm {
+pub struct InviteForm {
     email: String,
     role: String,
 }
@@ -74,18 +157,80 @@ fn parse_role(role: &str) -> Result<Role, AppError> {
     Role::parse(role).ok_or_else(|| AppError::Validation("role must be admin or member".to_owned()))
 }
 
-/// `POST /orgs/{org}/settings/members`.
-pub async fn add_member(
+/// The absolute URL of an invitation link: under `SWITCHBOARD_PUBLIC_URL` when set,
+/// otherwise under the address the admin reached the console at.
+fn invitation_link(req: &HttpRequest, state: &AppState, token: &str) -> String {
+    let path = urls::invitation(token);
+    match &state.config.public_url {
+        Some(base) => format!("{}{path}", base.as_str().trim_end_matches('/')),
+        None => {
+            let info = req.connection_info();
+            format!("{}://{}{path}", info.scheme(), info.host())
+        }
+    }
+}
+
+/// `POST /orgs/{org}/settings/members/invitations`: always "Invitation created" with the
+/// link — whatever the email is — answered directly (not through a redirect), so the link
+/// is never stored anywhere, not even in the session.
+pub async fn create_invitation(
+    req: HttpRequest,
     ctx: OrgContext,
     session: Session,
     state: web::Data<AppState>,
-    form: web::Form<AddMemberForm>,
+    form: web::Form<InviteForm>,
 ) -> AppResult<HttpResponse> {
-    let AddMemberForm { email, role } = form.into_inner();
+    let InviteForm { email, role } = form.into_inner();
     let role = parse_role(&role)?;
-    let added = members::add_member(&state, &ctx.caller, AddMember { email, role }).await?;
-    let message = format!("Added {} as {}.", added.email, role.as_str());
-    set_flash(&session, Flash::ok(message));
+    let input = CreateInvitation {
+        email: email.clone(),
+        role,
+    };
+    match invitations::create_invitation(&state, &ctx.caller, input).await {
+        Ok(created) => {
+            use secrecy::ExposeSecret as _;
+            let inv = created.invitation;
+            let view = CreatedView {
+                link: invitation_link(&req, &state, created.token.expose_secret()),
+                role: inv.role.as_str(),
+                expires: when(inv.expires_at),
+                email: inv.email,
+            };
+            let answer = Answer {
+                status: StatusCode::CREATED,
+                flash: Some(Flash::ok("Invitation created.")),
+                created: Some(view),
+                email: String::new(),
+            };
+            render(&req, &ctx, &session, &state, answer).await
+        }
+        Err(OpError::Invalid { message, .. }) => {
+            let answer = Answer {
+                status: StatusCode::BAD_REQUEST,
+                flash: Some(Flash::error(message)),
+                created: None,
+                email: email.trim().to_owned(),
+            };
+            render(&req, &ctx, &session, &state, answer).await
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// `POST /orgs/{org}/settings/members/invitations/{id}/revoke`.
+pub async fn revoke_invitation(
+    ctx: OrgContext,
+    session: Session,
+    state: web::Data<AppState>,
+    path: web::Path<(String, i64)>,
+) -> AppResult<HttpResponse> {
+    let email = invitations::revoke_invitation(&state, &ctx.caller, path.1).await?;
+    set_flash(
+        &session,
+        Flash::ok(format!(
+            "Invitation for {email} revoked: its link no longer works."
+        )),
+    );
     Ok(see_other(&urls::members(&ctx.org().slug)))
 }
 
@@ -103,13 +248,23 @@ async fn change(
     change: MembershipChange,
 ) -> AppResult<HttpResponse> {
     let message = match members::change_member(state, &ctx.caller, user_id, change).await? {
-        MembershipOutcome::RoleChanged { email, role } => {
+        MembershipOutcome::RoleChanged {
+            email,
+            role,
+            sessions_revoked: true,
+        } => format!(
+            "{email} is now {}; they have been signed out everywhere.",
+            role.as_str()
+        ),
+        MembershipOutcome::RoleChanged { email, role, .. } => {
             format!("{email} is now {}.", role.as_str())
         }
         MembershipOutcome::AlreadyRole { email, role } => {
             format!("{email} is already {}.", role.as_str())
         }
-        MembershipOutcome::Removed { email } => format!("Removed {email}."),
+        MembershipOutcome::Removed { email } => {
+            format!("Removed {email}; they have been signed out everywhere.")
+        }
     };
     set_flash(session, Flash::ok(message));
     Ok(see_other(&urls::members(&ctx.org().slug)))

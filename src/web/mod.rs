@@ -9,6 +9,7 @@ pub mod frame;
 pub mod health;
 pub mod home;
 pub mod insights;
+pub mod invitations;
 pub mod login;
 pub mod members;
 pub mod provider;

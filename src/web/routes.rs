@@ -3,7 +3,10 @@
 
 use actix_web::{middleware::from_fn, web};
 
-use super::{account, assets, audit, errors, health, home, insights, login, members, provider};
+use super::{
+    account, assets, audit, errors, health, home, insights, invitations, login, members, provider,
+    urls::INVITATION,
+};
 use crate::auth::context::resolve_org;
 
 /// Probes, metrics and static assets: no session, no CSRF.
@@ -25,6 +28,19 @@ pub fn console_routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/account/password",
             web::post().to(account::change_password),
+        )
+        .route(INVITATION, web::get().to(invitations::show_invitation))
+        .route(
+            "/invitations/accept",
+            web::post().to(invitations::accept_invitation),
+        )
+        .route(
+            "/invitations/log-in",
+            web::post().to(invitations::log_in_and_accept),
+        )
+        .route(
+            "/invitations/sign-up",
+            web::post().to(invitations::sign_up_and_accept),
         )
         .route("/", web::get().to(home::org_picker))
         .route("/support/orgs", web::get().to(home::support_orgs))
@@ -82,7 +98,14 @@ pub fn console_routes(cfg: &mut web::ServiceConfig) {
                 )
                 .route("/settings/ai/audit", web::get().to(audit::show_audit))
                 .route("/settings/members", web::get().to(members::list_members))
-                .route("/settings/members", web::post().to(members::add_member))
+                .route(
+                    "/settings/members/invitations",
+                    web::post().to(members::create_invitation),
+                )
+                .route(
+                    "/settings/members/invitations/{id}/revoke",
+                    web::post().to(members::revoke_invitation),
+                )
                 .route(
                     "/settings/members/{user_id}/role",
                     web::post().to(members::change_role),

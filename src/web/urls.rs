@@ -23,6 +23,25 @@ pub fn member_action(org: &str, user_id: i64, action: &str) -> String {
     format!("/orgs/{org}/settings/members/{user_id}/{action}")
 }
 
+/// The org's invitations (POST creates one).
+pub fn invitations(org: &str) -> String {
+    format!("/orgs/{org}/settings/members/invitations")
+}
+
+/// Revokes an invitation (POST).
+pub fn revoke_invitation(org: &str, id: i64) -> String {
+    format!("/orgs/{org}/settings/members/invitations/{id}/revoke")
+}
+
+/// The public page of an invitation link. The token is in the query string, which the
+/// request log leaves out (as for `/setup?token=`); it is URL-safe base64 already.
+pub fn invitation(token: &str) -> String {
+    format!("{INVITATION}?token={token}")
+}
+
+/// The invitation page; its forms post to `{INVITATION}/accept|log-in|sign-up`.
+pub const INVITATION: &str = "/invitations";
+
 /// The Provider tab.
 pub fn provider_tab(org: &str) -> String {
     tab(org, Tab::Provider)

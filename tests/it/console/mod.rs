@@ -5,6 +5,8 @@ mod auth;
 mod cli;
 mod csrf;
 mod insights;
+mod invitations;
+mod member_rules;
 mod members;
 mod ops;
 mod provider_tab;

@@ -1,0 +1,461 @@
+//! Invitations: how people join an org. An admin invites an email with a role and gets a
+//! one-time link to pass on; whoever opens it logs in (an existing account) or sets a name
+//! and password (a new one) and joins.
+//!
+//! - Creating answers the same whatever the email is (no account, an account, a support
+//!   account, a member already): the admin learns nothing about accounts.
+//! - The link's token is random (256 bits), returned once by [`create_invitation`] and
+//!   stored only as its SHA-256. It expires after [`VALID_FOR`] on the application's clock,
+//!   can be revoked, and is used once: accepting claims it with one conditional UPDATE, so
+//!   two concurrent accepts make exactly one membership.
+//! - Joining refuses support accounts and a logged-in account other than the invited email.
+//! - Created, revoked and accepted invitations are audited in the org's trail, never with
+//!   the token.
+
+use chrono::{DateTime, TimeDelta, Utc};
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use diesel_async::{AsyncConnection as _, AsyncPgConnection};
+use secrecy::{ExposeSecret as _, SecretString};
+
+use super::{
+    Action, Caller, Change, OpError, OpResult, RequestMeta, Scope, Target,
+    accounts::{self, LoginOutcome},
+    audit,
+    members::{require_acting_admin, support_never_joins},
+};
+use crate::{
+    models::{
+        invitation::{self, Invitation, NewInvitation},
+        membership::{self, Role},
+        org::{self, Org},
+        user::{self, NewUser, User},
+    },
+    state::AppState,
+};
+
+/// How long a link stays valid.
+pub const VALID_FOR: TimeDelta = TimeDelta::days(7);
+/// Random bytes in a token (43 characters of URL-safe base64).
+const TOKEN_BYTES: usize = 32;
+
+/// Who to invite, and as what.
+#[derive(Debug, Clone)]
+pub struct CreateInvitation {
+    /// As entered; normalised here.
+    pub email: String,
+    pub role: Role,
+}
+
+/// An open invitation, as the members page lists it (no token: it is never shown again).
+#[derive(Debug, Clone)]
+pub struct PendingInvitation {
+    pub id: i64,
+    pub email: String,
+    pub role: Role,
+    pub invited_by: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+impl From<Invitation> for PendingInvitation {
+    fn from(inv: Invitation) -> Self {
+        Self {
+            id: inv.id,
+            role: inv.role(),
+            email: inv.email,
+            invited_by: inv.invited_by_label,
+            expires_at: inv.expires_at,
+        }
+    }
+}
+
+/// A new invitation and its link's token: the only time the token leaves this module.
+#[derive(Debug)]
+pub struct CreatedInvitation {
+    pub invitation: PendingInvitation,
+    pub token: SecretString,
+}
+
+/// Invites `input.email` to the caller's org (scope `members:manage`). The answer does not
+/// depend on whether the email has an account, is support staff or already a member.
+pub async fn create_invitation(
+    state: &AppState,
+    caller: &Caller,
+    input: CreateInvitation,
+) -> OpResult<CreatedInvitation> {
+    let org = caller.require(Scope::MembersManage)?;
+    let email = user::normalize_email(&input.email).map_err(|e| OpError::invalid("email", e))?;
+    let token = SecretString::from(crate::crypto::random_token(TOKEN_BYTES));
+    let token_hash = crate::crypto::sha256(token.expose_secret().as_bytes());
+    let now = state.clock.now();
+    let mut conn = state.pool.get().await?;
+    let invitation = conn
+        .transaction::<_, OpError, _>(async |conn| {
+            let locked = membership::lock_org(conn, org.id).await?;
+            require_acting_admin(caller, &locked)?;
+            let invitation = NewInvitation {
+                org_id: org.id,
+                email: &email,
+                role: input.role.as_str(),
+                token_hash: &token_hash,
+                invited_by: caller.user_id(),
+                invited_by_label: caller.actor.label(),
+                created_at: now,
+                expires_at: now + VALID_FOR,
+            }
+            .insert(conn)
+            .await?;
+            audit::record(
+                conn,
+                caller,
+                Action::InvitationCreated,
+                Target::User(email.clone()),
+                None,
+                Some(
+                    Change::new()
+                        .text("role", input.role.as_str())
+                        .text("expires_at", invitation.expires_at.to_rfc3339())
+                        .text("invitation", invitation.id.to_string()),
+                ),
+            )
+            .await?;
+            Ok(invitation)
+        })
+        .await?;
+    Ok(CreatedInvitation {
+        invitation: invitation.into(),
+        token,
+    })
+}
+
+/// The org's open invitations, oldest first (scope `members:list`).
+pub async fn list_invitations(
+    state: &AppState,
+    caller: &Caller,
+) -> OpResult<Vec<PendingInvitation>> {
+    let org = caller.require(Scope::MembersList)?;
+    let mut conn = state.pool.get().await?;
+    let open = invitation::open_for_org(&mut conn, org.id, state.clock.now()).await?;
+    Ok(open.into_iter().map(PendingInvitation::from).collect())
+}
+
+/// Revokes an open invitation of the caller's org (scope `members:manage`); its link stops
+/// working. `NotFound` for another org's, an accepted or an already revoked invitation.
+pub async fn revoke_invitation(state: &AppState, caller: &Caller, id: i64) -> OpResult<String> {
+    let org = caller.require(Scope::MembersManage)?;
+    let now = state.clock.now();
+    let mut conn = state.pool.get().await?;
+    conn.transaction::<_, OpError, _>(async |conn| {
+        let locked = membership::lock_org(conn, org.id).await?;
+        require_acting_admin(caller, &locked)?;
+        let revoked = invitation::revoke(conn, org.id, id, now)
+            .await?
+            .ok_or(OpError::NotFound)?;
+        audit::record(
+            conn,
+            caller,
+            Action::InvitationRevoked,
+            Target::User(revoked.email.clone()),
+            Some(
+                Change::new()
+                    .text("role", revoked.role().as_str())
+                    .text("invitation", revoked.id.to_string()),
+            ),
+            None,
+        )
+        .await?;
+        Ok(revoked.email)
+    })
+    .await
+}
+
+/// Why a link no longer works.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Closed {
+    Accepted,
+    Revoked,
+    Expired,
+}
+
+impl Closed {
+    /// What the person holding the link is told.
+    pub fn message(self) -> &'static str {
+        match self {
+            Closed::Accepted => "This invitation has been used already: each link works once.",
+            Closed::Revoked => "This invitation was withdrawn by an admin of the org.",
+            Closed::Expired => "This invitation has expired: links work for 7 days.",
+        }
+    }
+}
+
+/// A link that still works, or why it doesn't. An unknown token is `OpError::NotFound`.
+#[derive(Debug)]
+pub enum Opened<T> {
+    Open(T),
+    Closed(Closed),
+}
+
+/// An open invitation, as the person holding its link sees it.
+#[derive(Debug, Clone)]
+pub struct OpenInvitation {
+    pub org_name: String,
+    pub email: String,
+    pub role: Role,
+    pub invited_by: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Whether `token` looks like one of ours (URL-safe base64 of [`TOKEN_BYTES`] bytes):
+/// anything else is unknown without asking the database.
+fn token_hash(token: &str) -> OpResult<[u8; 32]> {
+    let well_formed = token.len() == 43
+        && token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if well_formed {
+        Ok(crate::crypto::sha256(token.as_bytes()))
+    } else {
+        Err(OpError::NotFound)
+    }
+}
+
+fn state_at(inv: &Invitation, now: DateTime<Utc>) -> Option<Closed> {
+    if inv.accepted_at.is_some() {
+        Some(Closed::Accepted)
+    } else if inv.revoked_at.is_some() {
+        Some(Closed::Revoked)
+    } else if inv.expires_at <= now {
+        Some(Closed::Expired)
+    } else {
+        None
+    }
+}
+
+/// The invitation behind a link (anyone holding it may ask).
+pub async fn look_up(state: &AppState, token: &str) -> OpResult<Opened<OpenInvitation>> {
+    let hash = token_hash(token)?;
+    let mut conn = state.pool.get().await?;
+    let (inv, org) = invitation::find_by_token_hash(&mut conn, &hash)
+        .await?
+        .ok_or(OpError::NotFound)?;
+    if let Some(closed) = state_at(&inv, state.clock.now()) {
+        return Ok(Opened::Closed(closed));
+    }
+    Ok(Opened::Open(OpenInvitation {
+        org_name: org.name,
+        role: inv.role(),
+        email: inv.email,
+        invited_by: inv.invited_by_label,
+        expires_at: inv.expires_at,
+    }))
+}
+
+/// Joined: the org and the role now held there.
+#[derive(Debug, Clone)]
+pub struct Joined {
+    pub org: Org,
+    pub role: Role,
+}
+
+/// Why an accepting transaction stopped (and rolled back).
+enum Stop {
+    Closed(Closed),
+    Refused(OpError),
+}
+
+impl From<DieselError> for Stop {
+    fn from(e: DieselError) -> Self {
+        Stop::Refused(e.into())
+    }
+}
+
+impl From<OpError> for Stop {
+    fn from(e: OpError) -> Self {
+        Stop::Refused(e)
+    }
+}
+
+fn finish<T>(result: Result<T, Stop>) -> OpResult<Opened<T>> {
+    match result {
+        Ok(done) => Ok(Opened::Open(done)),
+        Err(Stop::Closed(closed)) => Ok(Opened::Closed(closed)),
+        Err(Stop::Refused(e)) => Err(e),
+    }
+}
+
+/// Claims the invitation (one conditional UPDATE) or says why not.
+async fn claim(
+    conn: &mut AsyncPgConnection,
+    hash: &[u8],
+    now: DateTime<Utc>,
+) -> Result<(Invitation, Org), Stop> {
+    let Some(inv) = invitation::claim(conn, hash, now).await? else {
+        let known = invitation::find_by_token_hash(conn, hash).await?;
+        let closed = known.and_then(|(inv, _)| state_at(&inv, now));
+        return Err(closed.map_or(Stop::Refused(OpError::NotFound), Stop::Closed));
+    };
+    let org = Org::find(conn, inv.org_id)
+        .await?
+        .ok_or(OpError::NotFound)?;
+    Ok((inv, org))
+}
+
+/// Adds the claimed invitation's membership for `user` and records `invitation.accepted`,
+/// with `user` as the actor.
+async fn join(
+    conn: &mut AsyncPgConnection,
+    inv: &Invitation,
+    org: Org,
+    user: &User,
+    meta: &RequestMeta,
+    new_account: bool,
+) -> Result<Joined, Stop> {
+    let already = || {
+        OpError::Conflict(format!(
+            "You are already a member of {}: this invitation was not needed.",
+            org.name
+        ))
+    };
+    if membership::role_in(conn, org.id, user.id).await?.is_some() {
+        return Err(already().into());
+    }
+    let role = inv.role();
+    membership::add(conn, org.id, user.id, role)
+        .await
+        .map_err(|e| match e {
+            DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => already(),
+            other => other.into(),
+        })?;
+    invitation::set_accepted_by(conn, inv.id, user.id).await?;
+    let mut caller = Caller::account(user, meta.clone());
+    caller.org = Some(org.clone());
+    audit::record(
+        conn,
+        &caller,
+        Action::InvitationAccepted,
+        Target::User(user.email.clone()),
+        None,
+        Some(
+            Change::new()
+                .text("role", role.as_str())
+                .text("invited_by", &inv.invited_by_label)
+                .text("invitation", inv.id.to_string())
+                .flag("new_account", new_account),
+        ),
+    )
+    .await?;
+    Ok(Joined { org, role })
+}
+
+/// The logged-in `user` accepts the invitation behind `token`. Refused (nothing written):
+/// another account than the invited email, a support account, a member already.
+pub async fn accept(
+    state: &AppState,
+    user: &User,
+    token: &str,
+    meta: RequestMeta,
+) -> OpResult<Opened<Joined>> {
+    let hash = token_hash(token)?;
+    let now = state.clock.now();
+    let mut conn = state.pool.get().await?;
+    let result = conn
+        .transaction::<_, Stop, _>(async |conn| {
+            let (inv, org) = claim(conn, &hash, now).await?;
+            if inv.email != user.email {
+                return Err(OpError::Forbidden(format!(
+                    "This invitation is for {}, and you are logged in as {}. Log out, then open \
+                     the link again and log in (or sign up) as {}.",
+                    inv.email, user.email, inv.email
+                ))
+                .into());
+            }
+            if user.support {
+                return Err(support_never_joins(&user.email).into());
+            }
+            join(conn, &inv, org, user, &meta, false).await
+        })
+        .await;
+    finish(result)
+}
+
+/// Checks the invited account's password (the login operation: same throttling, same one
+/// answer for every failure, failures audited). The caller then starts the session and
+/// calls [`accept`].
+pub async fn log_in_to_accept(
+    state: &AppState,
+    token: &str,
+    password: SecretString,
+    meta: RequestMeta,
+) -> OpResult<Opened<LoginOutcome>> {
+    let open = match look_up(state, token).await? {
+        Opened::Open(open) => open,
+        Opened::Closed(closed) => return Ok(Opened::Closed(closed)),
+    };
+    let outcome = accounts::log_in(state, &open.email, password, meta).await?;
+    Ok(Opened::Open(outcome))
+}
+
+/// A new account's name and password, as entered on the invitation page.
+#[derive(Debug)]
+pub struct Newcomer {
+    pub name: String,
+    pub password: SecretString,
+    pub confirm: SecretString,
+}
+
+/// Creates the invited email's account with `input` and joins, in one transaction (with
+/// the password hashed before, holding no connection). Returns the new user, to log in.
+/// An account with that email exists already: 409, nothing written — log in instead.
+pub async fn sign_up_and_accept(
+    state: &AppState,
+    token: &str,
+    input: Newcomer,
+    meta: RequestMeta,
+) -> OpResult<Opened<(User, Joined)>> {
+    let hash = token_hash(token)?;
+    if let Opened::Closed(closed) = look_up(state, token).await? {
+        return Ok(Opened::Closed(closed));
+    }
+    org::validate_name(&input.name).map_err(|e| OpError::invalid("name", capitalised(e)))?;
+    user::validate_password(input.password.expose_secret())
+        .map_err(|e| OpError::invalid("password", capitalised(e)))?;
+    if input.password.expose_secret() != input.confirm.expose_secret() {
+        return Err(OpError::invalid(
+            "confirm_password",
+            "The two passwords differ.",
+        ));
+    }
+    let password_hash = state.hasher.hash(input.password).await;
+    let now = state.clock.now();
+    let mut conn = state.pool.get().await?;
+    let result = conn
+        .transaction::<_, Stop, _>(async |conn| {
+            let (inv, org) = claim(conn, &hash, now).await?;
+            let user = NewUser {
+                email: &inv.email,
+                name: input.name.trim(),
+                password_hash: &password_hash,
+                support: false,
+            }
+            .insert(conn)
+            .await
+            .map_err(|e| match e {
+                DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
+                    OpError::Conflict(format!(
+                        "An account with {} exists already: log in with it to accept.",
+                        inv.email
+                    ))
+                }
+                other => other.into(),
+            })?;
+            let joined = join(conn, &inv, org, &user, &meta, true).await?;
+            Ok((user, joined))
+        })
+        .await;
+    finish(result)
+}
+
+fn capitalised(message: &str) -> String {
+    let mut message = format!("{message}.");
+    message[..1].make_ascii_uppercase();
+    message
+}
