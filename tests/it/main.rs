@@ -2,6 +2,7 @@
 //! links once.
 
 mod browser;
+mod browser_invitations;
 mod canary;
 mod console;
 mod helpers;
