@@ -556,3 +556,39 @@ async fn the_trail_tells_invitations_and_role_changes_in_words() {
     }
     assert!(!audit.contains(&token) && !trail(&app).await.contains(&token));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_sign_ups_on_one_link_make_one_account() {
+    let app = seeded().await;
+    let (_, _, token) = invite(&app, "nina@new.test", "member").await;
+    let (one, two) = (client(), client());
+    let csrf_one = app.csrf(&one, &link(&token)).await;
+    let csrf_two = app.csrf(&two, &link(&token)).await;
+    let post = |c: &reqwest::Client, csrf: &str, name: &str| {
+        c.post(app.url("/invitations/sign-up"))
+            .form(&[
+                ("token", token.as_str()),
+                ("name", name),
+                ("password", NEW_PASSWORD),
+                ("confirm_password", NEW_PASSWORD),
+                ("csrf_token", csrf),
+            ])
+            .send()
+    };
+    let (a, b) = tokio::join!(post(&one, &csrf_one, "One"), post(&two, &csrf_two, "Two"));
+    let mut statuses = [a.unwrap().status().as_u16(), b.unwrap().status().as_u16()];
+    statuses.sort();
+    assert!(
+        statuses == [303, 409] || statuses == [303, 410],
+        "one account, the other refused: {statuses:?}"
+    );
+    let mut conn = app.db().await;
+    let n: i64 = users::table
+        .filter(users::email.eq("nina@new.test"))
+        .count()
+        .get_result(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+    assert_eq!(app.audit_count("invitation.accepted").await, 1);
+}
