@@ -2,15 +2,39 @@
 //! swaps the page body with htmx) and without (plain form posts): an admin invites, copies
 //! the link from the page, logs out; the link opened as a new user asks for a name and
 //! password and lands in the org. axe-core checks the members page with the new link and
-//! with a pending invitation, the invitation page and the spent link's page.
+//! with a pending invitation, the invitation page (anonymous, another account, the invited
+//! user logged in) and the spent link's page.
 
-use switchboard::models::membership::Role;
+use switchboard::{
+    models::{membership::Role, org::Org},
+    ops::{
+        Caller,
+        invitations::{self, CreateInvitation},
+    },
+};
 
 use crate::browser::{Browser, JavaScript, log_out};
 use crate::helpers::TestApp;
 
 const MEMBERS: &str = "/orgs/acme/settings/members";
 const NEW_PASSWORD: &str = "nina's long new password";
+
+/// An operator's invitation to org `slug` (the CLI's caller), returning the link's token.
+async fn operator_invites(app: &TestApp, slug: &str, email: &str) -> String {
+    use secrecy::ExposeSecret as _;
+    let mut conn = app.db().await;
+    let org = Org::find_by_slug(&mut conn, slug).await.unwrap().unwrap();
+    let input = CreateInvitation {
+        email: email.to_owned(),
+        role: Role::Member,
+    };
+    invitations::create_invitation(&app.state, &Caller::operator(Some(org)), input)
+        .await
+        .expect("invitation")
+        .token
+        .expose_secret()
+        .to_owned()
+}
 
 async fn invite_and_join(js: JavaScript) {
     let app = TestApp::spawn().await;
@@ -107,6 +131,45 @@ async fn invite_and_join(js: JavaScript) {
         .assert_accessible("Nina's first page in the org")
         .await;
 
+    // Logged in, Nina opens an invitation for someone else (told so), then one for her to
+    // another org (one button), and joins that one too.
+    app.create_org("beta", &[]).await;
+    let other = operator_invites(&app, "beta", "someone@else.test").await;
+    browser
+        .goto(&app.url(&format!("/invitations?token={other}")))
+        .await;
+    browser.find("#invitation").await;
+    assert!(
+        browser
+            .text("#invitation")
+            .await
+            .contains("this invitation is for someone@else.test")
+    );
+    browser
+        .assert_accessible("an invitation for another account")
+        .await;
+    let mine = operator_invites(&app, "beta", "nina@new.test").await;
+    browser
+        .goto(&app.url(&format!("/invitations?token={mine}")))
+        .await;
+    browser.find("#accept").await;
+    browser
+        .assert_accessible("an invitation for the logged-in user")
+        .await;
+    browser.find("#accept").await.click().await.unwrap();
+    browser
+        .eventually("Nina's landing in beta", || async {
+            browser.path().await == "/orgs/beta/settings/ai/provider"
+        })
+        .await;
+    assert!(
+        browser
+            .text(".flash.ok")
+            .await
+            .contains("Welcome to Org beta")
+    );
+    browser.assert_no_console_errors("joining beta").await;
+
     // The link is spent.
     browser.goto(&link).await;
     browser.find("#invitation-invalid").await;
@@ -119,7 +182,11 @@ async fn invite_and_join(js: JavaScript) {
     // (Its 410 is the one entry the browser logs here, as a failed load.)
     browser.assert_accessible("a spent invitation link").await;
     browser.close().await;
-    assert_eq!(app.audit_count("invitation.accepted").await, 1);
+    assert_eq!(
+        app.audit_count("invitation.accepted").await,
+        2,
+        "acme and beta"
+    );
 }
 
 #[tokio::test]
