@@ -12,6 +12,7 @@ pub mod error;
 pub mod models;
 pub mod ops;
 pub mod providers;
+pub mod routing;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

@@ -167,13 +167,14 @@ impl NewProvider<'_> {
     }
 }
 
-/// The org's providers with their keys' previews, oldest first, and the org's active
-/// provider, in one statement.
+/// The org's AI settings (active provider, routing policy, Insights) and its providers with
+/// their keys' previews, oldest first: one statement, and a second only when the org has no
+/// provider. `None` for an org without a settings row (an org that doesn't exist).
 pub async fn list_for_org(
     conn: &mut AsyncPgConnection,
     org_id: i64,
-) -> QueryResult<(Vec<ProviderWithKey>, Option<String>)> {
-    let rows: Vec<(Provider, Option<String>, Option<String>)> = providers::table
+) -> QueryResult<Option<(OrgAiSettings, Vec<ProviderWithKey>)>> {
+    let rows: Vec<(Provider, Option<String>, OrgAiSettings)> = providers::table
         .inner_join(org_ai_settings::table.on(org_ai_settings::org_id.eq(providers::org_id)))
         .left_join(secrets::table.on(secrets::id.nullable().eq(providers::secret_id)))
         .filter(providers::org_id.eq(org_id))
@@ -181,13 +182,26 @@ pub async fn list_for_org(
         .select((
             Provider::as_select(),
             secrets::preview.nullable(),
-            org_ai_settings::active_provider_id,
+            OrgAiSettings::as_select(),
         ))
         .load(conn)
         .await?;
-    // The active provider is one of the org's (a foreign key): no rows, none active.
-    let active = <[_]>::first(&rows).and_then(|(_, _, active)| active.clone());
-    Ok((rows.into_iter().map(|(p, k, _)| (p, k)).collect(), active))
+    let settings = match <[_]>::first(&rows) {
+        Some((_, _, settings)) => settings.clone(),
+        None => {
+            return org_ai_settings::table
+                .find(org_id)
+                .select(OrgAiSettings::as_select())
+                .first(conn)
+                .await
+                .optional()
+                .map(|s| s.map(|s| (s, Vec::new())));
+        }
+    };
+    Ok(Some((
+        settings,
+        rows.into_iter().map(|(p, k, _)| (p, k)).collect(),
+    )))
 }
 
 /// The provider `id` of org `org_id` with its key's preview; another org's is `None`.

@@ -45,6 +45,10 @@ pub fn console_routes(cfg: &mut web::ServiceConfig) {
                     web::post().to(provider::deactivate_provider),
                 )
                 .route(
+                    "/settings/ai/provider/routing-policy",
+                    web::post().to(provider::set_routing_policy),
+                )
+                .route(
                     "/settings/ai/providers",
                     web::post().to(provider::create_provider),
                 )
@@ -59,6 +63,10 @@ pub fn console_routes(cfg: &mut web::ServiceConfig) {
                 .route(
                     "/settings/ai/providers/{id}/test",
                     web::post().to(provider::test_provider),
+                )
+                .route(
+                    "/settings/ai/providers/{id}/activate",
+                    web::get().to(provider::activation_preview),
                 )
                 .route(
                     "/settings/ai/providers/{id}/activate",

@@ -48,6 +48,11 @@ pub fn deactivate(org: &str) -> String {
     format!("/orgs/{org}/settings/ai/provider/deactivate")
 }
 
+/// The routing policy switch (POST).
+pub fn routing_policy(org: &str) -> String {
+    format!("/orgs/{org}/settings/ai/provider/routing-policy")
+}
+
 /// The add-provider form, for `kind` when given (a catalog slug, so nothing to escape).
 pub fn new_provider_form(org: &str, kind: Option<&str>) -> String {
     match kind {

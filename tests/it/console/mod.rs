@@ -9,5 +9,6 @@ mod members;
 mod ops;
 mod provider_tab;
 mod roles;
+mod routing_tab;
 mod serve;
 mod setup;
