@@ -95,6 +95,22 @@ diesel::table! {
 }
 
 diesel::table! {
+    skills (id) {
+        id -> Text,
+        org_id -> Int8,
+        name -> Text,
+        description -> Text,
+        instructions -> Text,
+        enabled -> Bool,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        created_by -> Nullable<Int8>,
+        updated_by -> Nullable<Int8>,
+        lock_version -> Int4,
+    }
+}
+
+diesel::table! {
     users (id) {
         id -> Int8,
         email -> Text,
@@ -116,6 +132,7 @@ diesel::joinable!(org_ai_settings -> users (updated_by));
 diesel::joinable!(providers -> orgs (org_id));
 diesel::joinable!(secrets -> orgs (org_id));
 diesel::joinable!(secrets -> users (created_by));
+diesel::joinable!(skills -> orgs (org_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
@@ -125,5 +142,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     providers,
     secrets,
     sessions,
+    skills,
     users,
 );

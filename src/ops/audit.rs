@@ -34,6 +34,11 @@ pub enum Action {
     ProviderKeyRemoved,
     ProviderDeleted,
     SecretRotated,
+    SkillCreated,
+    SkillUpdated,
+    SkillEnabled,
+    SkillDisabled,
+    SkillDeleted,
 }
 
 impl Action {
@@ -61,6 +66,11 @@ impl Action {
             Action::ProviderKeyRemoved => "provider.key_removed",
             Action::ProviderDeleted => "provider.deleted",
             Action::SecretRotated => "secret.rotated",
+            Action::SkillCreated => "skill.created",
+            Action::SkillUpdated => "skill.updated",
+            Action::SkillEnabled => "skill.enabled",
+            Action::SkillDisabled => "skill.disabled",
+            Action::SkillDeleted => "skill.deleted",
         }
     }
 }
@@ -72,6 +82,7 @@ pub enum Target {
     User(String),
     Provider(String),
     Secret(String),
+    Skill(String),
     /// A page that was looked at (support views).
     Page(String),
 }
@@ -83,6 +94,7 @@ impl fmt::Display for Target {
             Target::User(email) => write!(f, "user:{email}"),
             Target::Provider(id) => write!(f, "provider:{id}"),
             Target::Secret(id) => write!(f, "secret:{id}"),
+            Target::Skill(id) => write!(f, "skill:{id}"),
             Target::Page(path) => f.write_str(path),
         }
     }

@@ -1,11 +1,20 @@
 //! The org's AI settings beyond the active provider and Insights: the routing policy that
 //! decides what the platform may serve while the org's own provider is active
-//! (DESIGN.md rule 6).
+//! (DESIGN.md rule 6), and the Advanced tab's read of the prompt in use (rule 7).
 
 use diesel_async::AsyncConnection as _;
 
 use super::{Action, Caller, Change, OpError, OpResult, Scope, Target, audit};
-use crate::{models::ai_settings, routing::Policy, state::AppState};
+use crate::{
+    models::{
+        ai_settings, provider,
+        skill::{self, Skill},
+    },
+    prompts::Variant,
+    providers::ProviderKind,
+    routing::Policy,
+    state::AppState,
+};
 
 /// The change an admin asks for, against the settings version they saw.
 #[derive(Debug, Clone, Copy)]
@@ -73,4 +82,42 @@ pub async fn set_routing_policy(
         })
     })
     .await
+}
+
+/// What the Advanced tab shows: the prompt in use and what decides it.
+#[derive(Debug, Clone)]
+pub struct Advanced {
+    pub variant: Variant,
+    /// The active provider's name, kind and model; `None`: the platform default.
+    pub active: Option<(String, ProviderKind, String)>,
+    pub policy: Policy,
+    pub insights_enabled: bool,
+    /// The enabled skills, appended to the prompt in this order.
+    pub skills: Vec<Skill>,
+}
+
+/// Reads the prompt variant in use, the policy and the enabled skills (scope
+/// `settings:get`).
+pub async fn advanced(state: &AppState, caller: &Caller) -> OpResult<Advanced> {
+    let org = caller.require(Scope::SettingsGet)?;
+    let mut conn = state.pool.get().await?;
+    let (settings, providers) = provider::list_for_org(&mut conn, org.id)
+        .await?
+        .ok_or(OpError::NotFound)?;
+    let active = settings.active_provider_id.as_deref().and_then(|id| {
+        providers.iter().find(|(p, _)| p.id == id).map(|(p, _)| {
+            // The kind column's CHECK admits only catalog slugs.
+            let kind = p.kind.parse().unwrap_or(ProviderKind::Custom);
+            (p.name.clone(), kind, p.default_model.clone())
+        })
+    });
+    let skills = skill::enabled_for_org(&mut conn, org.id).await?;
+    Ok(Advanced {
+        variant: Variant::for_kind(active.as_ref().map(|(_, k, _)| *k)),
+        active,
+        // A CHECK constraint admits only the two policies; were it another, fail closed.
+        policy: settings.routing_policy.parse().unwrap_or(Policy::Strict),
+        insights_enabled: settings.insights_enabled,
+        skills,
+    })
 }

@@ -53,19 +53,29 @@ impl Chrome {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tab {
     Provider,
+    Skills,
     Insights,
+    Advanced,
     Audit,
 }
 
 impl Tab {
     /// The tabs that exist, in order.
-    pub const ALL: [Tab; 3] = [Tab::Provider, Tab::Insights, Tab::Audit];
+    pub const ALL: [Tab; 5] = [
+        Tab::Provider,
+        Tab::Skills,
+        Tab::Insights,
+        Tab::Advanced,
+        Tab::Audit,
+    ];
 
     /// The URL segment.
     pub fn slug(self) -> &'static str {
         match self {
             Tab::Provider => "provider",
+            Tab::Skills => "skills",
             Tab::Insights => "insights",
+            Tab::Advanced => "advanced",
             Tab::Audit => "audit",
         }
     }
@@ -73,7 +83,9 @@ impl Tab {
     fn label(self) -> &'static str {
         match self {
             Tab::Provider => "Provider",
+            Tab::Skills => "Skills",
             Tab::Insights => "Insights",
+            Tab::Advanced => "Advanced",
             Tab::Audit => "Audit",
         }
     }
@@ -82,7 +94,9 @@ impl Tab {
     fn needs(self) -> Scope {
         match self {
             Tab::Provider => Scope::AiProvidersList,
+            Tab::Skills => Scope::SkillsList,
             Tab::Insights => Scope::SettingsGet,
+            Tab::Advanced => Scope::SettingsGet,
             Tab::Audit => Scope::AuditRead,
         }
     }

@@ -3,7 +3,10 @@
 
 use actix_web::{middleware::from_fn, web};
 
-use super::{account, assets, audit, errors, health, home, insights, login, members, provider};
+use super::{
+    account, advanced, assets, audit, errors, health, home, insights, login, members, provider,
+    skills,
+};
 use crate::auth::context::resolve_org;
 
 /// Probes, metrics and static assets: no session, no CSRF.
@@ -35,6 +38,32 @@ pub fn console_routes(cfg: &mut web::ServiceConfig) {
                 .route(
                     "/settings/ai/provider",
                     web::get().to(provider::show_provider_tab),
+                )
+                .route("/settings/ai/skills", web::get().to(skills::show_skills))
+                .route("/settings/ai/skills", web::post().to(skills::create_skill))
+                .route(
+                    "/settings/ai/skills/new",
+                    web::get().to(skills::new_skill_form),
+                )
+                .route(
+                    "/settings/ai/skills/{id}",
+                    web::post().to(skills::update_skill),
+                )
+                .route(
+                    "/settings/ai/skills/{id}/edit",
+                    web::get().to(skills::edit_skill_form),
+                )
+                .route(
+                    "/settings/ai/skills/{id}/enabled",
+                    web::post().to(skills::set_skill_enabled),
+                )
+                .route(
+                    "/settings/ai/skills/{id}/delete",
+                    web::post().to(skills::delete_skill),
+                )
+                .route(
+                    "/settings/ai/advanced",
+                    web::get().to(advanced::show_advanced),
                 )
                 .route(
                     "/settings/ai/provider/new",

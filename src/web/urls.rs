@@ -65,3 +65,23 @@ pub fn new_provider_form(org: &str, kind: Option<&str>) -> String {
 pub fn edit_provider(org: &str, id: &str) -> String {
     format!("/orgs/{org}/settings/ai/providers/{id}/edit")
 }
+
+/// The org's skills (POST adds one).
+pub fn skills(org: &str) -> String {
+    format!("/orgs/{org}/settings/ai/skills")
+}
+
+/// The add-skill form.
+pub fn new_skill(org: &str) -> String {
+    format!("/orgs/{org}/settings/ai/skills/new")
+}
+
+/// One skill (POST saves an edit).
+pub fn skill(org: &str, id: &str) -> String {
+    format!("/orgs/{org}/settings/ai/skills/{id}")
+}
+
+/// A skill action: `edit`, `enabled` or `delete`.
+pub fn skill_action(org: &str, id: &str, action: &str) -> String {
+    format!("/orgs/{org}/settings/ai/skills/{id}/{action}")
+}

@@ -12,3 +12,4 @@ mod roles;
 mod routing_tab;
 mod serve;
 mod setup;
+mod skills_tab;
