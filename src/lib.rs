@@ -9,6 +9,7 @@ pub mod config;
 pub mod crypto;
 pub mod db;
 pub mod error;
+pub mod jobs;
 pub mod markdown;
 pub mod models;
 pub mod ops;

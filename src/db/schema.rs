@@ -66,6 +66,7 @@ diesel::table! {
         created_by -> Nullable<Int8>,
         updated_by -> Nullable<Int8>,
         lock_version -> Int4,
+        recheck_lease_until -> Nullable<Timestamptz>,
     }
 }
 

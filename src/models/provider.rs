@@ -390,3 +390,42 @@ pub async fn active_provider_id(
         .optional()
         .map(Option::flatten)
 }
+
+/// A provider claimed for a scheduled re-check.
+#[derive(diesel::QueryableByName, Debug, Clone)]
+pub struct Claimed {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub id: String,
+    #[diesel(sql_type = diesel::sql_types::Int8)]
+    pub org_id: i64,
+}
+
+/// Claims up to `limit` providers whose last check is older than `due_before` (or never
+/// ran) and that no other instance holds, leasing them until `lease_until`. One statement:
+/// `FOR UPDATE SKIP LOCKED` lets concurrent instances claim disjoint rows, and the lease
+/// keeps a claimed row from being claimed again while its check runs outside any
+/// transaction.
+pub async fn claim_due(
+    conn: &mut AsyncPgConnection,
+    now: DateTime<Utc>,
+    due_before: DateTime<Utc>,
+    lease_until: DateTime<Utc>,
+    limit: i64,
+) -> QueryResult<Vec<Claimed>> {
+    use diesel::sql_types::{BigInt, Timestamptz};
+    diesel::sql_query(
+        "UPDATE providers SET recheck_lease_until = $3 \
+         WHERE id IN (SELECT id FROM providers \
+                      WHERE (checked_at IS NULL OR checked_at < $2) \
+                        AND (recheck_lease_until IS NULL OR recheck_lease_until < $1) \
+                      ORDER BY checked_at NULLS FIRST, id \
+                      LIMIT $4 FOR UPDATE SKIP LOCKED) \
+         RETURNING id, org_id",
+    )
+    .bind::<Timestamptz, _>(now)
+    .bind::<Timestamptz, _>(due_before)
+    .bind::<Timestamptz, _>(lease_until)
+    .bind::<BigInt, _>(limit)
+    .load(conn)
+    .await
+}

@@ -121,6 +121,8 @@ pub struct OrgHeader {
     /// The members page, for callers who may see it.
     pub members_href: Option<String>,
     pub tabs: Vec<TabLink>,
+    /// For admins, when the org's active provider failed its last check: what to say.
+    pub attention: Option<String>,
 }
 
 impl OrgHeader {
@@ -147,6 +149,18 @@ impl OrgHeader {
                 .may(Scope::MembersManage)
                 .then(|| urls::members(&org.slug)),
             tabs,
+            attention: ctx
+                .attention
+                .as_ref()
+                .filter(|_| ctx.caller.may(Scope::AiProvidersActivate))
+                .map(|(name, message)| match message {
+                    Some(m) => format!(
+                        "Your active provider {name} failed its last live check: {m} The features it serves fail until it passes again; test it, fix it or deactivate it on the Provider tab."
+                    ),
+                    None => format!(
+                        "Your active provider {name} failed its last live check. The features it serves fail until it passes again; test it, fix it or deactivate it on the Provider tab."
+                    ),
+                }),
         }
     }
 }

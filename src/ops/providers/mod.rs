@@ -8,6 +8,7 @@
 mod activation;
 mod input;
 mod keys;
+mod recheck;
 mod view;
 
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
@@ -15,6 +16,7 @@ use diesel_async::{AsyncConnection as _, AsyncPgConnection};
 
 pub use activation::{activate_provider, deactivate};
 pub use input::{KeyInput, MAX_NAME_CHARS, ProviderInput};
+pub use recheck::{RecheckReport, recheck_due};
 pub use view::{KeyDisplay, LastCheck, ProviderList, ProviderView};
 
 use super::{Action, Caller, Change, OpError, OpResult, Scope, Target, audit};

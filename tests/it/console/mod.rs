@@ -8,6 +8,7 @@ mod insights;
 mod members;
 mod ops;
 mod provider_tab;
+mod rechecks;
 mod roles;
 mod routing_tab;
 mod serve;
