@@ -69,7 +69,7 @@ async fn start_failing(server: &MockServer) {
         .respond_with(ResponseTemplate::new(401).set_body_json(serde_json::json!({
             "type": "error",
             "error": {"type": "authentication_error", "message": "invalid x-api-key"}})))
-        .mount(&server)
+        .mount(server)
         .await;
 }
 
