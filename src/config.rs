@@ -45,6 +45,9 @@ pub struct Config {
     /// `SWITCHBOARD_EGRESS_ALLOW` and `SWITCHBOARD_CHECK_TIMEOUT`: where live provider checks
     /// may connect and how long they may take.
     pub check: CheckSettings,
+    /// `SWITCHBOARD_RECHECK_INTERVAL` (default `6h`, `0` = off): how old a provider's last
+    /// live check may get before the scheduled re-check runs it again.
+    pub recheck_interval: Option<std::time::Duration>,
 }
 
 impl std::fmt::Debug for Config {
@@ -61,6 +64,7 @@ impl std::fmt::Debug for Config {
             )
             .field("platform_provider", &self.platform_provider)
             .field("check_timeout", &self.check.timeout)
+            .field("recheck_interval", &self.recheck_interval)
             .finish()
     }
 }
@@ -135,6 +139,12 @@ impl Config {
             SettingsError::Timeout(p) => ConfigError::new("SWITCHBOARD_CHECK_TIMEOUT", p),
         })?;
 
+        let recheck_interval = match get("SWITCHBOARD_RECHECK_INTERVAL") {
+            Some(v) => parse_interval(v.trim())
+                .map_err(|p| ConfigError::new("SWITCHBOARD_RECHECK_INTERVAL", p))?,
+            None => Some(std::time::Duration::from_secs(6 * 3600)),
+        };
+
         Ok(Self {
             database_url,
             bind,
@@ -144,6 +154,7 @@ impl Config {
             public_url,
             platform_provider,
             check,
+            recheck_interval,
         })
     }
 
@@ -153,6 +164,31 @@ impl Config {
             .as_ref()
             .is_some_and(|u| u.scheme() == "https")
     }
+}
+
+/// `0` (off) or a whole number with a unit: `90s`, `30m`, `6h`, `1d`; between a minute and
+/// 30 days.
+fn parse_interval(value: &str) -> Result<Option<std::time::Duration>, String> {
+    if value == "0" {
+        return Ok(None);
+    }
+    let problem = || format!("'{value}' is not 0 or a duration like 30m, 6h or 1d");
+    let split = value.len().checked_sub(1).ok_or_else(problem)?;
+    let (number, unit) = value.split_at(split);
+    let number: u64 = number.parse().map_err(|_| problem())?;
+    let seconds = match unit {
+        "s" => number,
+        "m" => number.saturating_mul(60),
+        "h" => number.saturating_mul(3600),
+        "d" => number.saturating_mul(86_400),
+        _ => return Err(problem()),
+    };
+    if !(60..=30 * 86_400).contains(&seconds) {
+        return Err(format!(
+            "'{value}' must be between 1m and 30d (or 0 for off)"
+        ));
+    }
+    Ok(Some(std::time::Duration::from_secs(seconds)))
 }
 
 fn parse_session_key(value: &str) -> Result<Vec<u8>, ConfigError> {
@@ -187,6 +223,33 @@ mod tests {
         assert_eq!(c.bind.to_string(), "127.0.0.1:8080");
         assert_eq!(c.data_dir, PathBuf::from("data"));
         assert_eq!(c.check.timeout, std::time::Duration::from_secs(10));
+    }
+
+    #[test]
+    fn the_recheck_interval_defaults_to_six_hours_and_zero_turns_it_off() {
+        let hours = |h: u64| Some(std::time::Duration::from_secs(h * 3600));
+        assert_eq!(with(&[]).unwrap().recheck_interval, hours(6));
+        for (value, want) in [
+            ("0", None),
+            ("90m", hours(1).map(|d| d * 3 / 2)),
+            ("1d", hours(24)),
+        ] {
+            let c = with(&[("SWITCHBOARD_RECHECK_INTERVAL", value)]).unwrap();
+            assert_eq!(c.recheck_interval, want, "{value}");
+        }
+        for bad in [
+            "6",
+            "h",
+            "-1h",
+            "10s",
+            "31d",
+            "1.5h",
+            "6 h",
+            "99999999999999999999d",
+        ] {
+            let e = with(&[("SWITCHBOARD_RECHECK_INTERVAL", bad)]).unwrap_err();
+            assert_eq!(e.var, "SWITCHBOARD_RECHECK_INTERVAL", "{bad}");
+        }
     }
 
     #[test]

@@ -87,6 +87,9 @@ impl Application {
         );
         let store = PgSessionStore::new(pool.clone(), options.clock.clone());
         tokio::spawn(purge_sessions_periodically(pool, options.clock.clone()));
+        if let Some(interval) = config.recheck_interval {
+            tokio::spawn(crate::jobs::recheck_periodically(state.clone(), interval));
+        }
 
         let listener = TcpListener::bind(config.bind)?;
         let port = listener.local_addr()?.port();

@@ -36,6 +36,9 @@ pub struct OrgContext {
     pub user: User,
     /// The caller handed to operations; its `org` is always set.
     pub caller: Caller,
+    /// The org's active provider when its last live check failed (name, message): the
+    /// tabs show admins a "needs attention" banner.
+    pub attention: Option<(String, Option<String>)>,
 }
 
 impl OrgContext {
@@ -103,7 +106,9 @@ async fn resolve(req: &ServiceRequest) -> Result<OrgContext, AppError> {
     let (uid, epoch) = super::identity(&session).ok_or(AppError::Unauthenticated)?;
 
     let mut conn = state.conn().await?;
-    let Some((user, org, role)) = membership::user_org_role(&mut conn, uid, &slug).await? else {
+    let Some((user, org, role, attention)) =
+        membership::user_org_role(&mut conn, uid, &slug).await?
+    else {
         // No such org — or no such user: tell the two apart only to decide 404 vs login.
         return match User::find(&mut conn, uid).await? {
             Some(user) if super::session_valid(&user, epoch) => Err(AppError::NotFound),
@@ -131,5 +136,9 @@ async fn resolve(req: &ServiceRequest) -> Result<OrgContext, AppError> {
     }
     let caller = Caller::in_org(&user, org, access, request_meta(req.request()));
     ops::orgs::record_support_view(&mut conn, &caller, req.path()).await?;
-    Ok(OrgContext { user, caller })
+    Ok(OrgContext {
+        user,
+        caller,
+        attention,
+    })
 }

@@ -83,6 +83,7 @@ diesel::table! {
         created_by -> Nullable<Int8>,
         updated_by -> Nullable<Int8>,
         lock_version -> Int4,
+        recheck_lease_until -> Nullable<Timestamptz>,
     }
 }
 
@@ -112,6 +113,22 @@ diesel::table! {
 }
 
 diesel::table! {
+    skills (id) {
+        id -> Text,
+        org_id -> Int8,
+        name -> Text,
+        description -> Text,
+        instructions -> Text,
+        enabled -> Bool,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        created_by -> Nullable<Int8>,
+        updated_by -> Nullable<Int8>,
+        lock_version -> Int4,
+    }
+}
+
+diesel::table! {
     users (id) {
         id -> Int8,
         email -> Text,
@@ -134,6 +151,7 @@ diesel::joinable!(org_ai_settings -> users (updated_by));
 diesel::joinable!(providers -> orgs (org_id));
 diesel::joinable!(secrets -> orgs (org_id));
 diesel::joinable!(secrets -> users (created_by));
+diesel::joinable!(skills -> orgs (org_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
@@ -144,5 +162,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     providers,
     secrets,
     sessions,
+    skills,
     users,
 );

@@ -69,3 +69,31 @@ pub async fn set_insights_if(
     .await
     .optional()
 }
+
+/// Sets the routing policy, bumping `lock_version`, only if the row is still at `expected`
+/// and the policy differs. `None` means nothing was written (see [`set_insights_if`]).
+pub async fn set_policy_if(
+    conn: &mut AsyncPgConnection,
+    org_id: i64,
+    expected: i32,
+    policy: &str,
+    by: Option<i64>,
+    at: DateTime<Utc>,
+) -> QueryResult<Option<OrgAiSettings>> {
+    diesel::update(
+        org_ai_settings::table
+            .find(org_id)
+            .filter(org_ai_settings::lock_version.eq(expected))
+            .filter(org_ai_settings::routing_policy.ne(policy)),
+    )
+    .set((
+        org_ai_settings::routing_policy.eq(policy),
+        org_ai_settings::updated_by.eq(by),
+        org_ai_settings::updated_at.eq(at),
+        org_ai_settings::lock_version.eq(org_ai_settings::lock_version + 1),
+    ))
+    .returning(OrgAiSettings::as_returning())
+    .get_result(conn)
+    .await
+    .optional()
+}

@@ -4,8 +4,8 @@ use crate::db::prelude::*;
 use diesel_async::AsyncPgConnection;
 use serde::Serialize;
 
-use super::{org::Org, user::User};
-use crate::db::schema::{memberships, orgs, users};
+use super::{org::Org, provider::CheckStatus, user::User};
+use crate::db::schema::{memberships, org_ai_settings, orgs, providers, users};
 
 /// A member's role in an org.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -47,30 +47,57 @@ pub struct Member {
     pub role: Role,
 }
 
-/// Looks up a user, an org by slug and the user's role there, in one statement.
-/// `None` when the org does not exist; the role is `None` when the user is no member.
+/// The org's active provider when its last live check failed: its name and the message.
+pub type Attention = Option<(String, Option<String>)>;
+
+/// Looks up a user, an org by slug, the user's role there and whether the org's active
+/// provider failed its last check, in one statement. `None` when the org does not exist;
+/// the role is `None` when the user is no member.
 pub async fn user_org_role(
     conn: &mut AsyncPgConnection,
     user_id: i64,
     org_slug: &str,
-) -> QueryResult<Option<(User, Org, Option<Role>)>> {
-    let row: Option<(User, Org, Option<String>)> = users::table
+) -> QueryResult<Option<(User, Org, Option<Role>, Attention)>> {
+    type Row = (
+        User,
+        Org,
+        Option<String>,
+        Option<String>,
+        Option<CheckStatus>,
+        Option<String>,
+    );
+    let row: Option<Row> = users::table
         .inner_join(orgs::table.on(orgs::slug.eq(org_slug.to_owned())))
         .left_join(
             memberships::table.on(memberships::org_id
                 .eq(orgs::id)
                 .and(memberships::user_id.eq(users::id))),
         )
+        .left_join(org_ai_settings::table.on(org_ai_settings::org_id.eq(orgs::id)))
+        .left_join(
+            providers::table.on(providers::id
+                .nullable()
+                .eq(org_ai_settings::active_provider_id)),
+        )
         .filter(users::id.eq(user_id))
         .select((
             User::as_select(),
             Org::as_select(),
             memberships::role.nullable(),
+            providers::name.nullable(),
+            providers::check_status.nullable(),
+            providers::check_message.nullable(),
         ))
         .first(conn)
         .await
         .optional()?;
-    Ok(row.map(|(u, o, r)| (u, o, r.as_deref().map(Role::from_db))))
+    Ok(row.map(|(u, o, r, name, status, message)| {
+        let attention = match (name, status) {
+            (Some(name), Some(CheckStatus::Failed)) => Some((name, message)),
+            _ => None,
+        };
+        (u, o, r.as_deref().map(Role::from_db), attention)
+    }))
 }
 
 /// The orgs a user belongs to, by name, with the user's role in each.

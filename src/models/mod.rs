@@ -9,4 +9,5 @@ pub mod org;
 pub mod provider;
 pub mod secret;
 pub mod session;
+pub mod skill;
 pub mod user;

@@ -167,13 +167,14 @@ impl NewProvider<'_> {
     }
 }
 
-/// The org's providers with their keys' previews, oldest first, and the org's active
-/// provider, in one statement.
+/// The org's AI settings (active provider, routing policy, Insights) and its providers with
+/// their keys' previews, oldest first: one statement, and a second only when the org has no
+/// provider. `None` for an org without a settings row (an org that doesn't exist).
 pub async fn list_for_org(
     conn: &mut AsyncPgConnection,
     org_id: i64,
-) -> QueryResult<(Vec<ProviderWithKey>, Option<String>)> {
-    let rows: Vec<(Provider, Option<String>, Option<String>)> = providers::table
+) -> QueryResult<Option<(OrgAiSettings, Vec<ProviderWithKey>)>> {
+    let rows: Vec<(Provider, Option<String>, OrgAiSettings)> = providers::table
         .inner_join(org_ai_settings::table.on(org_ai_settings::org_id.eq(providers::org_id)))
         .left_join(secrets::table.on(secrets::id.nullable().eq(providers::secret_id)))
         .filter(providers::org_id.eq(org_id))
@@ -181,13 +182,26 @@ pub async fn list_for_org(
         .select((
             Provider::as_select(),
             secrets::preview.nullable(),
-            org_ai_settings::active_provider_id,
+            OrgAiSettings::as_select(),
         ))
         .load(conn)
         .await?;
-    // The active provider is one of the org's (a foreign key): no rows, none active.
-    let active = <[_]>::first(&rows).and_then(|(_, _, active)| active.clone());
-    Ok((rows.into_iter().map(|(p, k, _)| (p, k)).collect(), active))
+    let settings = match <[_]>::first(&rows) {
+        Some((_, _, settings)) => settings.clone(),
+        None => {
+            return org_ai_settings::table
+                .find(org_id)
+                .select(OrgAiSettings::as_select())
+                .first(conn)
+                .await
+                .optional()
+                .map(|s| s.map(|s| (s, Vec::new())));
+        }
+    };
+    Ok(Some((
+        settings,
+        rows.into_iter().map(|(p, k, _)| (p, k)).collect(),
+    )))
 }
 
 /// The provider `id` of org `org_id` with its key's preview; another org's is `None`.
@@ -375,4 +389,43 @@ pub async fn active_provider_id(
         .await
         .optional()
         .map(Option::flatten)
+}
+
+/// A provider claimed for a scheduled re-check.
+#[derive(diesel::QueryableByName, Debug, Clone)]
+pub struct Claimed {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub id: String,
+    #[diesel(sql_type = diesel::sql_types::Int8)]
+    pub org_id: i64,
+}
+
+/// Claims up to `limit` providers whose last check is older than `due_before` (or never
+/// ran) and that no other instance holds, leasing them until `lease_until`. One statement:
+/// `FOR UPDATE SKIP LOCKED` lets concurrent instances claim disjoint rows, and the lease
+/// keeps a claimed row from being claimed again while its check runs outside any
+/// transaction.
+pub async fn claim_due(
+    conn: &mut AsyncPgConnection,
+    now: DateTime<Utc>,
+    due_before: DateTime<Utc>,
+    lease_until: DateTime<Utc>,
+    limit: i64,
+) -> QueryResult<Vec<Claimed>> {
+    use diesel::sql_types::{BigInt, Timestamptz};
+    diesel::sql_query(
+        "UPDATE providers SET recheck_lease_until = $3 \
+         WHERE id IN (SELECT id FROM providers \
+                      WHERE (checked_at IS NULL OR checked_at < $2) \
+                        AND (recheck_lease_until IS NULL OR recheck_lease_until < $1) \
+                      ORDER BY checked_at NULLS FIRST, id \
+                      LIMIT $4 FOR UPDATE SKIP LOCKED) \
+         RETURNING id, org_id",
+    )
+    .bind::<Timestamptz, _>(now)
+    .bind::<Timestamptz, _>(due_before)
+    .bind::<Timestamptz, _>(lease_until)
+    .bind::<BigInt, _>(limit)
+    .load(conn)
+    .await
 }

@@ -24,6 +24,7 @@ pub enum Action {
     SessionRevoked,
     InsightsEnabled,
     InsightsDisabled,
+    RoutingPolicyChanged,
     SupportViewed,
     LoginFailed,
     UserPasswordChanged,
@@ -33,11 +34,17 @@ pub enum Action {
     ProviderCreated,
     ProviderUpdated,
     ProviderTested,
+    ProviderCheckFailed,
     ProviderActivated,
     ProviderDeactivated,
     ProviderKeyRemoved,
     ProviderDeleted,
     SecretRotated,
+    SkillCreated,
+    SkillUpdated,
+    SkillEnabled,
+    SkillDisabled,
+    SkillDeleted,
 }
 
 impl Action {
@@ -54,6 +61,7 @@ impl Action {
             Action::SessionRevoked => "session.revoked",
             Action::InsightsEnabled => "insights.enabled",
             Action::InsightsDisabled => "insights.disabled",
+            Action::RoutingPolicyChanged => "routing_policy.changed",
             Action::SupportViewed => "support.viewed",
             Action::LoginFailed => "login.failed",
             Action::UserPasswordChanged => "user.password_changed",
@@ -63,11 +71,17 @@ impl Action {
             Action::ProviderCreated => "provider.created",
             Action::ProviderUpdated => "provider.updated",
             Action::ProviderTested => "provider.tested",
+            Action::ProviderCheckFailed => "provider.check_failed",
             Action::ProviderActivated => "provider.activated",
             Action::ProviderDeactivated => "provider.deactivated",
             Action::ProviderKeyRemoved => "provider.key_removed",
             Action::ProviderDeleted => "provider.deleted",
             Action::SecretRotated => "secret.rotated",
+            Action::SkillCreated => "skill.created",
+            Action::SkillUpdated => "skill.updated",
+            Action::SkillEnabled => "skill.enabled",
+            Action::SkillDisabled => "skill.disabled",
+            Action::SkillDeleted => "skill.deleted",
         }
     }
 }
@@ -94,6 +108,7 @@ pub enum Target {
     User(String),
     Provider(String),
     Secret(String),
+    Skill(String),
     /// A page that was looked at (support views).
     Page(String),
 }
@@ -105,6 +120,7 @@ impl fmt::Display for Target {
             Target::User(email) => write!(f, "user:{email}"),
             Target::Provider(id) => write!(f, "provider:{id}"),
             Target::Secret(id) => write!(f, "secret:{id}"),
+            Target::Skill(id) => write!(f, "skill:{id}"),
             Target::Page(path) => f.write_str(path),
         }
     }

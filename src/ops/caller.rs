@@ -103,6 +103,18 @@ impl Caller {
         }
     }
 
+    /// A background job of Switchboard's own acting in `org` (scheduled re-checks):
+    /// recorded as the system, with the operator's scopes.
+    pub fn system(org: Org) -> Self {
+        Self {
+            actor: Actor::System,
+            org: Some(org),
+            access: Some(Access::Operator),
+            scopes: Access::Operator.scopes(),
+            meta: RequestMeta::default(),
+        }
+    }
+
     /// Someone not logged in (login, first-run setup).
     pub fn anonymous(label: impl Into<String>, meta: RequestMeta) -> Self {
         Self {

@@ -16,6 +16,8 @@ pub mod members;
 pub mod orgs;
 pub mod providers;
 pub mod scopes;
+pub mod settings;
+pub mod skills;
 
 pub use audit::{Action, Change, Target};
 pub use caller::{Actor, Caller, RequestMeta};

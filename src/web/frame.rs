@@ -53,19 +53,29 @@ impl Chrome {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tab {
     Provider,
+    Skills,
     Insights,
+    Advanced,
     Audit,
 }
 
 impl Tab {
     /// The tabs that exist, in order.
-    pub const ALL: [Tab; 3] = [Tab::Provider, Tab::Insights, Tab::Audit];
+    pub const ALL: [Tab; 5] = [
+        Tab::Provider,
+        Tab::Skills,
+        Tab::Insights,
+        Tab::Advanced,
+        Tab::Audit,
+    ];
 
     /// The URL segment.
     pub fn slug(self) -> &'static str {
         match self {
             Tab::Provider => "provider",
+            Tab::Skills => "skills",
             Tab::Insights => "insights",
+            Tab::Advanced => "advanced",
             Tab::Audit => "audit",
         }
     }
@@ -73,7 +83,9 @@ impl Tab {
     fn label(self) -> &'static str {
         match self {
             Tab::Provider => "Provider",
+            Tab::Skills => "Skills",
             Tab::Insights => "Insights",
+            Tab::Advanced => "Advanced",
             Tab::Audit => "Audit",
         }
     }
@@ -82,7 +94,9 @@ impl Tab {
     fn needs(self) -> Scope {
         match self {
             Tab::Provider => Scope::AiProvidersList,
+            Tab::Skills => Scope::SkillsList,
             Tab::Insights => Scope::SettingsGet,
+            Tab::Advanced => Scope::SettingsGet,
             Tab::Audit => Scope::AuditRead,
         }
     }
@@ -107,6 +121,8 @@ pub struct OrgHeader {
     /// The members page, for callers who may see it.
     pub members_href: Option<String>,
     pub tabs: Vec<TabLink>,
+    /// For admins, when the org's active provider failed its last check: what to say.
+    pub attention: Option<String>,
 }
 
 impl OrgHeader {
@@ -133,6 +149,18 @@ impl OrgHeader {
                 .may(Scope::MembersManage)
                 .then(|| urls::members(&org.slug)),
             tabs,
+            attention: ctx
+                .attention
+                .as_ref()
+                .filter(|_| ctx.caller.may(Scope::AiProvidersActivate))
+                .map(|(name, message)| match message {
+                    Some(m) => format!(
+                        "Your active provider {name} failed its last live check: {m} The features it serves fail until it passes again; test it, fix it or deactivate it on the Provider tab."
+                    ),
+                    None => format!(
+                        "Your active provider {name} failed its last live check. The features it serves fail until it passes again; test it, fix it or deactivate it on the Provider tab."
+                    ),
+                }),
         }
     }
 }

@@ -2,6 +2,7 @@
 //! structs), the shared page frame, the URL helpers and the one route table.
 
 pub mod account;
+pub mod advanced;
 pub mod assets;
 pub mod audit;
 pub mod errors;
@@ -14,6 +15,7 @@ pub mod login;
 pub mod members;
 pub mod provider;
 pub mod routes;
+pub mod skills;
 pub mod urls;
 
 pub use frame::{Chrome, OrgHeader, Tab, page, see_other, tab, wants_fragment};

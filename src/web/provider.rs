@@ -6,6 +6,7 @@
 mod form;
 mod form_input;
 mod form_view;
+mod matrix;
 
 use actix_session::Session;
 use actix_web::{
@@ -24,10 +25,13 @@ use crate::{
     ops::{
         OpError,
         providers::{self, KeyDisplay, ProviderList, ProviderView},
+        settings::{self, PolicyChange, SetPolicy},
     },
     providers::{CheckOutcome, ProviderKind, Tools},
+    routing::Policy,
     state::AppState,
 };
+use matrix::{MatrixRow, Platform, PolicyChoice};
 
 /// How times are shown on the tab.
 const TIME: &str = "%Y-%m-%d %H:%M UTC";
@@ -65,6 +69,7 @@ pub struct CardView {
     pub active: bool,
     pub edit_href: String,
     pub test_action: String,
+    /// The activation preview (GET) and the activation itself (POST).
     pub activate_action: String,
     pub remove_key_action: String,
     pub delete_action: String,
@@ -132,32 +137,35 @@ pub struct ProviderTabPage {
     cards: Vec<CardView>,
     add_href: String,
     deactivate_action: String,
+    matrix: Vec<MatrixRow>,
+    policy: Policy,
+    policy_choices: Vec<PolicyChoice>,
+    policy_action: String,
+    settings_lock_version: i32,
 }
 
-fn mode(state: &AppState, list: &ProviderList) -> ModeView {
-    let active = list
-        .active
-        .as_deref()
-        .and_then(|id| list.providers.iter().find(|p| p.id == id));
-    match active {
+/// Who serves the platform default: `SWITCHBOARD_PLATFORM_PROVIDER` is `kind:model`; a
+/// kind the catalog doesn't know is shown as configured.
+fn platform(state: &AppState) -> Platform {
+    let (kind, model) = providers::platform_default(state);
+    let kind_label = kind
+        .parse::<ProviderKind>()
+        .map_or(kind, |k| k.entry().label.to_owned());
+    Platform { kind_label, model }
+}
+
+fn mode(platform: &Platform, list: &ProviderList) -> ModeView {
+    match list.active_provider() {
         Some(p) => ModeView {
             name: Some(p.name.clone()),
             kind_label: p.kind.entry().label.to_owned(),
             model: p.default_model.clone(),
         },
-        None => {
-            // `SWITCHBOARD_PLATFORM_PROVIDER` is `kind:model`; a kind the catalog doesn't
-            // know is shown as configured.
-            let (kind, model) = providers::platform_default(state);
-            let kind_label = kind
-                .parse::<ProviderKind>()
-                .map_or(kind, |k| k.entry().label.to_owned());
-            ModeView {
-                name: None,
-                kind_label,
-                model,
-            }
-        }
+        None => ModeView {
+            name: None,
+            kind_label: platform.kind_label.clone(),
+            model: platform.model.clone(),
+        },
     }
 }
 
@@ -172,7 +180,10 @@ async fn render_tab(
 ) -> AppResult<HttpResponse> {
     let list = providers::list_providers(state, &ctx.caller).await?;
     let slug = &ctx.org().slug;
-    let mode = mode(state, &list);
+    let platform = platform(state);
+    let mode = mode(&platform, &list);
+    let matrix = matrix::rows(&list.routing(), &platform);
+    let (policy, settings_lock_version) = (list.policy, list.settings_lock_version);
     let cards = list
         .providers
         .into_iter()
@@ -186,6 +197,11 @@ async fn render_tab(
         cards,
         add_href: urls::new_provider_form(slug, None),
         deactivate_action: urls::deactivate(slug),
+        matrix,
+        policy,
+        policy_choices: matrix::policy_choices(policy),
+        policy_action: urls::routing_policy(slug),
+        settings_lock_version,
     };
     tab(req, code, &page, page.as_content())
 }
@@ -370,4 +386,104 @@ pub async fn delete_provider(
         Err(e) => Err(refusal(e, &name)?),
     };
     answer(&req, &ctx, &session, &state, outcome).await
+}
+
+/// The routing policy form.
+#[derive(serde::Deserialize)]
+pub struct PolicyForm {
+    routing_policy: String,
+    lock_version: i32,
+}
+
+/// `POST …/provider/routing-policy`: `fallback` or `strict`.
+pub async fn set_routing_policy(
+    req: HttpRequest,
+    ctx: OrgContext,
+    session: Session,
+    state: web::Data<AppState>,
+    form: web::Form<PolicyForm>,
+) -> AppResult<HttpResponse> {
+    let outcome = match form.routing_policy.parse::<Policy>() {
+        Err(e) => Err((StatusCode::BAD_REQUEST, Flash::error(e.to_string()))),
+        Ok(policy) => {
+            let input = SetPolicy {
+                policy,
+                lock_version: form.lock_version,
+            };
+            match settings::set_routing_policy(&state, &ctx.caller, input).await {
+                Ok(PolicyChange::Saved { .. }) => Ok(Flash::ok(format!(
+                    "Routing policy is now {}.",
+                    policy.as_str()
+                ))),
+                Ok(PolicyChange::Unchanged) => Ok(Flash::ok("Nothing to change.")),
+                Err(e) => Err(refusal(e, "")?),
+            }
+        }
+    };
+    answer(&req, &ctx, &session, &state, outcome).await
+}
+
+/// One feature whose server would change.
+pub struct ChangeRow {
+    pub label: &'static str,
+    pub now: String,
+    pub then: String,
+    pub then_reason: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "provider/activate.html", blocks = ["content"])]
+pub struct ActivatePage {
+    chrome: Chrome,
+    org: OrgHeader,
+    name: String,
+    changes: Vec<ChangeRow>,
+    action: String,
+    cancel_href: String,
+}
+
+/// `GET …/providers/{id}/activate`: what activating would change — the matrix rows whose
+/// server changes — and a button to confirm. Without JavaScript a page of its own; with
+/// htmx it replaces the tab body in place.
+pub async fn activation_preview(
+    req: HttpRequest,
+    ctx: OrgContext,
+    session: Session,
+    state: web::Data<AppState>,
+    path: ProviderPath,
+) -> AppResult<HttpResponse> {
+    let id = &path.1;
+    let list = providers::activation_preview(&state, &ctx.caller, id).await?;
+    let platform = platform(&state);
+    let show = |row: &MatrixRow| format!("{} ({})", row.served_by, row.model);
+    let changes = matrix::changes(&list.routing(), &list.routing_with_active(id), &platform)
+        .into_iter()
+        .map(|(now, then)| ChangeRow {
+            label: now.label,
+            now: show(&now),
+            then: if then.server == "unavailable" {
+                then.served_by.clone()
+            } else {
+                show(&then)
+            },
+            then_reason: then.reason,
+        })
+        .collect();
+    let name = list
+        .providers
+        .iter()
+        .find(|p| &p.id == id)
+        .map(|p| p.name.clone())
+        .unwrap_or_default();
+    let slug = &ctx.org().slug;
+    let (chrome, org) = org_frame(&session, &ctx, "Activate provider", Some(Tab::Provider))?;
+    let page = ActivatePage {
+        chrome,
+        org,
+        name,
+        changes,
+        action: urls::provider_action(slug, id, "activate"),
+        cancel_href: urls::provider_tab(slug),
+    };
+    tab(&req, StatusCode::OK, &page, page.as_content())
 }

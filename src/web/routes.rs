@@ -4,8 +4,8 @@
 use actix_web::{middleware::from_fn, web};
 
 use super::{
-    account, assets, audit, errors, health, home, insights, invitations, login, members, provider,
-    urls::INVITATION,
+    account, advanced, assets, audit, errors, health, home, insights, invitations, login, members,
+    provider, skills, urls::INVITATION,
 };
 use crate::auth::context::resolve_org;
 
@@ -52,6 +52,32 @@ pub fn console_routes(cfg: &mut web::ServiceConfig) {
                     "/settings/ai/provider",
                     web::get().to(provider::show_provider_tab),
                 )
+                .route("/settings/ai/skills", web::get().to(skills::show_skills))
+                .route("/settings/ai/skills", web::post().to(skills::create_skill))
+                .route(
+                    "/settings/ai/skills/new",
+                    web::get().to(skills::new_skill_form),
+                )
+                .route(
+                    "/settings/ai/skills/{id}",
+                    web::post().to(skills::update_skill),
+                )
+                .route(
+                    "/settings/ai/skills/{id}/edit",
+                    web::get().to(skills::edit_skill_form),
+                )
+                .route(
+                    "/settings/ai/skills/{id}/enabled",
+                    web::post().to(skills::set_skill_enabled),
+                )
+                .route(
+                    "/settings/ai/skills/{id}/delete",
+                    web::post().to(skills::delete_skill),
+                )
+                .route(
+                    "/settings/ai/advanced",
+                    web::get().to(advanced::show_advanced),
+                )
                 .route(
                     "/settings/ai/provider/new",
                     web::get().to(provider::new_provider_form),
@@ -59,6 +85,10 @@ pub fn console_routes(cfg: &mut web::ServiceConfig) {
                 .route(
                     "/settings/ai/provider/deactivate",
                     web::post().to(provider::deactivate_provider),
+                )
+                .route(
+                    "/settings/ai/provider/routing-policy",
+                    web::post().to(provider::set_routing_policy),
                 )
                 .route(
                     "/settings/ai/providers",
@@ -75,6 +105,10 @@ pub fn console_routes(cfg: &mut web::ServiceConfig) {
                 .route(
                     "/settings/ai/providers/{id}/test",
                     web::post().to(provider::test_provider),
+                )
+                .route(
+                    "/settings/ai/providers/{id}/activate",
+                    web::get().to(provider::activation_preview),
                 )
                 .route(
                     "/settings/ai/providers/{id}/activate",

@@ -67,6 +67,11 @@ pub fn deactivate(org: &str) -> String {
     format!("/orgs/{org}/settings/ai/provider/deactivate")
 }
 
+/// The routing policy switch (POST).
+pub fn routing_policy(org: &str) -> String {
+    format!("/orgs/{org}/settings/ai/provider/routing-policy")
+}
+
 /// The add-provider form, for `kind` when given (a catalog slug, so nothing to escape).
 pub fn new_provider_form(org: &str, kind: Option<&str>) -> String {
     match kind {
@@ -78,4 +83,24 @@ pub fn new_provider_form(org: &str, kind: Option<&str>) -> String {
 /// The edit form of a provider.
 pub fn edit_provider(org: &str, id: &str) -> String {
     format!("/orgs/{org}/settings/ai/providers/{id}/edit")
+}
+
+/// The org's skills (POST adds one).
+pub fn skills(org: &str) -> String {
+    format!("/orgs/{org}/settings/ai/skills")
+}
+
+/// The add-skill form.
+pub fn new_skill(org: &str) -> String {
+    format!("/orgs/{org}/settings/ai/skills/new")
+}
+
+/// One skill (POST saves an edit).
+pub fn skill(org: &str, id: &str) -> String {
+    format!("/orgs/{org}/settings/ai/skills/{id}")
+}
+
+/// A skill action: `edit`, `enabled` or `delete`.
+pub fn skill_action(org: &str, id: &str, action: &str) -> String {
+    format!("/orgs/{org}/settings/ai/skills/{id}/{action}")
 }

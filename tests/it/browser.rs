@@ -555,8 +555,24 @@ async fn add_activate_deactivate_a_provider(browser: &Browser, app: &TestApp, js
         .assert_accessible("the Provider tab with a provider card")
         .await;
 
+    // Activate first previews what would change, then asks to confirm.
     browser
-        .find("#providers form[action$='/activate'] button")
+        .find("#providers a[href$='/activate']")
+        .await
+        .click()
+        .await
+        .unwrap();
+    browser.find("#activate-preview").await;
+    assert!(
+        browser
+            .text("#activate-changes")
+            .await
+            .contains("Your provider: Claude"),
+        "the preview lists the features Claude would serve"
+    );
+    browser.assert_accessible("the activation preview").await;
+    browser
+        .find("#activate-confirm")
         .await
         .click()
         .await

@@ -11,3 +11,4 @@ mod models;
 mod ops;
 pub mod provider_ops;
 mod providers;
+mod routing;

@@ -100,8 +100,11 @@ async fn providers_list_and_find_with_their_key_preview() {
     assert_eq!(keyed.check_status, CheckStatus::Unverified);
     assert_eq!(keyed.lock_version, 0);
 
-    let (list, active) = provider::list_for_org(&mut conn, acme).await.unwrap();
-    assert_eq!(active, None);
+    let (settings, list) = provider::list_for_org(&mut conn, acme)
+        .await
+        .unwrap()
+        .expect("acme has settings");
+    assert_eq!(settings.active_provider_id, None);
     let got: Vec<_> = list
         .iter()
         .map(|(p, k)| (p.id.as_str(), k.as_deref()))
@@ -113,13 +116,11 @@ async fn providers_list_and_find_with_their_key_preview() {
             (keyless.id.as_str(), None)
         ]
     );
-    assert!(
-        provider::list_for_org(&mut conn, other)
-            .await
-            .unwrap()
-            .0
-            .is_empty()
-    );
+    let (_, others) = provider::list_for_org(&mut conn, other)
+        .await
+        .unwrap()
+        .expect("the other org has settings");
+    assert!(others.is_empty());
     assert_eq!(provider::count_for_org(&mut conn, acme).await.unwrap(), 2);
 
     let (found, preview) = provider::find(&mut conn, acme, &keyed.id)

@@ -8,6 +8,7 @@
 mod activation;
 mod input;
 mod keys;
+mod recheck;
 mod view;
 
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
@@ -15,6 +16,7 @@ use diesel_async::{AsyncConnection as _, AsyncPgConnection};
 
 pub use activation::{activate_provider, deactivate};
 pub use input::{KeyInput, MAX_NAME_CHARS, ProviderInput};
+pub use recheck::{RecheckReport, recheck_due};
 pub use view::{KeyDisplay, LastCheck, ProviderList, ProviderView};
 
 use super::{Action, Caller, Change, OpError, OpResult, Scope, Target, audit};
@@ -26,6 +28,7 @@ use crate::{
         secret,
     },
     providers::check::CheckOutcome,
+    routing::Policy,
     state::AppState,
 };
 use activation::revert_to_platform;
@@ -36,7 +39,10 @@ use keys::{Key, resolve_key, store, stored_key, verify};
 pub async fn list_providers(state: &AppState, caller: &Caller) -> OpResult<ProviderList> {
     let org = caller.require(Scope::AiProvidersList)?;
     let mut conn = state.pool.get().await?;
-    let (rows, active) = provider::list_for_org(&mut conn, org.id).await?;
+    let (settings, rows) = provider::list_for_org(&mut conn, org.id)
+        .await?
+        .ok_or(OpError::NotFound)?;
+    let active = settings.active_provider_id;
     let others: Vec<_> = rows
         .iter()
         .map(|(p, _)| (p.id.clone(), p.name.clone(), p.secret_id.clone()))
@@ -45,7 +51,30 @@ pub async fn list_providers(state: &AppState, caller: &Caller) -> OpResult<Provi
         .iter()
         .map(|(p, preview)| view::view(caller, p, preview.as_deref(), active.as_deref(), &others))
         .collect();
-    Ok(ProviderList { active, providers })
+    Ok(ProviderList {
+        active,
+        providers,
+        // A CHECK constraint admits only the two policies; were it ever another, fail closed.
+        policy: settings.routing_policy.parse().unwrap_or(Policy::Strict),
+        insights_enabled: settings.insights_enabled,
+        settings_lock_version: settings.lock_version,
+    })
+}
+
+/// The org's providers for previewing the activation of `id` (scope
+/// `aiProviders:activate`): compare `routing()` with `routing_with_active(id)`.
+pub async fn activation_preview(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+) -> OpResult<ProviderList> {
+    caller.require(Scope::AiProvidersActivate)?;
+    let list = list_providers(state, caller).await?;
+    if list.providers.iter().any(|p| p.id == id) {
+        Ok(list)
+    } else {
+        Err(OpError::NotFound)
+    }
 }
 
 /// One provider (scope `aiProviders:get`).

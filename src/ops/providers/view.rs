@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use crate::{
     models::provider::{CheckStatus, Provider},
     providers::catalog::{BaseUrlSpec, ProviderKind},
+    routing::{Active, Policy, Settings},
 };
 
 use super::super::Caller;
@@ -61,6 +62,53 @@ pub struct ProviderList {
     /// The active provider's id; `None` = the platform default.
     pub active: Option<String>,
     pub providers: Vec<ProviderView>,
+    /// The org's routing policy and Insights switch (they decide what runs where).
+    pub policy: Policy,
+    pub insights_enabled: bool,
+    /// The settings row's version, for the policy switch's form.
+    pub settings_lock_version: i32,
+}
+
+impl ProviderList {
+    /// The active provider's view, if one is active.
+    pub fn active_provider(&self) -> Option<&ProviderView> {
+        let id = self.active.as_deref()?;
+        self.providers.iter().find(|p| p.id == id)
+    }
+
+    /// What routing would see with `id` active instead (for the activation preview).
+    pub fn routing_with_active(&self, id: &str) -> Settings<'_> {
+        Settings {
+            active: self
+                .providers
+                .iter()
+                .find(|p| p.id == id)
+                .map(ProviderView::routing),
+            ..self.routing()
+        }
+    }
+
+    /// What routing needs to know, borrowed from this list.
+    pub fn routing(&self) -> Settings<'_> {
+        Settings {
+            policy: self.policy,
+            insights_enabled: self.insights_enabled,
+            active: self.active_provider().map(ProviderView::routing),
+        }
+    }
+}
+
+impl ProviderView {
+    /// This provider as routing sees it.
+    pub fn routing(&self) -> Active<'_> {
+        Active {
+            id: &self.id,
+            name: &self.name,
+            kind: self.kind,
+            model: &self.default_model,
+            supports_tools: self.supports_tools,
+        }
+    }
 }
 
 /// A text field of a provider's `config`.

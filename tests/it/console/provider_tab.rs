@@ -373,6 +373,7 @@ fn post_routes(id: &str) -> Vec<String> {
         CREATE.to_owned(),
         format!("{CREATE}/{id}"),
         "/orgs/acme/settings/ai/provider/deactivate".to_owned(),
+        "/orgs/acme/settings/ai/provider/routing-policy".to_owned(),
     ];
     routes.extend(["test", "activate", "delete", "remove-key"].map(|a| action(id, a)));
     routes
@@ -417,6 +418,7 @@ async fn members_and_support_read_without_forms_or_previews_and_may_not_post() {
         for path in [
             "/orgs/acme/settings/ai/provider/new".to_owned(),
             format!("{CREATE}/{id}/edit"),
+            action(&id, "activate"),
         ] {
             assert_eq!(app.get(&http, &path).await.status(), 403, "{email} {path}");
         }

@@ -1,0 +1,89 @@
+//! The "What runs where" matrix of the Provider tab and the activation preview: one row per
+//! AI feature with who serves it, the model and why, straight from [`routing::route`].
+
+use crate::routing::{self, Feature, Policy, Route, Settings};
+
+/// Who serves the platform default (`SWITCHBOARD_PLATFORM_PROVIDER`), as shown.
+pub struct Platform {
+    pub kind_label: String,
+    pub model: String,
+}
+
+/// One feature's row.
+#[derive(Clone)]
+pub struct MatrixRow {
+    pub id: &'static str,
+    pub label: &'static str,
+    pub tools: bool,
+    /// `byo`, `platform` or `unavailable` (a CSS class and a test hook).
+    pub server: &'static str,
+    pub served_by: String,
+    pub model: String,
+    pub reason: &'static str,
+}
+
+/// The matrix for `settings`.
+pub fn rows(settings: &Settings<'_>, platform: &Platform) -> Vec<MatrixRow> {
+    routing::matrix(settings)
+        .iter()
+        .map(|(feature, route)| row(*feature, route, platform))
+        .collect()
+}
+
+fn row(feature: Feature, route: &Route<'_>, platform: &Platform) -> MatrixRow {
+    let (served_by, model) = match route {
+        Route::Byo(active) => (
+            format!("Your provider: {}", active.name),
+            active.model.to_owned(),
+        ),
+        Route::Platform(_) => (
+            format!("Platform ({})", platform.kind_label),
+            platform.model.clone(),
+        ),
+        Route::Unavailable(_) => ("Unavailable".to_owned(), "—".to_owned()),
+    };
+    MatrixRow {
+        id: feature.id(),
+        label: feature.label(),
+        tools: feature.needs_tools(),
+        server: route.server(),
+        served_by,
+        model,
+        reason: route.reason(),
+    }
+}
+
+/// The rows whose server or model would change going from `now` to `next`, as
+/// (row now, row then).
+pub fn changes(
+    now: &Settings<'_>,
+    next: &Settings<'_>,
+    platform: &Platform,
+) -> Vec<(MatrixRow, MatrixRow)> {
+    rows(now, platform)
+        .into_iter()
+        .zip(rows(next, platform))
+        .filter(|(a, b)| a.served_by != b.served_by || a.model != b.model)
+        .collect()
+}
+
+/// A choice of the policy switch.
+pub struct PolicyChoice {
+    pub value: &'static str,
+    pub label: &'static str,
+    pub explanation: &'static str,
+    pub checked: bool,
+}
+
+/// Both policies, `current` checked.
+pub fn policy_choices(current: Policy) -> Vec<PolicyChoice> {
+    Policy::ALL
+        .into_iter()
+        .map(|p| PolicyChoice {
+            value: p.as_str(),
+            label: p.label(),
+            explanation: p.explanation(),
+            checked: p == current,
+        })
+        .collect()
+}
