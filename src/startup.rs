@@ -129,6 +129,8 @@ impl Application {
                         .wrap(sessions)
                         .configure(console::console_routes),
                 )
+                // Inside the error renderer, so its 400/404 render like any other error.
+                .wrap(from_fn(console::edge::reject_control_chars))
                 .wrap(from_fn(console::errors::render_errors))
                 .wrap(security_headers())
                 .wrap(from_fn(telemetry::request_log))

@@ -4,6 +4,7 @@
 pub mod account;
 pub mod assets;
 pub mod audit;
+pub mod edge;
 pub mod errors;
 pub mod frame;
 pub mod health;

@@ -4,6 +4,7 @@ mod account;
 mod auth;
 mod cli;
 mod csrf;
+mod edge;
 mod insights;
 mod members;
 mod ops;
