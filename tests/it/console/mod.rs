@@ -8,6 +8,7 @@ mod edge;
 mod insights;
 mod members;
 mod ops;
+mod outage;
 mod provider_tab;
 mod roles;
 mod serve;
