@@ -12,7 +12,7 @@ use actix_web::{
     cookie::{Key, SameSite, time::Duration as CookieDuration},
     dev::Server,
     error::UrlencodedError,
-    middleware::{DefaultHeaders, from_fn},
+    middleware::{Compress, DefaultHeaders, from_fn},
     web,
 };
 
@@ -134,6 +134,8 @@ impl Application {
                 .wrap(from_fn(console::errors::render_errors))
                 .wrap(security_headers())
                 .wrap(from_fn(telemetry::request_log))
+                // gzip only (pure Rust); see docs/DECISIONS.md on BREACH.
+                .wrap(Compress::default())
         })
         .listen(listener)?
         .shutdown_timeout(10);
@@ -218,6 +220,9 @@ pub const SECURITY_HEADERS: &[(&str, &str)] = &[
     ("referrer-policy", "same-origin"),
     ("x-frame-options", "DENY"),
     ("cross-origin-opener-policy", "same-origin"),
+    // Only where a handler set nothing (hashed assets set their year-long cache): pages,
+    // fragments, redirects and JSON carry org data and are never stored.
+    ("cache-control", "no-store"),
 ];
 
 fn security_headers() -> DefaultHeaders {

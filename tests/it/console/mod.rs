@@ -1,6 +1,7 @@
 //! The web console end to end: real server, real PostgreSQL, a cookie-keeping HTTP client.
 
 mod account;
+mod assets;
 mod auth;
 mod cli;
 mod csrf;
