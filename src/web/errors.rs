@@ -32,6 +32,7 @@ pub async fn not_found() -> Result<HttpResponse, AppError> {
 struct Wants {
     json: bool,
     htmx: bool,
+    https: bool,
 }
 
 impl Wants {
@@ -39,6 +40,9 @@ impl Wants {
         Self {
             json: crate::api::is_api_path(req.path()),
             htmx: req.headers().get("hx-request").is_some(),
+            https: req
+                .app_data::<actix_web::web::Data<crate::state::AppState>>()
+                .is_some_and(|s| s.config.is_https()),
         }
     }
 }
@@ -105,6 +109,12 @@ fn render_middleware_error(wants: Wants, err: actix_web::Error) -> actix_web::Er
         res.headers_mut().insert(
             header::HeaderName::from_static(name),
             header::HeaderValue::from_static(value),
+        );
+    }
+    if wants.https {
+        res.headers_mut().insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            header::HeaderValue::from_static(crate::startup::HSTS),
         );
     }
     InternalError::from_response(err, res).into()
