@@ -14,3 +14,4 @@ mod provider_tab;
 mod roles;
 mod serve;
 mod setup;
+mod xss;

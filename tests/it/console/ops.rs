@@ -3,7 +3,13 @@
 
 use diesel_async::RunQueryDsl as _;
 
-use crate::helpers::TestApp;
+use serde_json::json;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::canary::{log_capture, spellings};
+use crate::helpers::{PASSWORD, TestApp};
+use crate::provider_ops::{GOOD_KEY, anthropic_mock, app_with_org};
 
 #[tokio::test]
 async fn probes_and_metrics_answer() {
@@ -121,4 +127,95 @@ async fn the_database_refuses_to_change_or_delete_audit_events() {
         assert!(err.to_string().contains("append-only"), "{sql}: {err}");
     }
     assert_eq!(app.audit_count("insights.enabled").await, 1);
+}
+
+/// A key an upstream echoes back in its error body, as OpenAI does for a wrong key.
+const ECHOED_KEY: &str = "sk-LOGCANARY-echoed-0a1b2c3d4e5f67890123";
+
+#[tokio::test]
+async fn logs_carry_no_secrets() {
+    let logs = log_capture();
+    tracing::info!("log capture on");
+    let (app, _, _, _) = app_with_org().await;
+    let res = app.login(&app.client, "ada@acme.test", PASSWORD).await;
+    assert_eq!(res.status(), 303, "login");
+    let good = anthropic_mock().await;
+    let echoing = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v1/models"))
+        .respond_with(ResponseTemplate::new(401).set_body_json(json!({"error": {
+            "message": format!("Incorrect API key provided: {ECHOED_KEY}"),
+            "code": "invalid_api_key"}})))
+        .mount(&echoing)
+        .await;
+    let tab = "/orgs/acme/settings/ai/provider";
+    let create = "/orgs/acme/settings/ai/providers";
+    // Created with a live check that passes, then tested again.
+    let res = app
+        .post_form(
+            &app.client,
+            tab,
+            create,
+            &[
+                ("kind", "anthropic"),
+                ("name", "Claude"),
+                ("default_model", "claude-sonnet-4-20250514"),
+                ("base_url", &good.uri()),
+                ("api_key", GOOD_KEY),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 303, "created");
+    let id: String = {
+        use diesel::QueryDsl as _;
+        use switchboard::db::schema::providers;
+        let mut conn = app.db().await;
+        providers::table
+            .select(providers::id)
+            .first(&mut conn)
+            .await
+            .expect("the provider")
+    };
+    let res = app
+        .post_form(&app.client, tab, &format!("{create}/{id}/test"), &[])
+        .await;
+    assert_eq!(res.status(), 303, "tested");
+    // A failed check whose upstream repeats the key.
+    let res = app
+        .post_form(
+            &app.client,
+            tab,
+            create,
+            &[
+                ("kind", "custom"),
+                ("name", "Echo"),
+                ("default_model", "gpt-4o"),
+                ("base_url", &format!("{}/v1", echoing.uri())),
+                ("api_key", ECHOED_KEY),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 422, "the failed check");
+    assert!(
+        !res.text().await.unwrap().contains(ECHOED_KEY),
+        "the answer is redacted"
+    );
+    assert_eq!(
+        echoing.received_requests().await.unwrap_or_default().len(),
+        1
+    );
+
+    let logged = String::from_utf8(logs.lock().unwrap().clone()).unwrap();
+    assert!(
+        logged.contains("provider check finished"),
+        "the log capture works"
+    );
+    for secret in [GOOD_KEY, ECHOED_KEY, PASSWORD] {
+        for spelling in spellings(secret) {
+            assert!(
+                !logged.contains(&spelling),
+                "a secret is in the logs as {spelling:?}"
+            );
+        }
+    }
 }
