@@ -164,6 +164,18 @@ impl Config {
             .as_ref()
             .is_some_and(|u| u.scheme() == "https")
     }
+
+    /// The start-up warning for a console reachable from other machines over plain http
+    /// (passwords and session cookies would cross the network in clear), if that's the case.
+    pub fn bind_warning(&self) -> Option<String> {
+        (!self.bind.ip().is_loopback() && !self.is_https()).then(|| {
+            format!(
+                "SWITCHBOARD_BIND={} is not a loopback address but SWITCHBOARD_PUBLIC_URL is not \
+                 https: serve the console behind a TLS proxy and set SWITCHBOARD_PUBLIC_URL=https://…",
+                self.bind
+            )
+        })
+    }
 }
 
 /// `0` (off) or a whole number with a unit: `90s`, `30m`, `6h`, `1d`; between a minute and

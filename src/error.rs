@@ -30,6 +30,9 @@ pub enum AppError {
     /// Too many attempts: 429.
     #[error("{0}")]
     TooManyRequests(String),
+    /// The database cannot be reached right now: 503 with `Retry-After`.
+    #[error("database unavailable")]
+    Unavailable,
     /// Anything else: an opaque 500 whose cause chain is logged, never shown.
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
@@ -38,6 +41,9 @@ pub enum AppError {
 impl AppError {
     /// A short machine-readable code for JSON bodies and logs.
     pub fn code(&self) -> &'static str {
+        if self.is_unavailable() {
+            return "unavailable";
+        }
         match self {
             Self::Validation(_) => "validation",
             Self::Unauthenticated => "unauthenticated",
@@ -47,12 +53,16 @@ impl AppError {
             Self::Conflict(_) => "conflict",
             Self::TooLarge(_) => "too_large",
             Self::TooManyRequests(_) => "too_many_requests",
+            Self::Unavailable => "unavailable",
             Self::Internal(_) => "internal",
         }
     }
 
     /// The message safe to show a user.
     pub fn public_message(&self) -> String {
+        if self.is_unavailable() {
+            return UNAVAILABLE_MESSAGE.to_owned();
+        }
         match self {
             Self::Internal(_) => "Something went wrong on our side. It has been logged.".to_owned(),
             other => other.to_string(),
@@ -60,8 +70,27 @@ impl AppError {
     }
 }
 
+/// What a user sees during a database outage.
+pub const UNAVAILABLE_MESSAGE: &str = "The database is unavailable right now, so this could not be done. Nothing was lost; \
+     try again in a few seconds.";
+
+impl AppError {
+    /// Whether this is a database outage: [`AppError::Unavailable`], or an internal error
+    /// whose cause chain is a lost or refused database connection.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            Self::Unavailable => true,
+            Self::Internal(cause) => crate::db::outage::is_outage_anyhow(cause),
+            _ => false,
+        }
+    }
+}
+
 impl ResponseError for AppError {
     fn status_code(&self) -> StatusCode {
+        if self.is_unavailable() {
+            return StatusCode::SERVICE_UNAVAILABLE;
+        }
         match self {
             Self::Validation(_) => StatusCode::BAD_REQUEST,
             Self::Unauthenticated => StatusCode::UNAUTHORIZED,
@@ -71,13 +100,18 @@ impl ResponseError for AppError {
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
     fn error_response(&self) -> HttpResponse {
-        if let Self::Internal(cause) = self {
-            tracing::error!(error = ?cause, "internal error");
+        match self {
+            Self::Internal(cause) if self.is_unavailable() => {
+                tracing::warn!(error = %cause, "database unavailable");
+            }
+            Self::Internal(cause) => tracing::error!(error = ?cause, "internal error"),
+            _ => {}
         }
         // The body is filled in by the render_errors middleware, which knows the request.
         HttpResponse::build(self.status_code()).finish()
@@ -86,13 +120,25 @@ impl ResponseError for AppError {
 
 impl From<diesel::result::Error> for AppError {
     fn from(e: diesel::result::Error) -> Self {
-        Self::Internal(e.into())
+        match crate::db::outage::is_outage_diesel(&e) {
+            true => {
+                tracing::warn!(error = %e, "database unavailable");
+                Self::Unavailable
+            }
+            false => Self::Internal(e.into()),
+        }
     }
 }
 
 impl From<diesel_async::pooled_connection::deadpool::PoolError> for AppError {
     fn from(e: diesel_async::pooled_connection::deadpool::PoolError) -> Self {
-        Self::Internal(anyhow::anyhow!("database pool: {e}"))
+        match crate::db::outage::is_outage_pool(&e) {
+            true => {
+                tracing::warn!(error = %e, "database unavailable");
+                Self::Unavailable
+            }
+            false => Self::Internal(anyhow::anyhow!("database pool: {e}")),
+        }
     }
 }
 

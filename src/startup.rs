@@ -12,7 +12,7 @@ use actix_web::{
     cookie::{Key, SameSite, time::Duration as CookieDuration},
     dev::Server,
     error::UrlencodedError,
-    middleware::{DefaultHeaders, from_fn},
+    middleware::{Compress, DefaultHeaders, from_fn},
     web,
 };
 
@@ -72,6 +72,9 @@ impl Application {
         let parallel_hashes =
             (std::thread::available_parallelism().map_or(2, |n| n.get()) / 2).max(1);
         let https = config.is_https();
+        if let Some(warning) = config.bind_warning() {
+            tracing::warn!("{warning}");
+        }
         let session_key = config
             .session_key
             .as_deref()
@@ -132,9 +135,13 @@ impl Application {
                         .wrap(sessions)
                         .configure(console::console_routes),
                 )
+                // Inside the error renderer, so its 400/404 render like any other error.
+                .wrap(from_fn(console::edge::reject_control_chars))
                 .wrap(from_fn(console::errors::render_errors))
-                .wrap(security_headers())
+                .wrap(security_headers(https))
                 .wrap(from_fn(telemetry::request_log))
+                // gzip only (pure Rust); see docs/DECISIONS.md on BREACH.
+                .wrap(Compress::default())
         })
         .listen(listener)?
         .shutdown_timeout(10);
@@ -211,11 +218,34 @@ fn form_config() -> web::FormConfig {
         })
 }
 
-fn security_headers() -> DefaultHeaders {
-    DefaultHeaders::new()
-        .add(("Content-Security-Policy", CSP))
-        .add(("X-Content-Type-Options", "nosniff"))
-        .add(("Referrer-Policy", "same-origin"))
-        .add(("X-Frame-Options", "DENY"))
-        .add(("Cross-Origin-Opener-Policy", "same-origin"))
+/// The browser features no page of the console uses, denied to it and to anything it embeds.
+pub const PERMISSIONS_POLICY: &str = "accelerometer=(), camera=(), display-capture=(), \
+     geolocation=(), gyroscope=(), hid=(), magnetometer=(), microphone=(), midi=(), \
+     payment=(), serial=(), usb=()";
+
+/// `Strict-Transport-Security` when `SWITCHBOARD_PUBLIC_URL` is https.
+pub const HSTS: &str = "max-age=31536000; includeSubDomains";
+
+/// The headers of every response (lower-case names; `render_errors` adds them itself to
+/// errors that bypass `DefaultHeaders`).
+pub const SECURITY_HEADERS: &[(&str, &str)] = &[
+    ("content-security-policy", CSP),
+    ("x-content-type-options", "nosniff"),
+    ("referrer-policy", "same-origin"),
+    ("x-frame-options", "DENY"),
+    ("cross-origin-opener-policy", "same-origin"),
+    ("permissions-policy", PERMISSIONS_POLICY),
+    // Only where a handler set nothing (hashed assets set their year-long cache): pages,
+    // fragments, redirects and JSON carry org data and are never stored.
+    ("cache-control", "no-store"),
+];
+
+fn security_headers(https: bool) -> DefaultHeaders {
+    let headers = SECURITY_HEADERS
+        .iter()
+        .fold(DefaultHeaders::new(), |headers, pair| headers.add(*pair));
+    match https {
+        true => headers.add(("strict-transport-security", HSTS)),
+        false => headers,
+    }
 }

@@ -8,7 +8,12 @@ use actix_session::storage::{LoadError, SaveError, SessionKey, SessionStore, Upd
 use actix_web::cookie::time::Duration as CookieDuration;
 use chrono::TimeDelta;
 
-use crate::{clock::Clock, crypto, db::Pool, models::session as rows};
+use crate::{
+    clock::Clock,
+    crypto,
+    db::{Pool, outage},
+    models::session as rows,
+};
 
 /// Idle timeout: a session unused this long is dead.
 pub const IDLE_TIMEOUT: TimeDelta = TimeDelta::minutes(30);
@@ -31,7 +36,19 @@ impl PgSessionStore {
         self.pool
             .get()
             .await
-            .map_err(|e| anyhow::anyhow!("session store pool: {e}"))
+            .map_err(|e| match outage::is_outage_pool(&e) {
+                true => anyhow::Error::new(outage::Outage),
+                false => anyhow::anyhow!("session store pool: {e}"),
+            })
+    }
+}
+
+/// A query error as the store reports it: an outage becomes [`outage::Outage`], the one
+/// cause `render_errors` can still recognise through actix-session's opaque 500.
+fn db_error(e: diesel::result::Error) -> anyhow::Error {
+    match outage::is_outage_diesel(&e) {
+        true => anyhow::Error::new(outage::Outage),
+        false => e.into(),
     }
 }
 
@@ -49,7 +66,7 @@ impl SessionStore for PgSessionStore {
         let state =
             rows::load_and_touch(&mut conn, &key_hash(session_key), now, now + IDLE_TIMEOUT)
                 .await
-                .map_err(|e| LoadError::Other(e.into()))?;
+                .map_err(|e| LoadError::Other(db_error(e)))?;
         state
             .map(|s| serde_json::from_str(&s).map_err(|e| LoadError::Deserialization(e.into())))
             .transpose()
@@ -75,7 +92,7 @@ impl SessionStore for PgSessionStore {
             now + ABSOLUTE_TIMEOUT,
         )
         .await
-        .map_err(|e| SaveError::Other(e.into()))?;
+        .map_err(|e| SaveError::Other(db_error(e)))?;
         Ok(key)
     }
 
@@ -97,7 +114,7 @@ impl SessionStore for PgSessionStore {
             now + IDLE_TIMEOUT,
         )
         .await
-        .map_err(|e| UpdateError::Other(e.into()))?;
+        .map_err(|e| UpdateError::Other(db_error(e)))?;
         if updated {
             return Ok(session_key);
         }
@@ -124,13 +141,16 @@ impl SessionStore for PgSessionStore {
             &key_hash(session_key),
             self.clock.now() + IDLE_TIMEOUT,
         )
-        .await?;
+        .await
+        .map_err(db_error)?;
         Ok(())
     }
 
     async fn delete(&self, session_key: &SessionKey) -> Result<(), anyhow::Error> {
         let mut conn = self.conn().await?;
-        rows::delete(&mut conn, &key_hash(session_key)).await?;
+        rows::delete(&mut conn, &key_hash(session_key))
+            .await
+            .map_err(db_error)?;
         Ok(())
     }
 }

@@ -40,6 +40,10 @@ pub fn validate_slug(slug: &str) -> Result<(), &'static str> {
 
 /// Checks an org or user display name.
 pub fn validate_name(name: &str) -> Result<(), &'static str> {
+    // Also the CLI's guard: HTTP input never gets here with one (web::edge refuses it).
+    if name.chars().any(char::is_control) {
+        return Err("the name may not contain control characters");
+    }
     match name.trim().chars().count() {
         0 => Err("the name may not be empty"),
         1..=200 => Ok(()),

@@ -34,6 +34,9 @@ pub enum OpError {
     /// Too many attempts (429).
     #[error("{0}")]
     TooManyRequests(String),
+    /// The database cannot be reached right now (503, try again).
+    #[error("the database is unavailable; try again in a few seconds")]
+    Unavailable,
     /// Anything else: logged, never shown.
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
@@ -81,13 +84,25 @@ impl OpError {
 
 impl From<diesel::result::Error> for OpError {
     fn from(e: diesel::result::Error) -> Self {
-        Self::Internal(e.into())
+        match crate::db::outage::is_outage_diesel(&e) {
+            true => {
+                tracing::warn!(error = %e, "database unavailable");
+                Self::Unavailable
+            }
+            false => Self::Internal(e.into()),
+        }
     }
 }
 
 impl From<diesel_async::pooled_connection::deadpool::PoolError> for OpError {
     fn from(e: diesel_async::pooled_connection::deadpool::PoolError) -> Self {
-        Self::Internal(anyhow::anyhow!("database pool: {e}"))
+        match crate::db::outage::is_outage_pool(&e) {
+            true => {
+                tracing::warn!(error = %e, "database unavailable");
+                Self::Unavailable
+            }
+            false => Self::Internal(anyhow::anyhow!("database pool: {e}")),
+        }
     }
 }
 
@@ -101,6 +116,7 @@ impl From<OpError> for AppError {
             OpError::NotFound => AppError::NotFound,
             OpError::Conflict(m) => AppError::Conflict(m),
             OpError::TooManyRequests(m) => AppError::TooManyRequests(m),
+            OpError::Unavailable => AppError::Unavailable,
             OpError::Internal(e) => AppError::Internal(e),
         }
     }

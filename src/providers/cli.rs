@@ -74,9 +74,11 @@ pub async fn run(command: ProviderCommand, settings: CheckSettings) -> ExitCode 
             let outcome = Checker::new(settings).check(&request).await;
             let mut out = std::io::stdout().lock();
             // A closed stdout can't be reported anywhere; the exit code still tells.
-            let _ = writeln!(out, "{outcome}");
+            // Upstream text (model ids, error bodies) reaches the operator's terminal:
+            // printed without control characters, so a hostile endpoint cannot send escapes.
+            let _ = writeln!(out, "{}", for_terminal(&outcome.to_string()));
             if let Some(excerpt) = &outcome.excerpt {
-                let _ = writeln!(out, "upstream said: {excerpt}");
+                let _ = writeln!(out, "upstream said: {}", for_terminal(excerpt));
             }
             match outcome.ok {
                 true => ExitCode::SUCCESS,
@@ -84,6 +86,17 @@ pub async fn run(command: ProviderCommand, settings: CheckSettings) -> ExitCode 
             }
         }
     }
+}
+
+/// `text` safe to print on a terminal: control characters (ESC, CR, BEL, C1 such as CSI…)
+/// and bidirectional overrides are removed.
+pub fn for_terminal(text: &str) -> String {
+    text.chars()
+        .filter(|c| {
+            !c.is_control()
+                && !matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+        })
+        .collect()
 }
 
 fn usage_error(line: &str) -> ExitCode {
@@ -107,4 +120,15 @@ fn read_key(kind: ProviderKind) -> std::io::Result<Option<SecretString>> {
     let key = buffer.strip_suffix('\n').unwrap_or(&buffer);
     let key = key.strip_suffix('\r').unwrap_or(key);
     Ok((!key.is_empty()).then(|| SecretString::from(key.to_owned())))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn terminal_text_loses_escapes_and_bidi_overrides() {
+        assert_eq!(
+            super::for_terminal("\u{1b}[31mred\u{1b}[0m \u{9b}2J\u{7}\r\u{202e}txt"),
+            "[31mred[0m 2Jtxt"
+        );
+    }
 }

@@ -85,11 +85,12 @@ impl EgressPolicy {
         addrs.iter().try_for_each(|a| self.check_addr(*a))
     }
 
+    /// The rules that admit `ip`, judged on its normalised form only: an IPv6 spelling of
+    /// an IPv4 address (`::ffff:127.0.0.1`) is matched as that IPv4 address, so `::/0`
+    /// cannot admit `127.0.0.1` or a private IPv4 network through its mapped form.
     fn matching_rules(&self, ip: IpAddr) -> impl Iterator<Item = &AllowRule> {
         let normal = normalise(ip);
-        self.rules
-            .iter()
-            .filter(move |r| r.net.contains(&ip) || r.net.contains(&normal))
+        self.rules.iter().filter(move |r| r.net.contains(&normal))
     }
 
     fn matching_net(&self, ip: IpAddr) -> Option<&AllowRule> {
@@ -144,6 +145,13 @@ fn parse_rule(entry: &str) -> Result<AllowRule, String> {
         true => IpNet::from_str(cidr).map_err(|_| "not a CIDR (e.g. 10.0.0.0/8, fd00::/8)")?,
         false => IpNet::from(IpAddr::from_str(cidr).map_err(|_| "not an IP address or CIDR")?),
     };
+    // Addresses are judged in normalised form, so a rule must be written that way too.
+    if let IpNet::V6(v6) = net
+        && v6.prefix_len() >= 96
+        && normalise(IpAddr::V6(v6.network())) != IpAddr::V6(v6.network())
+    {
+        return Err("an IPv6 spelling of IPv4 addresses; write the IPv4 network instead".into());
+    }
     let port = match port {
         None => None,
         Some(p) => match p.parse::<u16>() {
@@ -170,7 +178,12 @@ pub struct Refusal {
 
 impl fmt::Display for Refusal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let ip = self.addr.ip();
+        // An IPv6 spelling of an IPv4 address is shown with the address it stands for.
+        let raw = self.addr.ip();
+        let ip = match normalise(raw) {
+            normal if normal != raw => format!("{raw} (that is {normal})"),
+            _ => raw.to_string(),
+        };
         if self.class.always_refused() {
             write!(
                 f,
@@ -205,7 +218,8 @@ pub enum AddressClass {
     UniqueLocal,
     /// 169.254.0.0/16, fe80::/10 — always refused.
     LinkLocal,
-    /// Cloud metadata service addresses outside link-local (fd00:ec2::254) — always refused.
+    /// Cloud metadata service addresses outside link-local (168.63.129.16 Azure,
+    /// 100.100.100.200 Alibaba, 192.0.0.192 Oracle, fd00:ec2::254 AWS) — always refused.
     Metadata,
     /// 0.0.0.0/8, :: — always refused (connecting to them reaches the local host).
     Unspecified,
@@ -291,6 +305,10 @@ fn in_v6(ip: u128, base: u128, len: u32) -> bool {
 fn classify_v4(ip: Ipv4Addr) -> AddressClass {
     use AddressClass::*;
     const TABLE: &[([u8; 4], u32, AddressClass)] = &[
+        // First: these sit inside ranges an operator may allow-list (CGNAT, 192.0.0.0/24).
+        ([168, 63, 129, 16], 32, Metadata),
+        ([100, 100, 100, 200], 32, Metadata),
+        ([192, 0, 0, 192], 32, Metadata),
         ([0, 0, 0, 0], 8, Unspecified),
         ([127, 0, 0, 0], 8, Loopback),
         ([10, 0, 0, 0], 8, Private),
@@ -371,6 +389,55 @@ mod tests {
         assert_eq!(class("::"), AddressClass::Unspecified);
         assert_eq!(class("255.255.255.255"), AddressClass::Reserved);
         assert_eq!(class("::1"), AddressClass::Loopback);
+    }
+
+    #[test]
+    fn cloud_metadata_addresses_are_refused_in_every_spelling_whatever_the_allow_list() {
+        let everything = EgressPolicy::parse("0.0.0.0/0, ::/0").expect("valid");
+        for ip in [
+            "169.254.169.254",
+            "168.63.129.16",
+            "100.100.100.200",
+            "192.0.0.192",
+            "::ffff:168.63.129.16",
+            "::ffff:100.100.100.200",
+            "::ffff:192.0.0.192",
+            "::192.0.0.192",
+            "64:ff9b::168.63.129.16",
+            "2002:6464:64c8::1",
+            "fd00:ec2::254",
+        ] {
+            let addr = SocketAddr::new(ip.parse().expect("address"), 80);
+            let refusal = everything.check_addr(addr).expect_err(ip);
+            assert!(refusal.class.always_refused(), "{ip}: {refusal}");
+        }
+        assert_eq!(class("168.63.129.16"), AddressClass::Metadata);
+        assert_eq!(class("100.100.100.201"), AddressClass::SharedCgnat);
+    }
+
+    #[test]
+    fn allow_rules_match_the_normalised_address_only() {
+        let at = |ip: &str, port| SocketAddr::new(ip.parse().expect("address"), port);
+        // `::/0` admits IPv6 networks, never an IPv4 address spelt in IPv6.
+        let v6_only = EgressPolicy::parse("::/0").expect("valid");
+        for ip in [
+            "::ffff:127.0.0.1",
+            "::127.0.0.1",
+            "64:ff9b::7f00:1",
+            "2002:7f00:1::",
+        ] {
+            let refusal = v6_only.check_addr(at(ip, 9)).expect_err(ip);
+            assert_eq!(refusal.class, AddressClass::Loopback, "{ip}");
+        }
+        assert!(v6_only.check_addr(at("::1", 9)).is_ok());
+        assert!(v6_only.check_addr(at("fd12::1", 9)).is_ok());
+        // Allowing 127.0.0.0/8 admits its mapped spellings.
+        let v4 = EgressPolicy::parse("127.0.0.0/8").expect("valid");
+        assert!(v4.check_addr(at("::ffff:127.0.0.1", 9)).is_ok());
+        assert!(v4.check_addr(at("::1", 9)).is_err());
+        // A rule spelt as mapped IPv4 would never match; it is refused at start-up.
+        assert!(EgressPolicy::parse("::ffff:127.0.0.0/104").is_err());
+        assert!(EgressPolicy::parse("::ffff:0:0/96").is_err());
     }
 
     #[test]

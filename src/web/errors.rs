@@ -5,13 +5,14 @@ use actix_web::{
     HttpRequest, HttpResponse,
     body::{BoxBody, MessageBody},
     dev::{ServiceRequest, ServiceResponse},
+    error::InternalError,
     http::{StatusCode, header},
     middleware::Next,
 };
 use askama::Template;
 
 use super::Chrome;
-use crate::error::AppError;
+use crate::{db::outage::Outage, error::AppError};
 
 #[derive(Template)]
 #[template(path = "error.html")]
@@ -26,52 +27,132 @@ pub async fn not_found() -> Result<HttpResponse, AppError> {
     Err(AppError::NotFound)
 }
 
+/// What decides an error's form, read before the request moves on down the stack.
+#[derive(Clone, Copy)]
+struct Wants {
+    json: bool,
+    htmx: bool,
+    https: bool,
+}
+
+impl Wants {
+    fn of(req: &HttpRequest) -> Self {
+        Self {
+            json: crate::api::is_api_path(req.path()),
+            htmx: req.headers().get("hx-request").is_some(),
+            https: req
+                .app_data::<actix_web::web::Data<crate::state::AppState>>()
+                .is_some_and(|s| s.config.is_https()),
+        }
+    }
+}
+
 /// The middleware.
 pub async fn render_errors(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    // Errors raised as `Err` by middleware (not handlers) keep actix's own rendering: holding
-    // a clone of the request across `next.call` would break routing.
-    let res = next.call(req).await?.map_into_boxed_body();
+    // Errors raised as `Err` by middleware (not handlers) come back without the request:
+    // holding a clone of it across `next.call` would break routing. So what the rendering
+    // needs is read first, and such errors are answered through `InternalError`.
+    let wants = Wants::of(req.request());
+    let res = match next.call(req).await {
+        Ok(res) => res.map_into_boxed_body(),
+        Err(err) => return Err(render_middleware_error(wants, err)),
+    };
     let status = res.status();
     if !(status.is_client_error() || status.is_server_error()) {
         return Ok(res);
     }
     let (code, message, unauthenticated) = match res.response().error() {
-        Some(err) => match err.as_error::<AppError>() {
-            Some(app) => (
-                app.code(),
-                app.public_message(),
-                matches!(app, AppError::Unauthenticated),
-            ),
-            None if status.is_client_error() => ("bad_request", err.to_string(), false),
-            None => (
-                "internal",
-                AppError::Internal(anyhow::anyhow!("")).public_message(),
-                false,
-            ),
-        },
+        Some(err) => describe(status, err),
         // Already a complete response of our own (e.g. readyz's 503): leave it alone.
         None => return Ok(res),
     };
     let (req, _) = res.into_parts();
-    let rendered = render(&req, status, code, &message, unauthenticated);
+    let rendered = render(wants, status, code, &message, unauthenticated);
     Ok(ServiceResponse::new(req, rendered))
 }
 
+/// The code, public message and whether it means "log in" for an error.
+fn describe(status: StatusCode, err: &actix_web::Error) -> (&'static str, String, bool) {
+    match err.as_error::<AppError>() {
+        Some(app) => (
+            app.code(),
+            app.public_message(),
+            matches!(app, AppError::Unauthenticated),
+        ),
+        None if Outage::is(err) => (
+            AppError::Unavailable.code(),
+            AppError::Unavailable.public_message(),
+            false,
+        ),
+        None if status.is_client_error() => ("bad_request", err.to_string(), false),
+        None => (
+            "internal",
+            AppError::Internal(anyhow::anyhow!("")).public_message(),
+            false,
+        ),
+    }
+}
+
+/// An error a middleware returned (the session store failing, the org guard refusing):
+/// rendered like a handler's, with the security headers `DefaultHeaders` cannot add to it.
+fn render_middleware_error(wants: Wants, err: actix_web::Error) -> actix_web::Error {
+    let status = match Outage::is(&err) {
+        true => StatusCode::SERVICE_UNAVAILABLE,
+        false => err.as_response_error().status_code(),
+    };
+    let (code, message, unauthenticated) = describe(status, &err);
+    let mut res = render(wants, status, code, &message, unauthenticated);
+    for (name, value) in crate::startup::SECURITY_HEADERS {
+        res.headers_mut().insert(
+            header::HeaderName::from_static(name),
+            header::HeaderValue::from_static(value),
+        );
+    }
+    if wants.https {
+        res.headers_mut().insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            header::HeaderValue::from_static(crate::startup::HSTS),
+        );
+    }
+    InternalError::from_response(err, res).into()
+}
+
 fn render(
-    req: &HttpRequest,
+    wants: Wants,
     status: StatusCode,
     code: &str,
     message: &str,
     unauthenticated: bool,
 ) -> HttpResponse {
-    if crate::api::is_api_path(req.path()) {
+    let mut res = render_body(wants, status, code, message, unauthenticated);
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        res.headers_mut().insert(
+            header::RETRY_AFTER,
+            header::HeaderValue::from(crate::db::outage::RETRY_AFTER_SECS),
+        );
+    }
+    res.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
+    res
+}
+
+fn render_body(
+    wants: Wants,
+    status: StatusCode,
+    code: &str,
+    message: &str,
+    unauthenticated: bool,
+) -> HttpResponse {
+    if wants.json {
         return HttpResponse::build(status)
             .json(serde_json::json!({ "error": { "code": code, "message": message } }));
     }
-    let htmx = req.headers().get("hx-request").is_some();
+    let htmx = wants.htmx;
     if unauthenticated {
         return if htmx {
             HttpResponse::Unauthorized()

@@ -20,10 +20,18 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
         Err(_) => false,
     };
     if ready {
-        HttpResponse::Ok().content_type("text/plain").body("ready")
+        HttpResponse::Ok()
+            .content_type("text/plain")
+            .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+            .body("ready")
     } else {
         HttpResponse::ServiceUnavailable()
             .content_type("text/plain")
+            .insert_header((
+                actix_web::http::header::RETRY_AFTER,
+                crate::db::outage::RETRY_AFTER_SECS,
+            ))
+            .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
             .body("database unavailable")
     }
 }

@@ -14,7 +14,11 @@ pub fn public_routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
         .route("/metrics", web::get().to(health::metrics))
-        .route("/static/{file}", web::get().to(assets::serve));
+        .route("/static/{file}", web::get().to(assets::serve))
+        .route(
+            "/static/{hash}/{file}",
+            web::get().to(assets::serve_versioned),
+        );
 }
 
 /// The console's pages and forms.

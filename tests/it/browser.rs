@@ -1,8 +1,11 @@
 //! The console in a real headless Chromium (Debian's `chromium` + `chromium-driver`), driven
 //! through chromedriver with fantoccini: log in, switch tabs and toggle Insights with
 //! JavaScript on (htmx swaps the tab body in place) and off (plain form posts), with no
-//! console errors — CSP violations are console errors — and with nothing for axe-core
-//! (vendored in `vendor/`) to report on any page either session visits.
+//! console errors — CSP violations are console errors — and with nothing for axe-core to
+//! report on any page either session visits (every `goto` runs it, and so does every test
+//! after a click or a swap). axe-core comes from npm at run time, never from this repository:
+//! the file `AXE_CORE_JS` names (`.ci/run` installs it into a temporary folder), or else
+//! `npm install axe-core@4.14.1` into `target/tmp` on first use; its checksum is pinned.
 //!
 //! Chromium is slow to start on a small machine, so there are just two sessions: one with
 //! JavaScript, one without. A missing Chromium fails the tests, it never skips them.
@@ -29,8 +32,77 @@ const PATIENCE: Duration = Duration::from_secs(30);
 const AUDIT: &str = "/orgs/acme/settings/ai/audit";
 const PROVIDER: &str = "/orgs/acme/settings/ai/provider";
 const MEMBERS: &str = "/orgs/acme/settings/members";
-/// axe-core, vendored for these tests only (see `vendor/README.md`).
-const AXE: &str = include_str!("vendor/axe.min.js");
+/// The axe-core release the tests run, and the sha256 of its `axe.min.js` (the entry of
+/// the package's `sri-history.json`): a different file fails the tests instead of silently
+/// checking against other rules.
+const AXE_VERSION: &str = "4.14.1";
+const AXE_SHA256: &str = "29348999450cdf2849a8e70b7912fc2da85a849da39c0d0d5394f51d4a9ed95c";
+
+/// axe-core's `axe.min.js`: from `AXE_CORE_JS` when set (it must exist), else installed
+/// with npm into `target/tmp` once (kept there for later runs). Fails with what to do.
+fn axe_source() -> &'static str {
+    static AXE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    AXE.get_or_init(|| {
+        let path = match std::env::var_os("AXE_CORE_JS").filter(|v| !v.is_empty()) {
+            Some(path) => std::path::PathBuf::from(path),
+            None => install_axe(),
+        };
+        let source = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+            panic!(
+                "axe-core: cannot read {} ({e}); AXE_CORE_JS must name axe-core {AXE_VERSION}'s \
+                 axe.min.js (`npm install --prefix DIR axe-core@{AXE_VERSION}`)",
+                path.display()
+            )
+        });
+        let digest: String = switchboard::crypto::sha256(source.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(
+            digest,
+            AXE_SHA256,
+            "{} is not axe-core {AXE_VERSION}'s axe.min.js",
+            path.display()
+        );
+        source
+    })
+}
+
+/// `npm install axe-core@AXE_VERSION` into `target/tmp/axe-core-AXE_VERSION` unless it is
+/// there already; returns the path of `axe.min.js`.
+fn install_axe() -> std::path::PathBuf {
+    let prefix = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("axe-core-{AXE_VERSION}"));
+    let file = prefix.join("node_modules/axe-core/axe.min.js");
+    if file.exists() {
+        return file;
+    }
+    let status = Command::new("npm")
+        .args([
+            "install",
+            "--no-audit",
+            "--no-fund",
+            "--no-save",
+            "--prefix",
+        ])
+        .arg(&prefix)
+        .arg(format!("axe-core@{AXE_VERSION}"))
+        .stdout(Stdio::null())
+        .status()
+        .unwrap_or_else(|e| {
+            panic!(
+                "axe-core: AXE_CORE_JS is unset and npm could not run ({e}); install npm \
+                 (Debian: `apt-get install nodejs npm`) or set AXE_CORE_JS to axe-core \
+                 {AXE_VERSION}'s axe.min.js"
+            )
+        });
+    assert!(
+        status.success() && file.exists(),
+        "axe-core: `npm install axe-core@{AXE_VERSION}` into {} failed ({status}); set \
+         AXE_CORE_JS to axe-core {AXE_VERSION}'s axe.min.js instead",
+        prefix.display()
+    );
+    file
+}
 
 #[derive(Clone, Copy, PartialEq)]
 pub(crate) enum JavaScript {
@@ -177,11 +249,13 @@ impl Browser {
         }
     }
 
+    /// Opens `url` and runs axe-core on it: every page a test visits is checked.
     pub(crate) async fn goto(&self, url: &str) {
         self.client
             .goto(url)
             .await
             .unwrap_or_else(|e| panic!("open {url}: {e}"));
+        self.assert_accessible(url).await;
     }
 
     pub(crate) async fn find(&self, css: &str) -> fantoccini::elements::Element {
@@ -248,7 +322,7 @@ impl Browser {
             .await;
         if loaded != true {
             let inject = match self.js {
-                JavaScript::On => format!("{AXE}\n;return typeof window.axe.run"),
+                JavaScript::On => format!("{}\n;return typeof window.axe.run", axe_source()),
                 // With page scripts off Chromium runs no timer, message or `queueMicrotask`
                 // callback, only promise jobs, and axe settles each rule with
                 // `setTimeout(resolve, 0)`. So axe alone sees a `setTimeout` that runs short
@@ -256,10 +330,11 @@ impl Browser {
                 // (asset preload, frame pings), and the WebDriver script timeout stands in for
                 // them. The page's own globals are untouched.
                 JavaScript::Off => format!(
-                    "(function (setTimeout, clearTimeout) {{\n{AXE}\n}})(\
+                    "(function (setTimeout, clearTimeout) {{\n{}\n}})(\
                      (run, ms, ...args) => {{ if (!(ms > 1)) Promise.resolve().then(() => run(...args)); return 0; }},\
                      () => {{}});\
-                     return typeof window.axe.run"
+                     return typeof window.axe.run",
+                    axe_source()
                 ),
             };
             let kind = self
@@ -349,7 +424,6 @@ impl Browser {
     pub(crate) async fn log_in(&self, app: &TestApp, email: &str) {
         self.goto(&app.url("/login")).await;
         self.find("#email").await;
-        self.assert_accessible("the login page").await;
         self.find("#email").await.send_keys(email).await.unwrap();
         self.find("#password")
             .await
@@ -370,8 +444,6 @@ impl Browser {
             .await;
         self.goto(&app.url(INSIGHTS)).await;
         self.find("#insights-status").await;
-        self.assert_accessible(&format!("the Insights tab as {email}"))
-            .await;
     }
 
     /// The browser console since the last call (chromedriver hands each entry out once).
@@ -776,7 +848,6 @@ async fn with_javascript_tabs_and_the_toggle_swap_in_place() {
 
     browser.goto(&app.url(AUDIT)).await;
     browser.find("#audit table").await;
-    browser.assert_accessible("the Audit tab with events").await;
 
     // A member sees the same tabs read-only (`log_in` has axe check both).
     log_out(&browser).await;
@@ -840,18 +911,14 @@ async fn without_javascript_the_form_post_toggles() {
 
     add_activate_deactivate_a_provider(&browser, &app, JavaScript::Off).await;
 
-    for (path, ready, what) in [
-        (AUDIT, "#audit table", "the Audit tab with events"),
-        (MEMBERS, "#members", "the members page"),
-        (
-            "/account/password",
-            "#current_password",
-            "the password page",
-        ),
+    for (path, ready) in [
+        (AUDIT, "#audit table"),
+        (MEMBERS, "#members"),
+        ("/account/password", "#current_password"),
     ] {
+        // `goto` runs axe on each.
         browser.goto(&app.url(path)).await;
         browser.find(ready).await;
-        browser.assert_accessible(what).await;
     }
     browser.close().await;
 }

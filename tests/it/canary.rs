@@ -15,7 +15,7 @@ use switchboard::ops::{
 use crate::provider_ops::{GOOD_KEY, anthropic, anthropic_mock, app_with_org};
 
 /// Everything logged in this test process from the first call on.
-fn log_capture() -> Arc<Mutex<Vec<u8>>> {
+pub(crate) fn log_capture() -> Arc<Mutex<Vec<u8>>> {
     static BUFFER: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
     BUFFER
         .get_or_init(|| {
@@ -47,7 +47,7 @@ impl std::io::Write for Writer {
 
 /// The spellings a leaked key could take in text: clear, hex, and base64 at each of the
 /// three byte alignments (the middle of the encoding, which doesn't depend on neighbours).
-fn spellings(secret: &str) -> Vec<String> {
+pub(crate) fn spellings(secret: &str) -> Vec<String> {
     let mut out = vec![
         secret.to_owned(),
         hex(secret.as_bytes()),

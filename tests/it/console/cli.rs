@@ -189,6 +189,11 @@ async fn cli_errors_are_one_clear_line_and_a_non_zero_exit() {
             "already exists",
         ),
         (
+            vec!["org", "create", "--slug", "evil", "--name", "Evil\u{1b}[2J"],
+            "",
+            "control characters",
+        ),
+        (
             vec![
                 "member",
                 "add",

@@ -93,32 +93,91 @@ async fn login_needs_the_token_too() {
 
 #[tokio::test]
 async fn a_cross_site_refusal_is_rendered_for_each_kind_of_client() {
+    // A valid token, so the only reason to refuse is where the request comes from.
     let app = TestApp::spawn().await;
     app.seed_and_login_admin().await;
+    let token = meta_csrf(&app.get(&app.client, INSIGHTS).await.text().await.unwrap()).unwrap();
+    let form = [
+        ("enabled", "true"),
+        ("lock_version", "0"),
+        ("csrf_token", token.as_str()),
+    ];
+    for (name, value) in [
+        ("Sec-Fetch-Site", "cross-site"),
+        ("Origin", "https://evil.example"),
+    ] {
+        let res = app
+            .client
+            .post(app.url(INSIGHTS))
+            .header("HX-Request", "true")
+            .header("X-CSRF-Token", token.as_str())
+            .header(name, value)
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 403, "htmx, {name}");
+        let body = res.text().await.unwrap();
+        assert!(
+            body.starts_with("<div class=\"flash error\"") && body.contains("Cross-site"),
+            "htmx gets a fragment: {body}"
+        );
+        let res = app
+            .client
+            .post(app.url(INSIGHTS))
+            .header(name, value)
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 403, "form, {name}");
+        let body = res.text().await.unwrap();
+        assert!(
+            body.contains("<!doctype html>")
+                && body.contains("Forbidden")
+                && body.contains("Cross-site"),
+            "a page: {body}"
+        );
+    }
+    assert!(!app.insights_enabled("acme").await, "nothing changed");
+}
+
+#[tokio::test]
+async fn text_plain_and_json_posts_without_the_token_header_are_refused() {
+    // What a cross-site `<form enctype="text/plain">` or a `fetch` with a JSON body could
+    // send: the token would have to be in the header, and it isn't.
+    let app = TestApp::spawn().await;
+    app.seed_and_login_admin().await;
+    let token = meta_csrf(&app.get(&app.client, INSIGHTS).await.text().await.unwrap()).unwrap();
+    let plain = format!("enabled=true\r\nlock_version=0\r\ncsrf_token={token}\r\n");
     let res = app
         .client
         .post(app.url(INSIGHTS))
-        .header("HX-Request", "true")
-        .form(&[("enabled", "true")])
+        .header("Content-Type", "text/plain")
+        .body(plain)
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 403);
-    let body = res.text().await.unwrap();
-    assert!(
-        body.starts_with("<div class=\"flash error\""),
-        "htmx gets a fragment: {body}"
-    );
+    assert_eq!(res.status(), 403, "text/plain");
     let res = app
         .client
         .post(app.url(INSIGHTS))
-        .form(&[("enabled", "true")])
+        .json(&serde_json::json!({"enabled": "true", "lock_version": "0", "csrf_token": token}))
         .send()
         .await
         .unwrap();
-    let body = res.text().await.unwrap();
-    assert!(
-        body.contains("<!doctype html>") && body.contains("Forbidden"),
-        "a page: {body}"
-    );
+    assert_eq!(res.status(), 403, "JSON");
+    let res = app
+        .client
+        .post(app.url("/logout"))
+        .header("Content-Type", "text/plain")
+        .body(format!("csrf_token={token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403, "text/plain logout");
+    assert!(!app.insights_enabled("acme").await, "nothing changed");
+    assert_eq!(app.audit_count("insights.enabled").await, 0);
+    // Still logged in: the refused logout did nothing.
+    assert_eq!(app.get(&app.client, INSIGHTS).await.status(), 200);
 }

@@ -1,14 +1,17 @@
 //! The web console end to end: real server, real PostgreSQL, a cookie-keeping HTTP client.
 
 mod account;
+mod assets;
 mod auth;
 mod cli;
 mod csrf;
+mod edge;
 mod insights;
 mod invitations;
 mod member_rules;
 mod members;
 mod ops;
+mod outage;
 mod provider_tab;
 mod rechecks;
 mod roles;
@@ -16,3 +19,4 @@ mod routing_tab;
 mod serve;
 mod setup;
 mod skills_tab;
+mod xss;

@@ -137,6 +137,34 @@ async fn cli_fails_non_zero_with_a_useful_line_per_failure_class() {
 }
 
 #[tokio::test]
+async fn cli_prints_upstream_text_without_terminal_escapes() {
+    // A hostile endpoint answering ANSI escapes (colour, clear screen, a title change) in
+    // its error body and in a model id.
+    let hostile = openai_server(
+        ResponseTemplate::new(500)
+            .set_body_string("\u{1b}[31mboom\u{1b}[0m \u{1b}]0;pwned\u{7} \u{9b}2J"),
+    )
+    .await;
+    let (code, stdout, _) = check(&hostile, &LOOPBACK).await;
+    assert_eq!(code, 1, "{stdout}");
+    assert!(stdout.contains("upstream said: "), "{stdout}");
+    assert!(stdout.contains("boom"), "{stdout}");
+    let escaped = openai_server(
+        ResponseTemplate::new(200)
+            .set_body_json(json!({"data": [{"id": "gpt-4o-\u{1b}[2J\u{1b}[31mmini"}]})),
+    )
+    .await;
+    let (code, stdout_2, _) = check(&escaped, &LOOPBACK).await;
+    assert_eq!(code, 1, "{stdout_2}");
+    for out in [&stdout, &stdout_2] {
+        assert!(
+            !out.chars().any(|c| c.is_control() && c != '\n'),
+            "a control character reached the terminal: {out:?}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn cli_ignores_environment_proxies() {
     // A "proxy" that only lets connections queue: reqwest without `no_proxy()` would send
     // the check here (it exempts no host, loopback included, unless NO_PROXY says so).

@@ -125,6 +125,52 @@ async fn allow_listed_loopback_is_reached_through_its_normalised_address() {
 }
 
 #[tokio::test]
+async fn an_ipv6_allow_rule_never_admits_an_ipv4_address_spelt_in_ipv6() {
+    // Issue 8 item 8: with `::/0` allowed, `[::ffff:127.0.0.1]` used to be admitted (the
+    // rule was matched against the raw IPv6 form) and the check connected to loopback.
+    let listener = CountingListener::start();
+    let v6_only = checker("::/0");
+    for host in [
+        "[::ffff:127.0.0.1]",
+        "[::ffff:7f00:1]",
+        "[64:ff9b::7f00:1]",
+        "[::127.0.0.1]",
+    ] {
+        let outcome = v6_only
+            .check(&custom_at(format!("http://{host}:{}/v1", listener.port)))
+            .await;
+        assert_eq!(
+            outcome.code,
+            Some(FailureCode::BlockedAddress),
+            "{host}: {outcome:?}"
+        );
+        assert!(
+            outcome.message.contains("127.0.0.1"),
+            "{host}: {}",
+            outcome.message
+        );
+    }
+    assert_eq!(
+        listener.count().await,
+        0,
+        "a mapped loopback address was connected to"
+    );
+    // Allow-listing the IPv4 network itself admits its mapped spelling.
+    let outcome = checker("127.0.0.0/8")
+        .check(&custom_at(format!(
+            "http://[::ffff:127.0.0.1]:{}/v1",
+            listener.port
+        )))
+        .await;
+    assert_ne!(
+        outcome.code,
+        Some(FailureCode::BlockedAddress),
+        "{outcome:?}"
+    );
+    assert_eq!(listener.count().await, 1);
+}
+
+#[tokio::test]
 async fn unspecified_addresses_stay_refused_even_when_allow_listed() {
     let listener = CountingListener::start();
     let wide_open = checker("0.0.0.0/0, ::/0");
