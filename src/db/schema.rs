@@ -18,6 +18,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    login_throttles (key) {
+        key -> Text,
+        window_started_at -> Timestamptz,
+        failures -> Int4,
+        in_flight -> Int4,
+        attempt_limit -> Int4,
+    }
+}
+
+diesel::table! {
     memberships (org_id, user_id) {
         org_id -> Int8,
         user_id -> Int8,
@@ -119,6 +129,7 @@ diesel::joinable!(secrets -> users (created_by));
 
 diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
+    login_throttles,
     memberships,
     org_ai_settings,
     orgs,
