@@ -11,3 +11,4 @@ mod provider_tab;
 mod roles;
 mod serve;
 mod setup;
+mod throttle;
