@@ -301,14 +301,15 @@ impl Drop for Reservation {
 }
 
 /// Deletes the throttle rows whose window ended (run with the expired-session purge);
-/// returns how many.
+/// returns how many. Rows an attempt holds at that moment are skipped, not waited for, so the
+/// purge never deadlocks with a login (the next purge takes them).
 pub async fn purge_expired(conn: &mut AsyncPgConnection, now: DateTime<Utc>) -> QueryResult<usize> {
-    use diesel::{ExpressionMethods as _, QueryDsl as _};
-
-    use crate::db::schema::login_throttles;
-    diesel::delete(
-        login_throttles::table.filter(login_throttles::window_started_at.le(now - WINDOW)),
+    diesel::sql_query(
+        "DELETE FROM login_throttles WHERE key IN ( \
+             SELECT key FROM login_throttles WHERE window_started_at <= $1 \
+             ORDER BY key FOR UPDATE SKIP LOCKED)",
     )
+    .bind::<Timestamptz, _>(now - WINDOW)
     .execute(conn)
     .await
 }
