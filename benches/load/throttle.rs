@@ -19,6 +19,8 @@ pub const CYCLES: usize = 2_000;
 pub struct Cost {
     pub reserve: Samples,
     pub settle: Samples,
+    /// `SELECT 1` on the same connection: the round trip every statement pays.
+    pub select_one: Samples,
 }
 
 /// Times [`CYCLES`] reservations and settlements on the database at `url`.
@@ -27,6 +29,7 @@ pub async fn measure(url: &str) -> anyhow::Result<Cost> {
     let throttle = LoginThrottle::new(pool.clone(), Clock::default());
     let mut conn = pool.get().await?;
     let (mut reserve, mut settle) = (Samples::default(), Samples::default());
+    let mut select_one = Samples::default();
     for i in 0..CYCLES {
         let email = if i % 2 == 0 {
             format!("throttle-bench-{i}@example.com")
@@ -44,8 +47,15 @@ pub async fn measure(url: &str) -> anyhow::Result<Cost> {
         let started = Instant::now();
         reservation.succeeded(&mut conn).await?;
         settle.record(started.elapsed(), Outcome::Ok);
+        let started = Instant::now();
+        diesel_async::RunQueryDsl::execute(diesel::sql_query("SELECT 1"), &mut conn).await?;
+        select_one.record(started.elapsed(), Outcome::Ok);
     }
-    Ok(Cost { reserve, settle })
+    Ok(Cost {
+        reserve,
+        settle,
+        select_one,
+    })
 }
 
 impl Cost {
@@ -62,6 +72,10 @@ impl Cost {
                 &mut self.reserve,
             ),
             ("settle (UPDATE)", &mut self.settle),
+            (
+                "SELECT 1 (the round trip, for reference)",
+                &mut self.select_one,
+            ),
         ] {
             println!(
                 "  {name:<44} p50 {:.3} ms  p99 {:.3} ms",
