@@ -3,7 +3,12 @@
 -- address (`ip:<IPv4>` or `ip:<IPv6 /64>`) — counting the attempts of the current window
 -- that failed and those still being checked. An attempt is reserved by one
 -- INSERT … ON CONFLICT … DO UPDATE … WHERE … RETURNING before any hashing (src/auth/throttle.rs).
-CREATE TABLE login_throttles (
+--
+-- UNLOGGED: its writes skip the WAL, so a reservation's commit does not wait for a disk
+-- flush (measured in docs/PERFORMANCE.md: ~1 ms per statement logged). The price: after a
+-- PostgreSQL crash (not a clean restart) the table comes back empty and it is not copied to
+-- standbys — counts that live 15 minutes anyway start over; no other data depends on it.
+CREATE UNLOGGED TABLE login_throttles (
     -- Capped, so an attacker cannot make it store big rows (keys are cut before this).
     key               TEXT PRIMARY KEY CHECK (octet_length(key) BETWEEN 1 AND 300),
     -- The window started with the first attempt; it ends WINDOW later (15 minutes).
