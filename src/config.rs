@@ -5,7 +5,10 @@ use std::{net::SocketAddr, path::PathBuf};
 
 use secrecy::SecretString;
 
-use crate::providers::check::{CheckSettings, SettingsError};
+use crate::{
+    auth::client_ip::TrustedProxies,
+    providers::check::{CheckSettings, SettingsError},
+};
 
 /// A configuration problem: the message names the variable and what is wrong with it.
 #[derive(Debug, thiserror::Error)]
@@ -48,6 +51,9 @@ pub struct Config {
     /// `SWITCHBOARD_RECHECK_INTERVAL` (default `6h`, `0` = off): how old a provider's last
     /// live check may get before the scheduled re-check runs it again.
     pub recheck_interval: Option<std::time::Duration>,
+    /// `SWITCHBOARD_TRUSTED_PROXIES`: the proxies whose `X-Forwarded-For` is believed
+    /// (empty: the TCP peer is always the client).
+    pub trusted_proxies: TrustedProxies,
 }
 
 impl std::fmt::Debug for Config {
@@ -65,6 +71,7 @@ impl std::fmt::Debug for Config {
             .field("platform_provider", &self.platform_provider)
             .field("check_timeout", &self.check.timeout)
             .field("recheck_interval", &self.recheck_interval)
+            .field("trusted_proxies", &self.trusted_proxies)
             .finish()
     }
 }
@@ -144,6 +151,11 @@ impl Config {
                 .map_err(|p| ConfigError::new("SWITCHBOARD_RECHECK_INTERVAL", p))?,
             None => Some(std::time::Duration::from_secs(6 * 3600)),
         };
+        let trusted_proxies = match get("SWITCHBOARD_TRUSTED_PROXIES") {
+            Some(v) => TrustedProxies::parse(&v)
+                .map_err(|p| ConfigError::new("SWITCHBOARD_TRUSTED_PROXIES", p))?,
+            None => TrustedProxies::default(),
+        };
 
         Ok(Self {
             database_url,
@@ -155,6 +167,7 @@ impl Config {
             platform_provider,
             check,
             recheck_interval,
+            trusted_proxies,
         })
     }
 
@@ -235,6 +248,21 @@ mod tests {
         assert_eq!(c.bind.to_string(), "127.0.0.1:8080");
         assert_eq!(c.data_dir, PathBuf::from("data"));
         assert_eq!(c.check.timeout, std::time::Duration::from_secs(10));
+        assert!(
+            c.trusted_proxies.is_empty(),
+            "no proxy is trusted by default"
+        );
+    }
+
+    #[test]
+    fn trusted_proxies_are_a_cidr_list() {
+        let c = with(&[("SWITCHBOARD_TRUSTED_PROXIES", "127.0.0.1/32, ::1")]).unwrap();
+        assert!(c.trusted_proxies.contains("127.0.0.1".parse().unwrap()));
+        assert!(c.trusted_proxies.contains("::1".parse().unwrap()));
+        assert!(!c.trusted_proxies.contains("127.0.0.2".parse().unwrap()));
+        let err = with(&[("SWITCHBOARD_TRUSTED_PROXIES", "10.0.0.0/8;")]).unwrap_err();
+        assert_eq!(err.var, "SWITCHBOARD_TRUSTED_PROXIES");
+        assert!(!err.to_string().contains('\n'), "one line: {err}");
     }
 
     #[test]
@@ -288,6 +316,7 @@ mod tests {
             ("SWITCHBOARD_PUBLIC_URL", "ftp://x"),
             ("SWITCHBOARD_MASTER_KEYS", "k1:notbase64!"),
             ("SWITCHBOARD_PLATFORM_PROVIDER", "openai"),
+            ("SWITCHBOARD_TRUSTED_PROXIES", "127.0.0.1/32,not-a-cidr"),
         ] {
             let err = with(&[(var, value)]).unwrap_err();
             assert!(err.to_string().starts_with(var), "{err}");

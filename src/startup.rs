@@ -185,7 +185,8 @@ impl Application {
     }
 }
 
-/// Deletes expired sessions every ten minutes (the login page creates anonymous ones).
+/// Deletes expired sessions (the login page creates anonymous ones) and ended login-throttle
+/// windows every ten minutes.
 async fn purge_sessions_periodically(pool: db::Pool, clock: Clock) {
     let mut every = tokio::time::interval(std::time::Duration::from_secs(600));
     loop {
@@ -197,6 +198,11 @@ async fn purge_sessions_periodically(pool: db::Pool, clock: Clock) {
             Ok(0) => {}
             Ok(n) => tracing::info!(sessions = n, "purged expired sessions"),
             Err(e) => tracing::warn!(error = %e, "purging expired sessions failed"),
+        }
+        match crate::auth::throttle::purge_expired(&mut conn, clock.now()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(windows = n, "purged ended login-throttle windows"),
+            Err(e) => tracing::warn!(error = %e, "purging login-throttle windows failed"),
         }
     }
 }

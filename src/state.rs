@@ -53,8 +53,8 @@ impl AppState {
             (!User::any_exists(&mut conn).await?).then(|| crate::crypto::random_token(24))
         };
         Ok(Self {
+            throttle: LoginThrottle::new(pool.clone(), clock.clone()),
             pool,
-            throttle: LoginThrottle::new(clock.clone()),
             clock,
             hasher,
             setup_token: Mutex::new(setup_token),

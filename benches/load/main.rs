@@ -22,6 +22,7 @@ mod mock;
 mod report;
 mod seed;
 mod server;
+mod throttle;
 
 use std::{
     process::ExitCode,
@@ -92,6 +93,7 @@ async fn run() -> anyhow::Result<bool> {
         &mock.base_url,
     )
     .await?;
+    seed::storm_users(&server.database_url(), STORM).await?;
     report.print_seeding(
         i64::from(seed::FILLER_ORGS) + CONNECTIONS as i64,
         seeded.total,
@@ -184,7 +186,7 @@ async fn run() -> anyhow::Result<bool> {
     // The page again, while 16 loops log in as fast as the server lets them.
     let stop = Arc::new(AtomicBool::new(false));
     let storm: Vec<_> = (0..STORM)
-        .map(|_| tokio::spawn(login_loop(server.base.clone(), stop.clone())))
+        .map(|i| tokio::spawn(login_loop(server.base.clone(), i, stop.clone())))
         .collect();
     sessions = drive(sessions, Kind::Page, WARM_UP).await.0;
     let before = probe.read().await?;
@@ -223,12 +225,48 @@ async fn run() -> anyhow::Result<bool> {
         .logins(),
     );
 
+    // The logins alone: their rate and the SQL statements of one GET + POST /login.
+    let stop = Arc::new(AtomicBool::new(false));
+    let alone: Vec<_> = (0..STORM)
+        .map(|i| tokio::spawn(login_loop(server.base.clone(), i, stop.clone())))
+        .collect();
+    tokio::time::sleep(WARM_UP).await;
+    let before = probe.read().await?;
+    let measured_from = Instant::now();
+    tokio::time::sleep(measure).await;
+    let elapsed = measured_from.elapsed();
+    let (sql, cpu) = probe.since(before).await?;
+    stop.store(true, Ordering::Relaxed);
+    let mut logins = Samples::default();
+    for task in alone {
+        for (started, took, outcome) in task.await? {
+            if started >= measured_from && started < measured_from + elapsed {
+                logins.record(took, outcome);
+            }
+        }
+    }
+    report.phases.push(
+        Phase::new(
+            "logins alone (SQL: GET+POST /login)",
+            Kind::Page,
+            STORM,
+            logins,
+            elapsed,
+            Some(sql),
+        )
+        .with_cpu(cpu)
+        .logins(),
+    );
+
+    let mut throttle_cost = throttle::measure(&server.database_url()).await?;
+
     tokio::time::sleep(Duration::from_secs(1)).await;
     report.rss_end = server.rss_bytes()?;
     drop(probe);
     let pid = server.pid();
     let shutdown = server.stop()?;
     report.print(pid, &shutdown);
+    throttle_cost.print();
     Ok(shutdown.status.success() && shutdown.cluster_stopped)
 }
 
@@ -335,7 +373,12 @@ async fn drive(
 }
 
 /// Logs in over and over on one connection until `stop`; (start, latency, outcome) each.
-async fn login_loop(base: String, stop: Arc<AtomicBool>) -> Vec<(Instant, Duration, Outcome)> {
+async fn login_loop(
+    base: String,
+    i: usize,
+    stop: Arc<AtomicBool>,
+) -> Vec<(Instant, Duration, Outcome)> {
+    let email = seed::storm_email(i);
     let mut out = Vec::new();
     let http = match client::http() {
         Ok(http) => http,
@@ -349,7 +392,7 @@ async fn login_loop(base: String, stop: Arc<AtomicBool>) -> Vec<(Instant, Durati
     };
     while !stop.load(Ordering::Relaxed) {
         let started = Instant::now();
-        match client::log_in(&http, &base, EMAIL, PASSWORD).await {
+        match client::log_in(&http, &base, &email, PASSWORD).await {
             Ok(took) => out.push((started, took, Outcome::Ok)),
             Err(e) => out.push((started, started.elapsed(), Outcome::Error(format!("{e:#}")))),
         }

@@ -61,6 +61,28 @@ pub fn through_cli(server: &Server, orgs: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The account of login loop `i` in the storm: one account per loop, since an account
+/// takes at most 5 attempts at once (the login throttle counts attempts in flight).
+pub fn storm_email(i: usize) -> String {
+    format!("storm-{i:02}@example.com")
+}
+
+/// `n` storm accounts with the admin's password hash (copied: no hashing here).
+pub async fn storm_users(url: &str, n: usize) -> anyhow::Result<()> {
+    let mut conn = AsyncPgConnection::establish(url)
+        .await
+        .context("connecting to the server's database")?;
+    let last = n.saturating_sub(1);
+    conn.batch_execute(&format!(
+        "INSERT INTO users (email, name, password_hash) \
+         SELECT format('storm-%s@example.com', lpad(i::text, 2, '0')), 'Storm', password_hash \
+         FROM users, generate_series(0, {last}) AS i WHERE email = '{EMAIL}'"
+    ))
+    .await
+    .context("seeding the storm's users")?;
+    Ok(())
+}
+
 /// What the provider seeding made.
 pub struct Providers {
     /// The provider ids of each measured org (`bench-00` …), oldest first.

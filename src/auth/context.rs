@@ -56,12 +56,28 @@ impl OrgContext {
     }
 }
 
-/// Request metadata for the audit trail.
+/// Request metadata for the audit trail, the login throttle and operations.
 pub fn request_meta(req: &HttpRequest) -> RequestMeta {
     RequestMeta {
         request_id: req.extensions().get::<RequestId>().map(|r| r.0.clone()),
-        ip: req.peer_addr().map(|a| a.ip().to_string()),
+        ip: client_ip(req).map(|ip| ip.to_string()),
     }
+}
+
+/// The client's address: the one place it is decided. The TCP peer, unless the peer is a
+/// trusted proxy (`SWITCHBOARD_TRUSTED_PROXIES`), then the right-most `X-Forwarded-For`
+/// address that is not itself a trusted proxy (see [`super::client_ip`]).
+pub fn client_ip(req: &HttpRequest) -> Option<std::net::IpAddr> {
+    let peer = req.peer_addr()?.ip();
+    let Some(state) = req.app_data::<web::Data<AppState>>() else {
+        return Some(peer.to_canonical());
+    };
+    let trusted = &state.config.trusted_proxies;
+    let forwarded = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .filter_map(|v| v.to_str().ok());
+    Some(super::client_ip::client_ip(peer, forwarded, trusted))
 }
 
 impl FromRequest for OrgContext {

@@ -1,6 +1,7 @@
 //! Who is asking: sessions, the logged-in user, CSRF protection, login throttling, and the
 //! per-org access context resolved once per request.
 
+pub mod client_ip;
 pub mod context;
 pub mod csrf;
 pub mod session_store;

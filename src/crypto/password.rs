@@ -19,6 +19,7 @@ fn argon2() -> Argon2<'static> {
 #[derive(Clone)]
 pub struct PasswordHasher {
     permits: Arc<Semaphore>,
+    parallel: u32,
     /// Verified against when the email is unknown, so both failures cost the same.
     dummy_hash: Arc<str>,
 }
@@ -27,10 +28,23 @@ impl PasswordHasher {
     /// `parallel` hashes may run at once (the rest wait their turn).
     pub fn new(parallel: usize) -> Self {
         let dummy = hash_blocking(&SecretString::from(crate::crypto::random_token(18)));
+        let parallel = parallel.clamp(1, 1024);
         Self {
-            permits: Arc::new(Semaphore::new(parallel.max(1))),
+            permits: Arc::new(Semaphore::new(parallel)),
+            parallel: u32::try_from(parallel).expect("at most 1024"),
             dummy_hash: dummy.into(),
         }
+    }
+
+    /// Takes every hashing permit until the returned guard is dropped: no hash starts
+    /// meanwhile and callers queue at the permit. Tests use it to hold a burst of logins
+    /// at the permit and look at what they hold while waiting.
+    pub async fn hold_all_permits(&self) -> tokio::sync::OwnedSemaphorePermit {
+        self.permits
+            .clone()
+            .acquire_many_owned(self.parallel)
+            .await
+            .expect("semaphore never closed")
     }
 
     /// A PHC string for `password`.

@@ -35,6 +35,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    login_throttles (key) {
+        key -> Text,
+        window_started_at -> Timestamptz,
+        failures -> Int4,
+        in_flight -> Int4,
+        attempt_limit -> Int4,
+    }
+}
+
+diesel::table! {
     memberships (org_id, user_id) {
         org_id -> Int8,
         user_id -> Int8,
@@ -156,6 +166,7 @@ diesel::joinable!(skills -> orgs (org_id));
 diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
     invitations,
+    login_throttles,
     memberships,
     org_ai_settings,
     orgs,

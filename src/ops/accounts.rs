@@ -1,11 +1,13 @@
 //! Accounts: logging in (throttled, audited failures), changing one's own password, and
 //! the operator's account commands (create, reset password, disable, enable).
 
-use diesel_async::AsyncConnection as _;
+use diesel_async::{AsyncConnection as _, AsyncPgConnection};
 use secrecy::{ExposeSecret as _, SecretString};
 
 use super::{Action, Caller, OpError, OpResult, RequestMeta, Target, audit};
+pub use crate::auth::throttle::Refusal;
 use crate::{
+    auth::throttle::Keys,
     models::{
         membership, org,
         user::{self, NewUser, User},
@@ -22,57 +24,106 @@ pub enum LoginOutcome {
     LoggedIn(User),
     /// Wrong email, wrong password or disabled account: one answer for all (recorded).
     Failed,
-    /// Too many failures for the account or the IP; the message says how long to wait.
-    Throttled(String),
+    /// Too many attempts for the account or the address: refused before any hashing; the
+    /// refusal says how long to wait. Not recorded (a flood would flood the trail).
+    Throttled(Refusal),
 }
 
-/// Checks an email and password: argon2id off the async workers with a dummy hash for
-/// unknown users, per-account and per-IP throttling, and `login.failed` in the trail.
+/// Checks an email and password: the attempt is reserved against the account's and the
+/// address's limits before anything else (`auth::throttle`), the database connection is
+/// given back before waiting for the hashing permit (a burst of logins must not hold the
+/// pool), argon2id runs off the async workers with a dummy hash for unknown users, and a
+/// failure is recorded as `login.failed` — also in the trail of every org the account
+/// belongs to.
 pub async fn log_in(
     state: &AppState,
     email: &str,
     password: SecretString,
     meta: RequestMeta,
 ) -> OpResult<LoginOutcome> {
-    let normalized = user::normalize_email(email);
-    let email_key = normalized
+    let normalized = user::normalize_email(email).ok();
+    let typed = normalized
         .clone()
-        .unwrap_or_else(|_| email.trim().to_lowercase());
-    let ip = meta.ip.clone().unwrap_or_default();
-    if let Some(refusal) = state.throttle.refusal(&email_key, &ip) {
-        return Ok(LoginOutcome::Throttled(refusal));
-    }
-    let mut conn = state.pool.get().await?;
-    let found = match normalized {
-        Ok(normalized) => User::find_by_email(&mut conn, &normalized).await?,
-        Err(_) => None,
-    };
+        .unwrap_or_else(|| email.trim().to_lowercase());
+    let keys = Keys::new(&typed, meta.ip.as_deref());
+    let (reservation, found) = {
+        let mut conn = state.pool.get().await?;
+        let reservation = match state.throttle.reserve(&mut conn, keys).await? {
+            Ok(reservation) => reservation,
+            Err(refusal) => return Ok(LoginOutcome::Throttled(refusal)),
+        };
+        let found = match &normalized {
+            Some(normalized) => User::find_by_email(&mut conn, normalized).await?,
+            None => None,
+        };
+        (reservation, found)
+    }; // The connection is back in the pool: hashing may wait for its permit.
     let phc = found
         .as_ref()
         .filter(|u| !u.disabled)
         .map(|u| u.password_hash.clone());
     let matched = state.hasher.verify(password, phc).await;
+    let mut conn = state.pool.get().await?;
     match found {
         Some(user) if matched => {
-            state.throttle.record_success(&email_key);
+            reservation.succeeded(&mut conn).await?;
             Ok(LoginOutcome::LoggedIn(user))
         }
-        _ => {
-            state.throttle.record_failure(&email_key, &ip);
-            let label: String = email_key.chars().take(254).collect();
-            let caller = Caller::anonymous(label.clone(), meta);
-            audit::record(
-                &mut conn,
-                &caller,
-                Action::LoginFailed,
-                Target::User(label),
-                None,
-                None,
-            )
-            .await?;
+        found => {
+            reservation.failed(&mut conn).await?;
+            let label: String = typed.chars().take(254).collect();
+            record_failed_login(&mut conn, label, found.as_ref(), meta).await?;
             Ok(LoginOutcome::Failed)
         }
     }
+}
+
+/// Records a failed login: `login.failed` without an org (the operators' view), and for an
+/// existing account one `login.failed` in the trail of each org it is a member of, so the
+/// org's admins see attacks on their members (issue 10). Each event goes through
+/// [`audit::record`] with the org's caller, inside one transaction, so a per-org writer
+/// (e.g. a hash chain) sees every one of them. Never the password: the events carry what
+/// was typed as the email, the account and the request's address and id.
+async fn record_failed_login(
+    conn: &mut AsyncPgConnection,
+    label: String,
+    account: Option<&User>,
+    meta: RequestMeta,
+) -> OpResult<()> {
+    let caller = Caller::anonymous(label.clone(), meta);
+    let Some(account) = account else {
+        audit::record(
+            conn,
+            &caller,
+            Action::LoginFailed,
+            Target::User(label),
+            None,
+            None,
+        )
+        .await?;
+        return Ok(());
+    };
+    conn.transaction::<_, OpError, _>(async |conn| {
+        audit::record(
+            conn,
+            &caller,
+            Action::LoginFailed,
+            Target::User(label),
+            None,
+            None,
+        )
+        .await?;
+        for (org, _) in membership::orgs_of_user(conn, account.id).await? {
+            let in_org = Caller {
+                org: Some(org),
+                ..caller.clone()
+            };
+            let target = Target::User(account.email.clone());
+            audit::record(conn, &in_org, Action::LoginFailed, target, None, None).await?;
+        }
+        Ok(())
+    })
+    .await
 }
 
 /// The change-password form.
@@ -83,24 +134,29 @@ pub struct ChangePassword {
     pub confirm: SecretString,
 }
 
-/// Changes `user`'s own password: the current one is checked (throttled like a login,
-/// against the same account counter); the new hash and the session-epoch bump are one
-/// statement, with `user.password_changed`. Returns the user as stored now: every session
-/// issued before is revoked.
+/// What a password change came to (bad input is an [`OpError::Invalid`]).
+#[derive(Debug)]
+pub enum PasswordChange {
+    /// Changed: the user as stored now; every session issued before is revoked.
+    Changed(User),
+    /// Too many attempts for the account or the address: refused before any hashing.
+    Throttled(Refusal),
+}
+
+/// Changes `user`'s own password: the current one is checked, throttled like a login
+/// against the same account and address counters (reserved before hashing, the connection
+/// given back while hashing); the new hash and the session-epoch bump are one statement,
+/// with `user.password_changed`.
 pub async fn change_password(
     state: &AppState,
     caller: &Caller,
     user: &User,
     input: ChangePassword,
-) -> OpResult<User> {
+) -> OpResult<PasswordChange> {
     if caller.user_id() != Some(user.id) {
         return Err(OpError::Forbidden(
             "You can only change your own password.".to_owned(),
         ));
-    }
-    let ip = caller.meta.ip.clone().unwrap_or_default();
-    if let Some(refusal) = state.throttle.refusal(&user.email, &ip) {
-        return Err(OpError::TooManyRequests(refusal));
     }
     let (current, new) = (input.current.expose_secret(), input.new.expose_secret());
     if let Err(problem) = user::validate_password(new) {
@@ -120,12 +176,21 @@ pub async fn change_password(
             "The new password must differ from the current one.",
         ));
     }
+    let keys = Keys::new(&user.email, caller.meta.ip.as_deref());
+    let reservation = {
+        let mut conn = state.pool.get().await?;
+        match state.throttle.reserve(&mut conn, keys).await? {
+            Ok(reservation) => reservation,
+            Err(refusal) => return Ok(PasswordChange::Throttled(refusal)),
+        }
+    };
     let matched = state
         .hasher
         .verify(input.current, Some(user.password_hash.clone()))
         .await;
     if !matched {
-        state.throttle.record_failure(&user.email, &ip);
+        let mut conn = state.pool.get().await?;
+        reservation.failed(&mut conn).await?;
         return Err(OpError::invalid(
             "current_password",
             "The current password is not right.",
@@ -149,8 +214,8 @@ pub async fn change_password(
             Ok(updated)
         })
         .await?;
-    state.throttle.record_success(&user.email);
-    Ok(updated)
+    reservation.succeeded(&mut conn).await?;
+    Ok(PasswordChange::Changed(updated))
 }
 
 /// A new account, as an operator enters it.

@@ -14,7 +14,7 @@ use crate::{
     models::user::User,
     ops::{
         Caller, OpError,
-        accounts::{self, ChangePassword},
+        accounts::{self, ChangePassword, PasswordChange},
     },
     state::AppState,
 };
@@ -85,7 +85,7 @@ pub async fn change_password(
     let refused =
         |status: StatusCode, message: String| render(&session, &user, status, Some(message));
     match accounts::change_password(&state, &caller, &user, input).await {
-        Ok(updated) => {
+        Ok(PasswordChange::Changed(updated)) => {
             crate::auth::log_in(&session, &updated)?;
             set_flash(
                 &session,
@@ -94,7 +94,11 @@ pub async fn change_password(
             Ok(see_other(PATH))
         }
         Err(OpError::Invalid { message, .. }) => refused(StatusCode::BAD_REQUEST, message),
-        Err(OpError::TooManyRequests(message)) => refused(StatusCode::TOO_MANY_REQUESTS, message),
+        Ok(PasswordChange::Throttled(refusal)) => {
+            let mut res = refused(StatusCode::TOO_MANY_REQUESTS, refusal.message)?;
+            super::login::set_retry_after(&mut res, refusal.retry_after_secs);
+            Ok(res)
+        }
         Err(other) => Err(other.into()),
     }
 }

@@ -222,15 +222,23 @@ pub async fn log_in_and_accept(
             Err(OpError::NotFound) => return invalid(&session, None),
             Err(other) => return Err(other.into()),
         };
-    let (status, message) = match outcome {
+    let (status, message, retry_after) = match outcome {
         LoginOutcome::LoggedIn(user) => {
             crate::auth::log_in(&session, &user)?;
             return accept_as(&req, &session, &state, &user, &token).await;
         }
-        LoginOutcome::Failed => (StatusCode::UNAUTHORIZED, LOGIN_FAILED.to_owned()),
-        LoginOutcome::Throttled(message) => (StatusCode::TOO_MANY_REQUESTS, message),
+        LoginOutcome::Failed => (StatusCode::UNAUTHORIZED, LOGIN_FAILED.to_owned(), None),
+        LoginOutcome::Throttled(refusal) => (
+            StatusCode::TOO_MANY_REQUESTS,
+            refusal.message,
+            Some(refusal.retry_after_secs),
+        ),
     };
-    refused(&session, &state, token, status, message, String::new()).await
+    let mut res = refused(&session, &state, token, status, message, String::new()).await?;
+    if let Some(secs) = retry_after {
+        super::login::set_retry_after(&mut res, secs);
+    }
+    Ok(res)
 }
 
 /// The sign-up-and-join form. The passwords are never echoed back.

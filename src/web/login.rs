@@ -64,23 +64,39 @@ pub async fn log_in(
         request_meta(&req),
     )
     .await?;
-    let (status, message) = match outcome {
+    let (status, message, retry_after) = match outcome {
         LoginOutcome::LoggedIn(user) => {
             crate::auth::log_in(&session, &user)?;
             return Ok(see_other("/"));
         }
-        LoginOutcome::Failed => (StatusCode::UNAUTHORIZED, LOGIN_FAILED.to_owned()),
-        LoginOutcome::Throttled(message) => (StatusCode::TOO_MANY_REQUESTS, message),
+        LoginOutcome::Failed => (StatusCode::UNAUTHORIZED, LOGIN_FAILED.to_owned(), None),
+        LoginOutcome::Throttled(refusal) => (
+            StatusCode::TOO_MANY_REQUESTS,
+            refusal.message,
+            Some(refusal.retry_after_secs),
+        ),
     };
     let chrome = Chrome::new(&session, "Log in", None)?;
-    page(
+    let mut res = page(
         status,
         &LoginPage {
             chrome,
             email: email.trim().to_owned(),
             error: Some(message),
         },
-    )
+    )?;
+    if let Some(secs) = retry_after {
+        set_retry_after(&mut res, secs);
+    }
+    Ok(res)
+}
+
+/// Adds `Retry-After: secs` to a 429 answer.
+pub(super) fn set_retry_after(res: &mut HttpResponse, secs: u64) {
+    res.headers_mut().insert(
+        actix_web::http::header::RETRY_AFTER,
+        actix_web::http::header::HeaderValue::from(secs),
+    );
 }
 
 /// `POST /logout`: the session is deleted server-side and the cookie removed.

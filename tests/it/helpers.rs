@@ -108,6 +108,8 @@ pub struct TestApp {
     /// The running app's state: tests call operations directly through it.
     pub state: actix_web::web::Data<switchboard::state::AppState>,
     handle: actix_web::dev::ServerHandle,
+    /// Whether dropping this app drops its database (not for [`TestApp::spawn_sharing`]).
+    owns_db: bool,
 }
 
 impl TestApp {
@@ -132,7 +134,22 @@ impl TestApp {
         .await
         .expect("clone template");
         let db_url = (server.url_for)(&db_name);
+        Self::start(db_name, db_url, vars, true).await
+    }
 
+    /// Starts a second instance of the app on `other`'s database (several instances behind
+    /// one load balancer): it shares the data, not the process. The database is dropped by
+    /// `other`, not by this one.
+    pub async fn spawn_sharing(other: &TestApp, vars: &[(&str, &str)]) -> TestApp {
+        Self::start(other.db_name.clone(), other.db_url.clone(), vars, false).await
+    }
+
+    async fn start(
+        db_name: String,
+        db_url: String,
+        vars: &[(&str, &str)],
+        owns_db: bool,
+    ) -> TestApp {
         let mut map: std::collections::HashMap<String, String> = vars
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -165,6 +182,7 @@ impl TestApp {
             setup_token,
             state,
             handle,
+            owns_db,
         }
     }
 
@@ -313,7 +331,7 @@ impl TestApp {
 impl Drop for TestApp {
     fn drop(&mut self) {
         let handle = self.handle.clone();
-        let db_name = self.db_name.clone();
+        let db_name = self.owns_db.then(|| self.db_name.clone());
         // Drop runs inside the test's runtime: stop and clean up on a thread of our own.
         let _ = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread()
@@ -322,7 +340,8 @@ impl Drop for TestApp {
                 .unwrap();
             rt.block_on(async {
                 let _ = tokio::time::timeout(Duration::from_secs(5), handle.stop(false)).await;
-                if let Some(server) = DB_SERVER.get()
+                if let Some(db_name) = db_name
+                    && let Some(server) = DB_SERVER.get()
                     && let Ok(mut conn) = AsyncPgConnection::establish(&server.admin_url).await
                 {
                     let _ = diesel::sql_query(format!(

@@ -19,4 +19,5 @@ mod routing_tab;
 mod serve;
 mod setup;
 mod skills_tab;
+mod throttle;
 mod xss;
