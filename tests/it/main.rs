@@ -3,6 +3,7 @@
 
 mod browser;
 mod browser_invitations;
+mod browser_routing;
 mod canary;
 mod console;
 mod helpers;
