@@ -69,12 +69,34 @@ pub struct SkillChanges<'a> {
     pub updated_by: Option<i64>,
 }
 
-/// The org's skills by name (case-insensitively).
-pub async fn list_for_org(conn: &mut AsyncPgConnection, org_id: i64) -> QueryResult<Vec<Skill>> {
+/// A skill as the list shows it: everything but the instructions, whose length is enough.
+#[derive(Queryable, Debug, Clone)]
+pub struct SkillSummary {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub enabled: bool,
+    pub lock_version: i32,
+    /// Characters in the instructions.
+    pub chars: i32,
+}
+
+/// The org's skills by name (case-insensitively), without their instructions.
+pub async fn list_for_org(
+    conn: &mut AsyncPgConnection,
+    org_id: i64,
+) -> QueryResult<Vec<SkillSummary>> {
     skills::table
         .filter(skills::org_id.eq(org_id))
         .order((sql::<Text>("lower(name)"), skills::id))
-        .select(Skill::as_select())
+        .select((
+            skills::id,
+            skills::name,
+            skills::description,
+            skills::enabled,
+            skills::lock_version,
+            sql::<diesel::sql_types::Integer>("char_length(instructions)"),
+        ))
         .load(conn)
         .await
 }

@@ -8,7 +8,7 @@ use diesel_async::AsyncConnection as _;
 
 use super::{Action, Caller, Change, OpError, OpResult, Scope, Target, audit};
 use crate::{
-    models::skill::{self, NewSkill, Skill, SkillChanges},
+    models::skill::{self, NewSkill, Skill, SkillChanges, SkillSummary},
     state::AppState,
 };
 
@@ -110,8 +110,8 @@ fn name_taken(e: DieselError, name: &str) -> OpError {
     }
 }
 
-/// The org's skills by name (scope `skills:list`).
-pub async fn list_skills(state: &AppState, caller: &Caller) -> OpResult<Vec<Skill>> {
+/// The org's skills by name, without their instructions (scope `skills:list`).
+pub async fn list_skills(state: &AppState, caller: &Caller) -> OpResult<Vec<SkillSummary>> {
     let org = caller.require(Scope::SkillsList)?;
     let mut conn = state.pool.get().await?;
     Ok(skill::list_for_org(&mut conn, org.id).await?)

@@ -64,6 +64,10 @@ pub fn console_routes(cfg: &mut web::ServiceConfig) {
                 )
                 .route(
                     "/settings/ai/skills/{id}",
+                    web::get().to(skills::show_skill),
+                )
+                .route(
+                    "/settings/ai/skills/{id}",
                     web::post().to(skills::update_skill),
                 )
                 .route(

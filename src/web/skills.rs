@@ -13,7 +13,7 @@ use crate::{
     auth::{Flash, context::OrgContext, set_flash},
     error::{AppError, AppResult},
     markdown,
-    models::skill::Skill,
+    models::skill::{Skill, SkillSummary},
     ops::{
         OpError, Scope,
         skills::{self, MAX_DESCRIPTION_CHARS, MAX_INSTRUCTIONS_CHARS, MAX_NAME_CHARS, SkillInput},
@@ -21,29 +21,29 @@ use crate::{
     state::AppState,
 };
 
-/// One skill as its card shows it.
+/// One skill as its card shows it: the instructions only by length (the list stays light
+/// however long they are; the skill's own page renders them).
 pub struct SkillCard {
     pub id: String,
     pub name: String,
     pub description: String,
-    /// Sanitised HTML of the instructions.
-    pub html: String,
-    pub chars: usize,
+    pub chars: i32,
     pub enabled: bool,
     pub lock_version: i32,
+    pub view_href: String,
     pub edit_href: String,
     pub enabled_action: String,
     pub delete_action: String,
 }
 
 impl SkillCard {
-    fn new(org: &str, s: Skill) -> Self {
+    fn new(org: &str, s: SkillSummary) -> Self {
         Self {
+            view_href: urls::skill(org, &s.id),
             edit_href: urls::skill_action(org, &s.id, "edit"),
             enabled_action: urls::skill_action(org, &s.id, "enabled"),
             delete_action: urls::skill_action(org, &s.id, "delete"),
-            html: markdown::render(&s.instructions),
-            chars: s.instructions.chars().count(),
+            chars: s.chars,
             id: s.id,
             name: s.name,
             description: s.description,
@@ -51,6 +51,40 @@ impl SkillCard {
             lock_version: s.lock_version,
         }
     }
+}
+
+#[derive(Template)]
+#[template(path = "skills/show.html", blocks = ["content"])]
+pub struct SkillPage {
+    chrome: Chrome,
+    org: OrgHeader,
+    skill: Skill,
+    /// Sanitised HTML of the instructions.
+    html: String,
+    back_href: String,
+    edit_href: String,
+}
+
+/// `GET …/skills/{id}`: one skill with its instructions rendered (sanitised).
+pub async fn show_skill(
+    req: HttpRequest,
+    ctx: OrgContext,
+    session: Session,
+    state: web::Data<AppState>,
+    path: SkillPath,
+) -> AppResult<HttpResponse> {
+    let skill = skills::get_skill(&state, &ctx.caller, &path.1).await?;
+    let slug = &ctx.org().slug;
+    let (chrome, org) = org_frame(&session, &ctx, &skill.name, Some(Tab::Skills))?;
+    let page = SkillPage {
+        chrome,
+        org,
+        html: markdown::render(&skill.instructions),
+        back_href: urls::tab(slug, Tab::Skills),
+        edit_href: urls::skill_action(slug, &skill.id, "edit"),
+        skill,
+    };
+    tab(&req, StatusCode::OK, &page, page.as_content())
 }
 
 #[derive(Template)]

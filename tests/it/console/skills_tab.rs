@@ -114,9 +114,18 @@ async fn admins_add_preview_edit_toggle_and_delete_skills_with_audit() {
     assert_eq!(res.status(), 303);
     let page = html(&app, &app.client, TAB).await;
     assert!(page.contains("Added the skill Tone."));
-    assert!(page.contains("<p>Answer <strong>briefly</strong>.</p>"));
+    assert!(page.contains("Instructions: 19 characters"));
+    assert!(
+        !page.contains("briefly"),
+        "the list doesn't carry the instructions"
+    );
     assert_eq!(app.audit_count("skill.created").await, 1);
     let id = skill_id(&page, "Tone");
+    let shown = html(&app, &app.client, &format!("{TAB}/{id}")).await;
+    assert!(
+        shown.contains("<p>Answer <strong>briefly</strong>.</p>"),
+        "{shown}"
+    );
 
     // Edit: the form carries the stored values; saving records before and after.
     let edit = format!("{TAB}/{id}/edit");
@@ -214,7 +223,12 @@ async fn hostile_names_descriptions_and_markdown_render_inert() {
     )
     .await;
     assert_eq!(res.status(), 303);
-    for path in [TAB, ADVANCED] {
+    let id = skill_id(
+        &html(&app, &app.client, TAB).await,
+        "&#60;script&#62;alert(5)&#60;/script&#62;",
+    );
+    let shown = format!("{TAB}/{id}");
+    for path in [TAB, ADVANCED, shown.as_str()] {
         let page = html(&app, &app.client, path).await;
         // Raw tags and attributes only: the escaped text of the payload may show.
         for bad in [
@@ -309,10 +323,15 @@ async fn members_and_support_read_skills_and_advanced_without_forms() {
         let http = client();
         assert_eq!(app.login(&http, email, PASSWORD).await.status(), 303);
         let page = html(&app, &http, TAB).await;
-        assert!(page.contains("<strong>brief</strong>"), "{email}");
         assert!(
             !page.contains("<form method=\"post\" action=\"/orgs"),
             "{email}"
+        );
+        let shown = html(&app, &http, &format!("{TAB}/{id}")).await;
+        assert!(shown.contains("<strong>brief</strong>"), "{email}");
+        assert!(
+            !shown.contains(&format!("{TAB}/{id}/edit")),
+            "{email}: no edit link"
         );
         assert!(page.contains("id=\"tab-skills\"") && page.contains("id=\"tab-advanced\""));
         let page = html(&app, &http, ADVANCED).await;
