@@ -43,6 +43,8 @@ pub enum Kind {
     ProviderTest,
     /// `GET /v1/models` of the mock straight from the bench (no Switchboard in between).
     MockDirect,
+    /// `GET /orgs/{org}/settings/ai/skills` (the whole page; 50 skills of 2 000 characters).
+    SkillsPage,
 }
 
 /// A logged-in admin of one org, on its own connection.
@@ -110,6 +112,10 @@ impl Session {
         format!("{}/orgs/{}/settings/ai/insights", self.base, self.org)
     }
 
+    fn skills_tab_url(&self) -> String {
+        format!("{}/orgs/{}/settings/ai/skills", self.base, self.org)
+    }
+
     fn provider_tab_url(&self) -> String {
         format!("{}/orgs/{}/settings/ai/provider", self.base, self.org)
     }
@@ -158,6 +164,7 @@ impl Session {
                     ("lock_version", self.lock_version.to_string()),
                 ]),
             Kind::ProviderPage => self.http.get(self.provider_tab_url()),
+            Kind::SkillsPage => self.http.get(self.skills_tab_url()),
             Kind::ProviderFragment => self
                 .http
                 .get(self.provider_tab_url())

@@ -94,6 +94,7 @@ async fn run() -> anyhow::Result<bool> {
     )
     .await?;
     seed::storm_users(&server.database_url(), STORM).await?;
+    seed::skills(&server.database_url(), CONNECTIONS).await?;
     report.print_seeding(
         i64::from(seed::FILLER_ORGS) + CONNECTIONS as i64,
         seeded.total,
@@ -118,6 +119,7 @@ async fn run() -> anyhow::Result<bool> {
         Kind::Fragment,
         Kind::ProviderPage,
         Kind::ProviderFragment,
+        Kind::SkillsPage,
     ] {
         sessions = drive(sessions, kind, WARM_UP).await.0;
     }
@@ -142,6 +144,11 @@ async fn run() -> anyhow::Result<bool> {
             CONNECTIONS,
             "Provider tab (htmx GET fragment)",
             Kind::ProviderFragment,
+        ),
+        (
+            CONNECTIONS,
+            "Skills page (full, 50 skills)",
+            Kind::SkillsPage,
         ),
         (FEW, "Insights page (full)", Kind::Page),
         (FEW, "Provider page (full)", Kind::ProviderPage),

@@ -351,6 +351,22 @@ impl Report {
                 sql <= 4.0 && clean(p),
             );
         }
+        if let Some(skills) = self.phase(Kind::SkillsPage, n) {
+            let ratio = skills.per_second / readyz.per_second.max(f64::EPSILON);
+            row(
+                "Skills page (50 skills) / readyz throughput",
+                format!("{ratio:.2}x"),
+                ">= 0.5x",
+                ratio >= 0.5 && clean(skills),
+            );
+            let sql = skills.sql_per_request().unwrap_or(f64::NAN);
+            row(
+                "SQL statements per Skills page",
+                format!("{sql:.3}"),
+                "<= 4",
+                sql <= 4.0 && clean(skills),
+            );
+        }
         if let (Some(insights), Some(page)) = (
             self.phase(Kind::Page, self.few),
             self.phase(Kind::ProviderPage, self.few),

@@ -239,3 +239,33 @@ pub fn master_keys() -> anyhow::Result<(SecretString, Keyring)> {
     let ring = Keyring::parse(&entry)?;
     Ok((entry, ring))
 }
+
+/// Skills per measured org, and the length of each one's instructions (issue 9's bench).
+pub const SKILLS_PER_ORG: usize = 50;
+pub const SKILL_CHARS: usize = 2_000;
+
+/// Gives each measured org [`SKILLS_PER_ORG`] skills of [`SKILL_CHARS`] characters of
+/// Markdown, every fifth disabled, in one statement.
+pub async fn skills(url: &str, measured_orgs: usize) -> anyhow::Result<()> {
+    let mut conn = AsyncPgConnection::establish(url)
+        .await
+        .context("connecting to the server's database")?;
+    let slugs: Vec<String> = (0..measured_orgs)
+        .map(|i| format!("'{}'", org_slug(i)))
+        .collect();
+    // Ids must be `skl_` + 26 Crockford characters: zero-padded upper-case hex is.
+    let sql = format!(
+        "INSERT INTO skills (id, org_id, name, description, instructions, enabled) \
+         SELECT 'skl_' || lpad(upper(to_hex(o.id * 1000 + g)), 26, '0'), o.id, \
+                'Skill ' || g, 'What skill ' || g || ' is for', \
+                left(repeat('Answer **clearly**, cite the *evidence*, then the next step. ', 40), {SKILL_CHARS}), \
+                g % 5 <> 0 \
+         FROM orgs o CROSS JOIN generate_series(1, {SKILLS_PER_ORG}) g \
+         WHERE o.slug IN ({}); ANALYZE skills;",
+        slugs.join(", ")
+    );
+    conn.batch_execute(&sql)
+        .await
+        .context("seeding the skills")?;
+    Ok(())
+}
