@@ -9,6 +9,8 @@ CREATE TABLE skills (
     -- Markdown, rendered sanitised; never HTML as stored.
     instructions TEXT NOT NULL CHECK (length(instructions) BETWEEN 1 AND 20000),
     enabled      BOOLEAN NOT NULL DEFAULT true,
+    -- The list shows only the length: stored, so listing never reads (or detoasts) the text.
+    instructions_chars INTEGER GENERATED ALWAYS AS (char_length(instructions)) STORED,
     created_at   TIMESTAMPTZ NOT NULL DEFAULT now(),
     updated_at   TIMESTAMPTZ NOT NULL DEFAULT now(),
     created_by   BIGINT REFERENCES users (id),

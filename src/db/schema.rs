@@ -130,6 +130,7 @@ diesel::table! {
         description -> Text,
         instructions -> Text,
         enabled -> Bool,
+        instructions_chars -> Nullable<Int4>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         created_by -> Nullable<Int8>,

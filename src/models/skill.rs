@@ -95,7 +95,7 @@ pub async fn list_for_org(
             skills::description,
             skills::enabled,
             skills::lock_version,
-            sql::<diesel::sql_types::Integer>("char_length(instructions)"),
+            skills::instructions_chars.assume_not_null(),
         ))
         .load(conn)
         .await
