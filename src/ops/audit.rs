@@ -20,6 +20,7 @@ pub enum Action {
     InsightsEnabled,
     InsightsDisabled,
     SupportViewed,
+    AuditExported,
     LoginFailed,
     UserPasswordChanged,
     UserPasswordReset,
@@ -46,6 +47,7 @@ impl Action {
             Action::InsightsEnabled => "insights.enabled",
             Action::InsightsDisabled => "insights.disabled",
             Action::SupportViewed => "support.viewed",
+            Action::AuditExported => "audit.exported",
             Action::LoginFailed => "login.failed",
             Action::UserPasswordChanged => "user.password_changed",
             Action::UserPasswordReset => "user.password_reset",
@@ -62,6 +64,44 @@ impl Action {
         }
     }
 }
+
+impl Action {
+    /// Every action, for reading stored events back (`parse`) and for the family filter.
+    /// A new variant must be added here too; its family and sentence are exhaustive
+    /// matches in `ops::trail::describe`, so the compiler asks for those.
+    pub const ALL: &[Action] = &[
+        Action::OrgCreated,
+        Action::MemberAdded,
+        Action::MemberRoleChanged,
+        Action::MemberRemoved,
+        Action::InsightsEnabled,
+        Action::InsightsDisabled,
+        Action::SupportViewed,
+        Action::AuditExported,
+        Action::LoginFailed,
+        Action::UserPasswordChanged,
+        Action::UserPasswordReset,
+        Action::UserDisabled,
+        Action::UserEnabled,
+        Action::ProviderCreated,
+        Action::ProviderUpdated,
+        Action::ProviderTested,
+        Action::ProviderActivated,
+        Action::ProviderDeactivated,
+        Action::ProviderKeyRemoved,
+        Action::ProviderDeleted,
+        Action::SecretRotated,
+    ];
+
+    /// The action stored as `s`, if this build knows it.
+    pub fn parse(s: &str) -> Option<Action> {
+        Action::ALL.iter().copied().find(|a| a.as_str() == s)
+    }
+}
+
+/// The before/after fields that hold masked key previews ([`Change::masked`]). Pages show
+/// them to admins only; support staff and exports for them see "set" / "none".
+pub const SECRET_FIELDS: &[&str] = &["key"];
 
 /// What an event is about.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -118,6 +158,10 @@ impl Change {
 
     /// Adds a masked key preview (or `null` for "no key").
     pub fn masked(mut self, name: &str, preview: Option<&KeyPreview>) -> Self {
+        debug_assert!(
+            SECRET_FIELDS.contains(&name),
+            "masked field {name} must be listed in SECRET_FIELDS"
+        );
         let value = preview.map_or(Value::Null, |p| Value::String(p.as_str().to_owned()));
         self.0.insert(name.to_owned(), value);
         self

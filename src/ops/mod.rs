@@ -15,6 +15,7 @@ pub mod members;
 pub mod orgs;
 pub mod providers;
 pub mod scopes;
+pub mod trail;
 
 pub use audit::{Action, Change, Target};
 pub use caller::{Actor, Caller, RequestMeta};
