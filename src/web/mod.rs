@@ -13,6 +13,7 @@ pub mod login;
 pub mod members;
 pub mod provider;
 pub mod routes;
+pub mod support;
 pub mod urls;
 
 pub use frame::{Chrome, OrgHeader, Tab, page, see_other, tab, wants_fragment};

@@ -3,7 +3,9 @@
 
 use actix_web::{middleware::from_fn, web};
 
-use super::{account, assets, audit, errors, health, home, insights, login, members, provider};
+use super::{
+    account, assets, audit, errors, health, home, insights, login, members, provider, support,
+};
 use crate::auth::context::resolve_org;
 
 /// Probes, metrics and static assets: no session, no CSRF.
@@ -27,7 +29,7 @@ pub fn console_routes(cfg: &mut web::ServiceConfig) {
             web::post().to(account::change_password),
         )
         .route("/", web::get().to(home::org_picker))
-        .route("/support/orgs", web::get().to(home::support_orgs))
+        .route("/support/orgs", web::get().to(support::support_orgs))
         .service(
             web::scope("/orgs/{org}")
                 .wrap(from_fn(resolve_org))
@@ -81,6 +83,10 @@ pub fn console_routes(cfg: &mut web::ServiceConfig) {
                     web::post().to(insights::update_insights),
                 )
                 .route("/settings/ai/audit", web::get().to(audit::show_audit))
+                .route(
+                    "/settings/ai/audit/export.{format}",
+                    web::get().to(audit::export_audit),
+                )
                 .route("/settings/members", web::get().to(members::list_members))
                 .route("/settings/members", web::post().to(members::add_member))
                 .route(

@@ -9,7 +9,11 @@ use switchboard::web::login::LOGIN_FAILED;
 use crate::helpers::{INSIGHTS, PASSWORD, TestApp, location};
 
 /// Runs `switchboard args…` on the test database with `stdin`; returns (exit code, stdout, stderr).
-async fn switchboard(app: &TestApp, args: &[&str], stdin: &str) -> (i32, String, String) {
+pub(crate) async fn switchboard(
+    app: &TestApp,
+    args: &[&str],
+    stdin: &str,
+) -> (i32, String, String) {
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
         .args(args)
         .env("DATABASE_URL", &app.db_url)

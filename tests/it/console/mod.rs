@@ -1,6 +1,8 @@
 //! The web console end to end: real server, real PostgreSQL, a cookie-keeping HTTP client.
 
 mod account;
+mod audit_chain;
+mod audit_trail;
 mod auth;
 mod cli;
 mod csrf;
@@ -11,3 +13,4 @@ mod provider_tab;
 mod roles;
 mod serve;
 mod setup;
+mod support;
