@@ -85,8 +85,11 @@ async fn generate(database_url: &str, org: &str) -> anyhow::Result<Duration> {
     let mut from = 1;
     while from <= BIG_ORG_EVENTS {
         let to = (from + 499).min(BIG_ORG_EVENTS);
-        conn.batch_execute(&row(&big, &format!("FROM generate_series({from}, {to}) AS g")))
-            .await?;
+        conn.batch_execute(&row(
+            &big,
+            &format!("FROM generate_series({from}, {to}) AS g"),
+        ))
+        .await?;
         from = to + 1;
     }
     conn.batch_execute(&format!(
@@ -172,14 +175,24 @@ pub async fn run(window: Duration) -> anyhow::Result<bool> {
     let deep_url = format!("{tab}?cursor={cursor}");
     let deep = measure(&http, &deep_url, window).await?;
     let page = http.get(&deep_url).send().await?.text().await?;
-    ensure!(page.matches("id=\"event-").count() == PAGE as usize, "page 500 is full");
+    ensure!(
+        page.matches("id=\"event-").count() == PAGE as usize,
+        "page 500 is full"
+    );
 
     let export_started = Instant::now();
     let mut res = http
-        .get(format!("{}/orgs/{org}/settings/ai/audit/export.jsonl", server.base))
+        .get(format!(
+            "{}/orgs/{org}/settings/ai/audit/export.jsonl",
+            server.base
+        ))
         .send()
         .await?;
-    ensure!(res.status().is_success(), "export answered {}", res.status());
+    ensure!(
+        res.status().is_success(),
+        "export answered {}",
+        res.status()
+    );
     let (mut lines, mut bytes) = (0usize, 0usize);
     while let Some(chunk) = res.chunk().await? {
         lines += chunk.iter().filter(|b| **b == b'\n').count();
@@ -190,13 +203,20 @@ pub async fn run(window: Duration) -> anyhow::Result<bool> {
     let shutdown = server.stop()?;
 
     println!("\n== Audit trail (issue 10) ==");
-    println!("seeded {total} audit events in {} orgs in {:.1} s (through the chain trigger)", FILLER_ORGS + 1, seeded.as_secs_f64());
+    println!(
+        "seeded {total} audit events in {} orgs in {:.1} s (through the chain trigger)",
+        FILLER_ORGS + 1,
+        seeded.as_secs_f64()
+    );
     println!(
         "switchboard audit verify (every chain, from the first event): {:.1} s = {:.0} events/s",
         verify.as_secs_f64(),
         total as f64 / verify.as_secs_f64()
     );
-    println!("{:<44} {:>10} {:>10} {:>7}", "Audit tab (1 connection, sequential)", "p50", "p99", "n");
+    println!(
+        "{:<44} {:>10} {:>10} {:>7}",
+        "Audit tab (1 connection, sequential)", "p50", "p99", "n"
+    );
     for (name, l) in [
         ("first page, empty database (2 events)", &empty),
         ("first page, 120 events (full page)", &small),

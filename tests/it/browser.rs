@@ -33,7 +33,7 @@ const MEMBERS: &str = "/orgs/acme/settings/members";
 const AXE: &str = include_str!("vendor/axe.min.js");
 
 #[derive(Clone, Copy, PartialEq)]
-enum JavaScript {
+pub(crate) enum JavaScript {
     On,
     Off,
 }
@@ -72,8 +72,8 @@ fn http_blocking(port: u16, method: &str, path: &str) -> std::io::Result<String>
 }
 
 /// A headless Chromium session with a fresh profile.
-struct Browser {
-    client: Client,
+pub(crate) struct Browser {
+    pub(crate) client: Client,
     js: JavaScript,
     /// `http://127.0.0.1:{port}/session/{id}`, for the commands fantoccini doesn't wrap.
     session_url: String,
@@ -84,7 +84,7 @@ struct Browser {
 }
 
 impl Browser {
-    async fn start(js: JavaScript) -> Browser {
+    pub(crate) async fn start(js: JavaScript) -> Browser {
         for path in [CHROMIUM, CHROMEDRIVER] {
             assert!(
                 Path::new(path).exists(),
@@ -177,14 +177,14 @@ impl Browser {
         }
     }
 
-    async fn goto(&self, url: &str) {
+    pub(crate) async fn goto(&self, url: &str) {
         self.client
             .goto(url)
             .await
             .unwrap_or_else(|e| panic!("open {url}: {e}"));
     }
 
-    async fn find(&self, css: &str) -> fantoccini::elements::Element {
+    pub(crate) async fn find(&self, css: &str) -> fantoccini::elements::Element {
         self.client
             .wait()
             .at_most(PATIENCE)
@@ -193,7 +193,7 @@ impl Browser {
             .unwrap_or_else(|e| panic!("no element {css}: {e}"))
     }
 
-    async fn text(&self, css: &str) -> String {
+    pub(crate) async fn text(&self, css: &str) -> String {
         self.find(css).await.text().await.expect("element text")
     }
 
@@ -203,7 +203,7 @@ impl Browser {
         element.text().await.ok()
     }
 
-    async fn path(&self) -> String {
+    pub(crate) async fn path(&self) -> String {
         self.client
             .current_url()
             .await
@@ -213,7 +213,7 @@ impl Browser {
     }
 
     /// Waits until `check` holds, polling; panics naming `what` after [`PATIENCE`].
-    async fn eventually<F, Fut>(&self, what: &str, mut check: F)
+    pub(crate) async fn eventually<F, Fut>(&self, what: &str, mut check: F)
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = bool>,
@@ -292,7 +292,7 @@ impl Browser {
     /// Fails, naming `what`, on anything axe-core finds on the current document (see
     /// [`Browser::axe_violations`]): each rule's id, impact and help, and the failing
     /// nodes' targets with axe's summary of what to fix.
-    async fn assert_accessible(&self, what: &str) {
+    pub(crate) async fn assert_accessible(&self, what: &str) {
         let violations = self.axe_violations(what).await;
         let report: Vec<String> = violations
             .iter()
@@ -346,7 +346,7 @@ impl Browser {
     /// Logs in through the form, waits for the Provider tab (where `/` leads a user of a
     /// single org), then opens the Insights tab these tests exercise; axe checks all three
     /// pages.
-    async fn log_in(&self, app: &TestApp, email: &str) {
+    pub(crate) async fn log_in(&self, app: &TestApp, email: &str) {
         self.goto(&app.url("/login")).await;
         self.find("#email").await;
         self.assert_accessible("the login page").await;
@@ -390,7 +390,7 @@ impl Browser {
     }
 
     /// Fails on any SEVERE console entry: script errors, failed loads, CSP violations.
-    async fn assert_no_console_errors(&self, during: &str) {
+    pub(crate) async fn assert_no_console_errors(&self, during: &str) {
         let errors: Vec<String> = self
             .console()
             .await
@@ -406,7 +406,7 @@ impl Browser {
     }
 
     /// Ends the session, which stops Chromium (dropping the browser also does).
-    async fn close(mut self) {
+    pub(crate) async fn close(mut self) {
         self.client.clone().close().await.expect("end the session");
         self.driver.session = None;
     }

@@ -2,8 +2,9 @@
 //! links once.
 
 mod browser;
+mod browser_audit;
 mod canary;
-mod console;
+pub(crate) mod console;
 mod helpers;
 mod keys;
 mod models;

@@ -2,7 +2,7 @@
 
 mod account;
 mod audit_chain;
-mod audit_trail;
+pub(crate) mod audit_trail;
 mod auth;
 mod cli;
 mod csrf;
