@@ -319,6 +319,27 @@ pub async fn all_chains(conn: &mut AsyncPgConnection) -> QueryResult<Vec<ChainId
         .collect())
 }
 
+/// Checks the links from `lo` to `hi` (a page's window, plus the event after it) against the
+/// stored hash of the event before `lo`: an event shown on a page and edited after the
+/// checkpoint passed it still fails here.
+pub async fn check_window(
+    conn: &mut AsyncPgConnection,
+    chain: ChainId,
+    lo: i64,
+    hi: i64,
+) -> QueryResult<Option<Broken>> {
+    let prev = if lo <= 1 {
+        GENESIS.to_vec()
+    } else {
+        match links_after(conn, chain, lo - 2, 1).await?.pop() {
+            Some(link) => link.hash,
+            None => return Ok(None),
+        }
+    };
+    let span = u64::try_from(hi - lo + 2).unwrap_or(0);
+    Ok(walk(conn, chain, (lo - 1, prev), span).await?.broken)
+}
+
 /// How far the Audit tab can vouch for a chain.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChainStatus {

@@ -24,6 +24,9 @@ pub const PAGE_SIZE: i64 = 50;
 /// How many new links a page view verifies at most (the rest on later views).
 pub const VERIFY_BUDGET: u64 = 5_000;
 
+/// The widest page window (in events) the tab re-verifies on each view.
+pub const WINDOW_LIMIT: i64 = 1_000;
+
 /// The filter's query-string values as received (`?family=&actor=&from=&to=&cursor=`).
 #[derive(Debug, Clone, Default, serde::Deserialize)]
 pub struct TrailQuery {
@@ -193,7 +196,15 @@ pub async fn page(
         None
     };
     let previews = caller.sees_key_preview();
-    let chain = chain::advance(&mut conn, Some(org.id), VERIFY_BUDGET).await?;
+    let mut chain = chain::advance(&mut conn, Some(org.id), VERIFY_BUDGET).await?;
+    // The shown events themselves, however far the checkpoint is (bounded: a sparse filter's
+    // page may span many events; its window is then left to the checkpoint and the CLI).
+    if let (Some(newest), Some(oldest)) = (rows.first(), rows.last())
+        && chain.broken.is_none()
+        && newest.seq - oldest.seq < WINDOW_LIMIT
+    {
+        chain.broken = chain::check_window(&mut conn, Some(org.id), oldest.seq, newest.seq).await?;
+    }
     Ok(TrailPage {
         events: rows.iter().map(|e| describe::view(e, previews)).collect(),
         older,

@@ -105,6 +105,14 @@ async fn the_tab_verifies_incrementally_from_its_checkpoint() {
     let html = app.get(&app.client, AUDIT).await.text().await.unwrap();
     let newest = event_ids(&html)[0];
     assert!(html.contains(&format!("Chain verified up to event {newest}<")));
+
+    // An event on the page edited after the checkpoint passed it: the page's own window is
+    // re-verified on every view.
+    let shown = event_ids(&html)[10];
+    tamper(&app, shown).await;
+    let html = app.get(&app.client, AUDIT).await.text().await.unwrap();
+    assert!(html.contains("Tamper check failed"), "{html}");
+    assert!(html.contains(&format!("event {shown} ")));
 }
 
 #[tokio::test]
