@@ -59,10 +59,26 @@ pub enum Command {
         #[command(subcommand)]
         command: crate::providers::cli::ProviderCommand,
     },
+    /// Check the audit trail's tamper evidence.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
     /// Generate master keys and re-encrypt stored secrets under the primary one.
     Keys {
         #[command(subcommand)]
         command: KeysCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AuditCommand {
+    /// Walk every event's hash chain (or one org's) from its first event; exit non-zero
+    /// naming the first broken link.
+    Verify {
+        /// Only this org's chain (its slug).
+        #[arg(long)]
+        org: Option<String>,
     },
 }
 
@@ -157,6 +173,9 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
         Command::User { command } => with_state(config, user_command(command)).await,
         Command::Org { command } => with_state(config, org_command(command)).await,
         Command::Member { command } => with_state(config, member_command(command)).await,
+        Command::Audit {
+            command: AuditCommand::Verify { org },
+        } => with_state(config, verify_audit(org)).await,
         Command::Keys {
             command: KeysCommand::Generate { id },
         } => generate_key(id),
@@ -328,6 +347,40 @@ fn member_command(command: MemberCommand) -> StateCommand {
                 "added {} to {slug} as {}",
                 user.email,
                 role.as_str()
+            ))
+        })
+    })
+}
+
+/// `audit verify`: the count on stdout, or an error naming the first broken link.
+fn verify_audit(org: Option<String>) -> StateCommand {
+    Box::new(move |state| {
+        Box::pin(async move {
+            let org = match org {
+                Some(slug) => Some(org_by_slug(state, &slug).await?),
+                None => None,
+            };
+            let report = crate::ops::trail::verify(state, &Caller::operator(None), org.as_ref())
+                .await
+                .map_err(line)?;
+            if let Some((slug, broken)) = report.broken {
+                let chain = slug.map_or("events without an org".to_owned(), |s| format!("org {s}"));
+                let event = broken
+                    .event_id
+                    .map_or("after the last stored event".to_owned(), |id| {
+                        format!("at event {id}")
+                    });
+                anyhow::bail!(
+                    "audit chain of {chain} is broken {event}: {} ({} events verified before it)",
+                    broken.reason,
+                    report.verified
+                );
+            }
+            Ok(format!(
+                "verified {} audit events in {} chain{}: every hash matches",
+                report.verified,
+                report.chains,
+                if report.chains == 1 { "" } else { "s" }
             ))
         })
     })

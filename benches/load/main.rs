@@ -15,7 +15,9 @@
 //! and its cluster shut down cleanly.
 //!
 //! `SWITCHBOARD_BENCH_SECONDS` (default 6) sets each measured phase; each has a 2 s warm-up.
+//! `SWITCHBOARD_BENCH_AUDIT=1` runs only the audit trail scenario instead (`audit.rs`).
 
+mod audit;
 mod client;
 mod cpu;
 mod mock;
@@ -63,7 +65,12 @@ fn main() -> ExitCode {
         .enable_all()
         .build()
         .expect("tokio runtime");
-    match runtime.block_on(run()) {
+    let result = if std::env::var("SWITCHBOARD_BENCH_AUDIT").is_ok_and(|v| v == "1") {
+        runtime.block_on(audit::run(measure_window()))
+    } else {
+        runtime.block_on(run())
+    };
+    match result {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
         Err(e) => {
@@ -73,12 +80,17 @@ fn main() -> ExitCode {
     }
 }
 
-/// Runs every scenario; `Ok(false)` when the server did not shut down cleanly.
-async fn run() -> anyhow::Result<bool> {
-    let measure = std::env::var("SWITCHBOARD_BENCH_SECONDS")
+/// Each measured phase: `SWITCHBOARD_BENCH_SECONDS`, default 6.
+fn measure_window() -> Duration {
+    std::env::var("SWITCHBOARD_BENCH_SECONDS")
         .ok()
         .and_then(|s| s.parse().ok())
-        .map_or(Duration::from_secs(6), Duration::from_secs_f64);
+        .map_or(Duration::from_secs(6), Duration::from_secs_f64)
+}
+
+/// Runs every scenario; `Ok(false)` when the server did not shut down cleanly.
+async fn run() -> anyhow::Result<bool> {
+    let measure = measure_window();
     let mut report = Report::new(measure, CONNECTIONS, FEW, STORM);
     report.print_machine();
 

@@ -151,7 +151,17 @@ async fn resolve(req: &ServiceRequest) -> Result<OrgContext, AppError> {
         ));
     }
     let caller = Caller::in_org(&user, org, access, request_meta(req.request()));
-    ops::orgs::record_support_view(&mut conn, &caller, req.path()).await?;
+    if access == Access::Support {
+        let session_id = super::support_session_id(&session)?;
+        ops::orgs::record_support_view(
+            &mut conn,
+            &caller,
+            req.path(),
+            &session_id,
+            state.clock.now(),
+        )
+        .await?;
+    }
     Ok(OrgContext {
         user,
         caller,

@@ -19,6 +19,7 @@ const EPOCH: &str = "epoch";
 pub(crate) const IDENTITY_KEYS: [&str; 2] = [UID, EPOCH];
 const CSRF: &str = "csrf";
 const FLASH: &str = "flash";
+const SUPPORT_SESSION: &str = "svid";
 
 /// The session's CSRF token, created on first use.
 pub fn csrf_token(session: &Session) -> Result<String, AppError> {
@@ -30,6 +31,19 @@ pub fn csrf_token(session: &Session) -> Result<String, AppError> {
         .insert(CSRF, &token)
         .map_err(|e| AppError::Internal(anyhow::anyhow!("session insert: {e}")))?;
     Ok(token)
+}
+
+/// A random id for this session, made on first use: support views are counted per
+/// session (`ops::orgs::record_support_view`) without exposing the session's key.
+pub fn support_session_id(session: &Session) -> Result<String, AppError> {
+    if let Ok(Some(id)) = session.get::<String>(SUPPORT_SESSION) {
+        return Ok(id);
+    }
+    let id = crate::crypto::random_token(16);
+    session
+        .insert(SUPPORT_SESSION, &id)
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("session insert: {e}")))?;
+    Ok(id)
 }
 
 /// Starts an authenticated session: whatever was there is cleared and the key renewed, so a

@@ -1,6 +1,24 @@
 // @generated automatically by Diesel CLI.
 
 diesel::table! {
+    audit_chain_checkpoints (chain_id) {
+        chain_id -> Int8,
+        seq -> Int8,
+        event_id -> Int8,
+        hash -> Bytea,
+        verified_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    audit_chain_heads (chain_id) {
+        chain_id -> Int8,
+        seq -> Int8,
+        hash -> Bytea,
+    }
+}
+
+diesel::table! {
     audit_events (id) {
         id -> Int8,
         occurred_at -> Timestamptz,
@@ -14,6 +32,8 @@ diesel::table! {
         after -> Nullable<Jsonb>,
         request_id -> Nullable<Text>,
         ip -> Nullable<Text>,
+        seq -> Int8,
+        hash -> Bytea,
     }
 }
 
@@ -140,6 +160,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    support_views (session_id, org_id) {
+        session_id -> Text,
+        org_id -> Int8,
+        last_recorded_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     users (id) {
         id -> Int8,
         email -> Text,
@@ -163,8 +191,11 @@ diesel::joinable!(providers -> orgs (org_id));
 diesel::joinable!(secrets -> orgs (org_id));
 diesel::joinable!(secrets -> users (created_by));
 diesel::joinable!(skills -> orgs (org_id));
+diesel::joinable!(support_views -> orgs (org_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    audit_chain_checkpoints,
+    audit_chain_heads,
     audit_events,
     invitations,
     login_throttles,
@@ -175,5 +206,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     secrets,
     sessions,
     skills,
+    support_views,
     users,
 );

@@ -26,6 +26,7 @@ pub enum Action {
     InsightsDisabled,
     RoutingPolicyChanged,
     SupportViewed,
+    AuditExported,
     LoginFailed,
     UserPasswordChanged,
     UserPasswordReset,
@@ -63,6 +64,7 @@ impl Action {
             Action::InsightsDisabled => "insights.disabled",
             Action::RoutingPolicyChanged => "routing_policy.changed",
             Action::SupportViewed => "support.viewed",
+            Action::AuditExported => "audit.exported",
             Action::LoginFailed => "login.failed",
             Action::UserPasswordChanged => "user.password_changed",
             Action::UserPasswordReset => "user.password_reset",
@@ -86,20 +88,54 @@ impl Action {
     }
 }
 
-/// The readable text of a membership or invitation event as stored (`member.role_changed`
-/// ⇒ "Role changed"), for the org's trail; `None` for other actions.
-pub fn membership_text(action: &str) -> Option<&'static str> {
-    Some(match action {
-        "member.added" => "Member added",
-        "member.role_changed" => "Role changed",
-        "member.removed" => "Member removed",
-        "invitation.created" => "Invitation created",
-        "invitation.revoked" => "Invitation revoked",
-        "invitation.accepted" => "Invitation accepted: joined the org",
-        "session.revoked" => "Signed out everywhere (sessions revoked)",
-        _ => return None,
-    })
+impl Action {
+    /// Every action, for reading stored events back (`parse`) and for the family filter.
+    /// A new variant must be added here too; its family and sentence are exhaustive
+    /// matches in `ops::trail::describe`, so the compiler asks for those.
+    pub const ALL: &[Action] = &[
+        Action::OrgCreated,
+        Action::MemberAdded,
+        Action::MemberRoleChanged,
+        Action::MemberRemoved,
+        Action::InvitationCreated,
+        Action::InvitationRevoked,
+        Action::InvitationAccepted,
+        Action::SessionRevoked,
+        Action::InsightsEnabled,
+        Action::InsightsDisabled,
+        Action::RoutingPolicyChanged,
+        Action::SupportViewed,
+        Action::AuditExported,
+        Action::LoginFailed,
+        Action::UserPasswordChanged,
+        Action::UserPasswordReset,
+        Action::UserDisabled,
+        Action::UserEnabled,
+        Action::ProviderCreated,
+        Action::ProviderUpdated,
+        Action::ProviderTested,
+        Action::ProviderCheckFailed,
+        Action::ProviderActivated,
+        Action::ProviderDeactivated,
+        Action::ProviderKeyRemoved,
+        Action::ProviderDeleted,
+        Action::SecretRotated,
+        Action::SkillCreated,
+        Action::SkillUpdated,
+        Action::SkillEnabled,
+        Action::SkillDisabled,
+        Action::SkillDeleted,
+    ];
+
+    /// The action stored as `s`, if this build knows it.
+    pub fn parse(s: &str) -> Option<Action> {
+        Action::ALL.iter().copied().find(|a| a.as_str() == s)
+    }
 }
+
+/// The before/after fields that hold masked key previews ([`Change::masked`]). Pages show
+/// them to admins only; support staff and exports for them see "set" / "none".
+pub const SECRET_FIELDS: &[&str] = &["key"];
 
 /// What an event is about.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -158,6 +194,10 @@ impl Change {
 
     /// Adds a masked key preview (or `null` for "no key").
     pub fn masked(mut self, name: &str, preview: Option<&KeyPreview>) -> Self {
+        debug_assert!(
+            SECRET_FIELDS.contains(&name),
+            "masked field {name} must be listed in SECRET_FIELDS"
+        );
         let value = preview.map_or(Value::Null, |p| Value::String(p.as_str().to_owned()));
         self.0.insert(name.to_owned(), value);
         self

@@ -160,23 +160,113 @@ pub async fn all_orgs(state: &AppState, user: &User) -> OpResult<Vec<Org>> {
     Ok(Org::all(&mut conn).await?)
 }
 
-/// Records that support staff looked at `path` of the caller's org.
+/// Records that support staff looked at `path` of the caller's org: at most one
+/// `support.viewed` per org per session-hour. `session_id` names the support user's session;
+/// a view is recorded when that session's last recorded view of the org is an hour old or
+/// more (one row per (session, org) in `support_views`, updated atomically, so concurrent
+/// page loads record once).
 pub async fn record_support_view(
     conn: &mut AsyncPgConnection,
     caller: &Caller,
     path: &str,
+    session_id: &str,
+    now: chrono::DateTime<chrono::Utc>,
 ) -> OpResult<()> {
+    use diesel::sql_types::{BigInt, Text, Timestamptz};
     if caller.access != Some(Access::Support) {
         return Ok(());
     }
-    audit::record(
-        conn,
-        caller,
-        Action::SupportViewed,
-        Target::Page(path.to_owned()),
-        None,
-        None,
+    let org = caller.org()?;
+    conn.transaction::<_, OpError, _>(async |conn| {
+        let fresh = diesel::sql_query(
+            "INSERT INTO support_views (session_id, org_id, last_recorded_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (session_id, org_id) DO UPDATE SET last_recorded_at = excluded.last_recorded_at \
+             WHERE support_views.last_recorded_at <= excluded.last_recorded_at - interval '1 hour'",
+        )
+        .bind::<Text, _>(session_id)
+        .bind::<BigInt, _>(org.id)
+        .bind::<Timestamptz, _>(now)
+        .execute(conn)
+        .await?;
+        if fresh == 1 {
+            audit::record(
+                conn,
+                caller,
+                Action::SupportViewed,
+                Target::Page(path.to_owned()),
+                None,
+                None,
+            )
+            .await?;
+        }
+        Ok(())
+    })
+    .await
+}
+
+/// One org in support staff's console.
+#[derive(Debug, Clone, diesel::QueryableByName)]
+pub struct OrgOverview {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub slug: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub name: String,
+    /// The active provider's kind and model; `None` = the platform default.
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    pub active_kind: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    pub active_model: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub providers: i64,
+    /// The newest event of its trail that changed something (views and exports left out).
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>)]
+    pub last_change: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// How many orgs the support console lists at most (a search narrows it).
+pub const OVERVIEW_LIMIT: usize = 200;
+
+/// Every org whose name or slug contains `search` (case-insensitive), by name, with its
+/// mode, provider count and last change; at most [`OVERVIEW_LIMIT`] + 1 rows, so the caller
+/// can tell there are more. Support staff only; anyone else is told there is nothing here.
+pub async fn support_overview(
+    state: &AppState,
+    user: &User,
+    search: &str,
+) -> OpResult<Vec<OrgOverview>> {
+    use diesel::sql_types::{BigInt, Text};
+    if !user.support {
+        return Err(OpError::NotFound);
+    }
+    let search = search.trim();
+    if search.chars().count() > 100 || search.chars().any(char::is_control) {
+        return Err(OpError::invalid(
+            "q",
+            "Search for at most 100 characters of an org's name or slug.",
+        ));
+    }
+    let pattern = format!(
+        "%{}%",
+        search
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_")
+    );
+    let mut conn = state.pool.get().await?;
+    Ok(diesel::sql_query(
+        "SELECT o.slug, o.name, p.kind AS active_kind, p.default_model AS active_model, \
+           (SELECT count(*) FROM providers x WHERE x.org_id = o.id) AS providers, \
+           (SELECT e.occurred_at FROM audit_events e WHERE e.org_id = o.id \
+              AND e.action NOT IN ('support.viewed', 'audit.exported') \
+              ORDER BY e.seq DESC LIMIT 1) AS last_change \
+         FROM orgs o \
+         LEFT JOIN org_ai_settings s ON s.org_id = o.id \
+         LEFT JOIN providers p ON p.id = s.active_provider_id \
+         WHERE o.name ILIKE $1 OR o.slug ILIKE $1 \
+         ORDER BY lower(o.name), o.slug LIMIT $2",
     )
-    .await?;
-    Ok(())
+    .bind::<Text, _>(pattern)
+    .bind::<BigInt, _>(i64::try_from(OVERVIEW_LIMIT).unwrap_or(200) + 1)
+    .load(&mut conn)
+    .await?)
 }

@@ -1,12 +1,12 @@
-//! `/`: the org picker (straight to the org when there is exactly one), and support staff's
-//! list of every org.
+//! `/`: the org picker (straight to the org when there is exactly one; support staff to
+//! their console).
 
 use actix_session::Session;
 use actix_web::{HttpResponse, http::StatusCode, web};
 use askama::Template;
 
 use super::{Chrome, page, see_other, urls};
-use crate::{auth::CurrentUser, error::AppResult, models::org::Org, ops::orgs, state::AppState};
+use crate::{auth::CurrentUser, error::AppResult, ops::orgs, state::AppState};
 
 /// One org in a list.
 pub struct OrgItem {
@@ -55,22 +55,4 @@ pub async fn org_picker(
             support: user.support,
         },
     )
-}
-
-#[derive(Template)]
-#[template(path = "support/orgs.html")]
-struct SupportOrgsPage {
-    chrome: Chrome,
-    orgs: Vec<Org>,
-}
-
-/// `GET /support/orgs`: support staff only; anyone else gets a 404.
-pub async fn support_orgs(
-    CurrentUser(user): CurrentUser,
-    session: Session,
-    state: web::Data<AppState>,
-) -> AppResult<HttpResponse> {
-    let orgs = orgs::all_orgs(&state, &user).await?;
-    let chrome = Chrome::new(&session, "All organisations", Some(&user))?;
-    page(StatusCode::OK, &SupportOrgsPage { chrome, orgs })
 }

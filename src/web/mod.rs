@@ -17,6 +17,7 @@ pub mod members;
 pub mod provider;
 pub mod routes;
 pub mod skills;
+pub mod support;
 pub mod urls;
 
 pub use frame::{Chrome, OrgHeader, Tab, page, see_other, tab, wants_fragment};

@@ -5,7 +5,7 @@ use actix_web::{middleware::from_fn, web};
 
 use super::{
     account, advanced, assets, audit, errors, health, home, insights, invitations, login, members,
-    provider, skills, urls::INVITATION,
+    provider, skills, support, urls::INVITATION,
 };
 use crate::auth::context::resolve_org;
 
@@ -47,7 +47,7 @@ pub fn console_routes(cfg: &mut web::ServiceConfig) {
             web::post().to(invitations::sign_up_and_accept),
         )
         .route("/", web::get().to(home::org_picker))
-        .route("/support/orgs", web::get().to(home::support_orgs))
+        .route("/support/orgs", web::get().to(support::support_orgs))
         .service(
             web::scope("/orgs/{org}")
                 .wrap(from_fn(resolve_org))
@@ -139,6 +139,10 @@ pub fn console_routes(cfg: &mut web::ServiceConfig) {
                     web::post().to(insights::update_insights),
                 )
                 .route("/settings/ai/audit", web::get().to(audit::show_audit))
+                .route(
+                    "/settings/ai/audit/export.{format}",
+                    web::get().to(audit::export_audit),
+                )
                 .route("/settings/members", web::get().to(members::list_members))
                 .route(
                     "/settings/members/invitations",

@@ -104,3 +104,17 @@ pub fn skill(org: &str, id: &str) -> String {
 pub fn skill_action(org: &str, id: &str, action: &str) -> String {
     format!("/orgs/{org}/settings/ai/skills/{id}/{action}")
 }
+
+/// `path?query` from query-string pairs (URL-encoded), or `path` when there are none.
+pub fn with_query(path: &str, pairs: &[(&str, String)]) -> String {
+    if pairs.is_empty() {
+        return path.to_owned();
+    }
+    let query = serde_urlencoded::to_string(pairs).unwrap_or_default();
+    format!("{path}?{query}")
+}
+
+/// The export of the Audit tab as `format` (`csv` or `jsonl`).
+pub fn audit_export(org: &str, format: &str) -> String {
+    format!("/orgs/{org}/settings/ai/audit/export.{format}")
+}

@@ -145,7 +145,7 @@ fn http_blocking(port: u16, method: &str, path: &str) -> std::io::Result<String>
 
 /// A headless Chromium session with a fresh profile.
 pub(crate) struct Browser {
-    client: Client,
+    pub(crate) client: Client,
     js: JavaScript,
     /// `http://127.0.0.1:{port}/session/{id}`, for the commands fantoccini doesn't wrap.
     session_url: String,

@@ -2,10 +2,11 @@
 //! links once.
 
 mod browser;
+mod browser_audit;
 mod browser_invitations;
 mod browser_routing;
 mod canary;
-mod console;
+pub(crate) mod console;
 mod helpers;
 mod keys;
 mod models;

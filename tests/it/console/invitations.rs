@@ -547,10 +547,10 @@ async fn the_trail_tells_invitations_and_role_changes_in_words() {
         .await
         .unwrap();
     for text in [
-        "Invitation created",
-        "Invitation accepted: joined the org",
-        "Role changed",
-        "Signed out everywhere (sessions revoked)",
+        "Invitation created for",
+        "joined the org",
+        "Changed the role of",
+        "out everywhere (sessions revoked)",
     ] {
         assert!(audit.contains(text), "{text} in the Audit tab");
     }

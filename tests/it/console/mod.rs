@@ -2,6 +2,8 @@
 
 mod account;
 mod assets;
+mod audit_chain;
+pub(crate) mod audit_trail;
 mod auth;
 mod cli;
 mod csrf;
@@ -19,5 +21,6 @@ mod routing_tab;
 mod serve;
 mod setup;
 mod skills_tab;
+mod support;
 mod throttle;
 mod xss;

@@ -1,0 +1,11 @@
+DROP INDEX audit_events_global_seq;
+DROP INDEX audit_events_org_seq;
+CREATE INDEX audit_events_org_id ON audit_events (org_id, id DESC);
+DROP TRIGGER audit_events_chain ON audit_events;
+DROP FUNCTION audit_events_chain();
+DROP FUNCTION audit_event_canonical(audit_events);
+DROP FUNCTION audit_field(TEXT);
+DROP TABLE support_views;
+DROP TABLE audit_chain_checkpoints;
+DROP TABLE audit_chain_heads;
+ALTER TABLE audit_events DROP COLUMN hash, DROP COLUMN seq;
