@@ -285,6 +285,25 @@ async fn for_check(state: &AppState, org: &Org, id: &str) -> OpResult<(Provider,
     Ok((p, fields, key))
 }
 
+/// Runs the live check of saved provider `id` with its stored key, outside any transaction:
+/// the provider as read, the outcome and the status to record.
+async fn check_saved(
+    state: &AppState,
+    org: &Org,
+    id: &str,
+) -> OpResult<(Provider, CheckOutcome, CheckStatus)> {
+    let (p, fields, key) = for_check(state, org, id).await?;
+    let outcome = state
+        .checker
+        .check(&fields.check_request(key.value()))
+        .await;
+    let status = match outcome.ok {
+        true => CheckStatus::Ok,
+        false => CheckStatus::Failed,
+    };
+    Ok((p, outcome, status))
+}
+
 /// Runs a live check of a saved provider and records the result on it (scope
 /// `aiProviders:test`). A failed check is a result here, not an error.
 pub async fn test_provider(
@@ -293,15 +312,8 @@ pub async fn test_provider(
     id: &str,
 ) -> OpResult<(ProviderView, CheckOutcome)> {
     let org = caller.require(Scope::AiProvidersTest)?;
-    let (_, fields, key) = for_check(state, org, id).await?;
-    let outcome = state
-        .checker
-        .check(&fields.check_request(key.value()))
-        .await;
-    let (status, code) = match (outcome.ok, outcome.code) {
-        (true, _) => (CheckStatus::Ok, None),
-        (false, code) => (CheckStatus::Failed, code.map(|c| c.as_str())),
-    };
+    let (_, outcome, status) = check_saved(state, org, id).await?;
+    let code = outcome.code.filter(|_| !outcome.ok).map(|c| c.as_str());
     let now = state.clock.now();
     let mut conn = state.pool.get().await?;
     conn.transaction::<_, OpError, _>(async |conn| {

@@ -12,7 +12,7 @@ use std::time::Duration;
 use diesel_async::AsyncConnection as _;
 use futures_util::{StreamExt as _, stream};
 
-use super::{for_check, provider};
+use super::{check_saved, provider};
 use crate::{
     models::{org::Org, provider::CheckStatus},
     ops::{Action, Caller, Change, OpError, OpResult, Target, audit},
@@ -86,15 +86,8 @@ async fn recheck_one(state: &AppState, org_id: i64, id: &str) -> OpResult<Option
     };
     let caller = Caller::system(org);
     let org = caller.org()?;
-    let (seen, fields, key) = for_check(state, org, id).await?;
-    let outcome = state
-        .checker
-        .check(&fields.check_request(key.value()))
-        .await;
-    let (status, code) = match (outcome.ok, outcome.code) {
-        (true, _) => (CheckStatus::Ok, None),
-        (false, code) => (CheckStatus::Failed, code.map(|c| c.as_str())),
-    };
+    let (seen, outcome, status) = check_saved(state, org, id).await?;
+    let code = outcome.code.filter(|_| !outcome.ok).map(|c| c.as_str());
     let now = state.clock.now();
     let mut conn = state.pool.get().await?;
     conn.transaction::<_, OpError, _>(async |conn| {
