@@ -50,7 +50,7 @@ pub async fn csrf_guard(
     let submitted = match req.headers().get("x-csrf-token") {
         Some(value) => value.to_str().ok().map(str::to_owned),
         None if is_form(&req) => {
-            let body = match read_body(&mut req).await {
+            let body = match read_capped(&mut req, FORM_LIMIT, "form").await {
                 Ok(body) => body,
                 Err(e) => return Ok(req.error_response(e)),
             };
@@ -110,19 +110,22 @@ fn is_form(req: &ServiceRequest) -> bool {
         .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"))
 }
 
-async fn read_body(req: &mut ServiceRequest) -> Result<Bytes, AppError> {
-    let too_large = || {
-        AppError::TooLarge(format!(
-            "The form is larger than {} KiB.",
-            FORM_LIMIT / 1024
-        ))
-    };
+/// Reads the request body, refusing one over `limit` bytes (by `Content-Length` first, then
+/// as it streams) with "The {what} is larger than … KiB." Shared by the CSRF guard and the
+/// edge check, which both look into a body and hand it on.
+pub(crate) async fn read_capped(
+    req: &mut ServiceRequest,
+    limit: usize,
+    what: &str,
+) -> Result<Bytes, AppError> {
+    let too_large =
+        || AppError::TooLarge(format!("The {what} is larger than {} KiB.", limit / 1024));
     if let Some(len) = req
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok())
-        && len > FORM_LIMIT
+        && len > limit
     {
         return Err(too_large());
     }
@@ -131,7 +134,7 @@ async fn read_body(req: &mut ServiceRequest) -> Result<Bytes, AppError> {
     while let Some(chunk) = payload.next().await {
         let chunk = chunk
             .map_err(|_| AppError::Validation("The request body could not be read.".to_owned()))?;
-        if body.len() + chunk.len() > FORM_LIMIT {
+        if body.len() + chunk.len() > limit {
             return Err(too_large());
         }
         body.extend_from_slice(&chunk);

@@ -13,16 +13,16 @@
 //! like every other error.
 
 use actix_web::{
-    HttpMessage as _,
     body::{BoxBody, MessageBody},
     dev::{Payload, ServiceRequest, ServiceResponse},
     http::{Method, header},
     middleware::Next,
-    web::{Bytes, BytesMut},
 };
-use futures_util::StreamExt as _;
 
-use crate::{auth::csrf::FORM_LIMIT, error::AppError};
+use crate::{
+    auth::csrf::{FORM_LIMIT, read_capped},
+    error::AppError,
+};
 
 /// Fields that hold multi-line text and so may contain tab, CR and LF (skills' Markdown).
 /// A new `<textarea>` opts in by being named here.
@@ -63,7 +63,7 @@ pub async fn reject_control_chars(
             BodyKind::Form => FORM_LIMIT,
             BodyKind::Json => JSON_LIMIT,
         };
-        let body = match read_body(&mut req, limit).await {
+        let body = match read_capped(&mut req, limit, "request body").await {
             Ok(body) => body,
             Err(e) => return Ok(req.error_response(e)),
         };
@@ -168,35 +168,6 @@ fn check_json(body: &[u8]) -> Result<(), AppError> {
         Ok(value) => walk(&value, ""),
         Err(_) => Ok(()),
     }
-}
-
-async fn read_body(req: &mut ServiceRequest, limit: usize) -> Result<Bytes, AppError> {
-    let too_large = || {
-        AppError::TooLarge(format!(
-            "The request body is larger than {} KiB.",
-            limit / 1024
-        ))
-    };
-    if let Some(len) = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok())
-        && len > limit
-    {
-        return Err(too_large());
-    }
-    let mut payload = req.take_payload();
-    let mut body = BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk
-            .map_err(|_| AppError::Validation("The request body could not be read.".to_owned()))?;
-        if body.len() + chunk.len() > limit {
-            return Err(too_large());
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body.freeze())
 }
 
 /// Percent-decodes a URL path (no `+` rule: that is for query strings and forms only).

@@ -188,6 +188,17 @@ pub fn first_tab(ctx: &OrgContext) -> Tab {
         .unwrap_or(Tab::Provider)
 }
 
+/// Moves the address bar (htmx's `HX-Push-Url`) to `url`, e.g. from a form's URL back to
+/// its tab after a save answered in place.
+pub fn push_url(res: &mut HttpResponse, url: &str) {
+    if let Ok(value) = actix_web::http::header::HeaderValue::from_str(url) {
+        res.headers_mut().insert(
+            actix_web::http::header::HeaderName::from_static("hx-push-url"),
+            value,
+        );
+    }
+}
+
 /// Whether the request wants just the fragment (an htmx request that is not restoring history).
 pub fn wants_fragment(req: &HttpRequest) -> bool {
     let h = req.headers();

@@ -9,16 +9,16 @@ mod form_view;
 mod matrix;
 
 use actix_session::Session;
-use actix_web::{
-    HttpRequest, HttpResponse,
-    http::{StatusCode, header},
-    web,
-};
+use actix_web::{HttpRequest, HttpResponse, http::StatusCode, web};
 use askama::Template;
 
 pub use form::{create_provider, edit_provider_form, new_provider_form, update_provider};
 
-use super::{Chrome, OrgHeader, Tab, frame::org_frame, see_other, tab, urls, wants_fragment};
+use super::{
+    Chrome, OrgHeader, Tab,
+    frame::{org_frame, push_url},
+    see_other, tab, urls, wants_fragment,
+};
 use crate::{
     auth::{Flash, context::OrgContext, set_flash},
     error::AppResult,
@@ -250,11 +250,7 @@ async fn answer_saved(
 ) -> AppResult<HttpResponse> {
     let mut res = answer(req, ctx, session, state, Ok(flash)).await?;
     if wants_fragment(req) {
-        let tab = urls::provider_tab(&ctx.org().slug);
-        if let Ok(value) = header::HeaderValue::from_str(&tab) {
-            res.headers_mut()
-                .insert(header::HeaderName::from_static("hx-push-url"), value);
-        }
+        push_url(&mut res, &urls::provider_tab(&ctx.org().slug));
     }
     Ok(res)
 }

@@ -8,7 +8,11 @@ use actix_web::{HttpRequest, HttpResponse, http::StatusCode, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::{Chrome, OrgHeader, Tab, frame::org_frame, see_other, tab, urls, wants_fragment};
+use super::{
+    Chrome, OrgHeader, Tab,
+    frame::{org_frame, push_url},
+    see_other, tab, urls, wants_fragment,
+};
 use crate::{
     auth::{Flash, context::OrgContext, set_flash},
     error::{AppError, AppResult},
@@ -150,16 +154,6 @@ async fn answer(
             Ok(res)
         }
         Err((code, flash)) => render_tab(req, ctx, session, state, code, Some(flash)).await,
-    }
-}
-
-/// Moves the address bar (htmx) to `url`.
-fn push_url(res: &mut HttpResponse, url: &str) {
-    if let Ok(value) = actix_web::http::header::HeaderValue::from_str(url) {
-        res.headers_mut().insert(
-            actix_web::http::header::HeaderName::from_static("hx-push-url"),
-            value,
-        );
     }
 }
 
