@@ -61,23 +61,22 @@ async fn arranged() -> (TestApp, MockServer) {
     (app, server)
 }
 
+/// The feature row's server, read in one script (a page replaced mid-read, as after a plain
+/// post, can't leave a stale element behind); `None` while the row is not there.
 async fn server_of(browser: &Browser, feature: &str) -> Option<String> {
-    browser
-        .find(&format!("#route-{feature}"))
-        .await
-        .attr("data-server")
-        .await
-        .unwrap()
+    let script = format!(
+        "const row = document.querySelector('#route-{feature}'); \
+         return row ? row.getAttribute('data-server') : null"
+    );
+    // A script that meets a page being replaced is retried by `eventually`, not fatal.
+    let value = browser.client.execute(&script, vec![]).await.ok()?;
+    value.as_str().map(str::to_owned)
 }
 
 async fn wait_for_server(browser: &Browser, feature: &str, want: &str) {
     browser
         .eventually(&format!("{feature} served by {want}"), || async {
-            browser
-                .text_now(&format!("#route-{feature}"))
-                .await
-                .is_some()
-                && server_of(browser, feature).await.as_deref() == Some(want)
+            server_of(browser, feature).await.as_deref() == Some(want)
         })
         .await;
 }
