@@ -12,6 +12,16 @@ pub enum AppError {
     /// Not logged in: 303 to /login (401 for htmx and JSON).
     #[error("please log in")]
     Unauthenticated,
+    /// A missing, malformed, expired or revoked API token: 401 with why (the API's
+    /// `Unauthenticated`, which never redirects).
+    #[error("{0}")]
+    BadToken(String),
+    /// The record changed since the `If-Match` version the client sent: 412.
+    #[error("{0}")]
+    PreconditionFailed(String),
+    /// A body in a media type the endpoint does not take: 415.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
     /// Logged in but not allowed: 403.
     #[error("{0}")]
     Forbidden(String),
@@ -46,7 +56,9 @@ impl AppError {
         }
         match self {
             Self::Validation(_) => "validation",
-            Self::Unauthenticated => "unauthenticated",
+            Self::Unauthenticated | Self::BadToken(_) => "unauthenticated",
+            Self::PreconditionFailed(_) => "precondition_failed",
+            Self::UnsupportedMediaType(_) => "unsupported_media_type",
             Self::Forbidden(_) => "forbidden",
             Self::NotFound => "not_found",
             Self::Unprocessable(_) => "unprocessable",
@@ -93,7 +105,9 @@ impl ResponseError for AppError {
         }
         match self {
             Self::Validation(_) => StatusCode::BAD_REQUEST,
-            Self::Unauthenticated => StatusCode::UNAUTHORIZED,
+            Self::Unauthenticated | Self::BadToken(_) => StatusCode::UNAUTHORIZED,
+            Self::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
+            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,

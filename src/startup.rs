@@ -98,23 +98,27 @@ impl Application {
         let port = listener.local_addr()?.port();
         let app_state = state.clone();
         let mut server = HttpServer::new(move || {
-            let sessions = SessionMiddleware::builder(store.clone(), session_key.clone())
-                .cookie_name(if https {
-                    "__Host-switchboard".to_owned()
-                } else {
-                    "switchboard_session".to_owned()
-                })
-                .cookie_secure(https)
-                .cookie_http_only(true)
-                .cookie_path("/".to_owned())
-                .cookie_same_site(if https {
-                    SameSite::Strict
-                } else {
-                    SameSite::Lax
-                })
-                .cookie_content_security(CookieContentSecurity::Signed)
-                .session_lifecycle(BrowserSession::default().state_ttl(CookieDuration::hours(12)))
-                .build();
+            let sessions = || {
+                SessionMiddleware::builder(store.clone(), session_key.clone())
+                    .cookie_name(if https {
+                        "__Host-switchboard".to_owned()
+                    } else {
+                        "switchboard_session".to_owned()
+                    })
+                    .cookie_secure(https)
+                    .cookie_http_only(true)
+                    .cookie_path("/".to_owned())
+                    .cookie_same_site(if https {
+                        SameSite::Strict
+                    } else {
+                        SameSite::Lax
+                    })
+                    .cookie_content_security(CookieContentSecurity::Signed)
+                    .session_lifecycle(
+                        BrowserSession::default().state_ttl(CookieDuration::hours(12)),
+                    )
+                    .build()
+            };
             App::new()
                 .app_data(app_state.clone())
                 .app_data(form_config())
@@ -125,14 +129,16 @@ impl Application {
                     web::PathConfig::default().error_handler(|_, _| AppError::NotFound.into()),
                 )
                 .configure(console::public_routes)
-                // The machine-facing stack: bearer tokens and JSON errors, no session.
-                .configure(crate::api::routes)
+                // The machine-facing stack: bearer tokens (or the session with the CSRF
+                // header) and JSON errors.
+                .service(crate::api::v1(sessions()))
+                .service(crate::api::mcp())
                 // The console stack: session + CSRF around every page and form. Last, as
                 // its empty prefix matches every path the others did not take.
                 .service(
                     web::scope("")
                         .wrap(from_fn(csrf::csrf_guard))
-                        .wrap(sessions)
+                        .wrap(sessions())
                         .configure(console::console_routes),
                 )
                 // Inside the error renderer, so its 400/404 render like any other error.

@@ -1,9 +1,28 @@
-//! `/api/v1` and `/mcp`: the machine-facing stack. It never meets the console's session
-//! cookie or its form CSRF check; callers authenticate with a bearer token (the REST API
-//! issue adds tokens and endpoints as thin translations of `ops`). Until then every path
-//! answers a JSON error, so the stack and its error format are in place and tested.
+//! `/api/v1` and `/mcp`: the machine-facing stack (DESIGN.md "REST API").
+//!
+//! - Callers authenticate with a bearer token (`Authorization: Bearer swb_…`) or, so the
+//!   console's own scripts may call the API, with the console session plus the CSRF header.
+//!   A request with an `Authorization` header is judged by it alone: it never meets the
+//!   session or the CSRF check; one without never authenticates by header.
+//! - Every handler is a thin translation of an operation in `crate::ops`: it builds the
+//!   typed input, calls the operation with the [`auth::ApiCaller`]'s caller and maps the
+//!   result to camelCase JSON. Errors are `{"error": {"code", "message"}}` (rendered by
+//!   `web::errors` for every API path).
+//! - Every endpoint is annotated for the OpenAPI 3.1 document served at
+//!   `/api/v1/openapi.json` ([`openapi`]); a test walks the route table against it.
 
-use actix_web::{HttpRequest, HttpResponse, web};
+pub mod audit;
+pub mod auth;
+pub mod catalog;
+pub mod json;
+pub mod openapi;
+pub mod providers;
+pub mod route;
+pub mod settings;
+pub mod skills;
+
+use actix_session::{SessionMiddleware, storage::SessionStore};
+use actix_web::{HttpRequest, HttpResponse, dev::HttpServiceFactory, middleware::from_fn, web};
 
 use crate::error::AppError;
 
@@ -12,23 +31,38 @@ pub fn is_api_path(path: &str) -> bool {
     path.starts_with("/api/") || path == "/mcp" || path.starts_with("/mcp/")
 }
 
-/// The API's routes.
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::scope("/api/v1").default_service(web::to(no_endpoint)))
-        .service(web::scope("/mcp").default_service(web::to(no_endpoint)));
+/// The `/api/v1` scope: session (for console callers) around the CSRF check for
+/// session-authenticated unsafe requests, around the endpoints.
+pub fn v1<S: SessionStore + 'static>(sessions: SessionMiddleware<S>) -> impl HttpServiceFactory {
+    web::scope("/api/v1")
+        .app_data(json::json_config())
+        .configure(routes)
+        .default_service(web::to(no_endpoint))
+        .wrap(from_fn(auth::session_csrf))
+        .wrap(sessions)
 }
 
-/// No endpoint here yet: 401 without a bearer token (a token is always asked first), 404
-/// with one.
-async fn no_endpoint(req: HttpRequest) -> Result<HttpResponse, AppError> {
-    let bearer = req
-        .headers()
-        .get(actix_web::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("Bearer "));
-    if bearer {
-        Err(AppError::NotFound)
-    } else {
-        Err(AppError::Unauthenticated)
+/// The MCP endpoint (`POST /mcp`).
+pub fn mcp() -> impl HttpServiceFactory {
+    crate::mcp::scope()
+}
+
+/// The route table of `/api/v1` (paths relative to it). Each route's handler carries the
+/// `#[utoipa::path]` that documents it; `tests/it/api` checks the two agree.
+fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/openapi.json", web::get().to(openapi::serve))
+        .route("/catalog", web::get().to(catalog::get_catalog))
+        .configure(providers::routes)
+        .configure(settings::routes)
+        .configure(skills::routes)
+        .configure(audit::routes)
+        .configure(route::routes);
+}
+
+/// No such endpoint: 401 without credentials (a token is always asked first), 404 with.
+pub async fn no_endpoint(req: HttpRequest) -> Result<HttpResponse, AppError> {
+    match auth::presents_credentials(&req) {
+        true => Err(AppError::NotFound),
+        false => Err(AppError::Unauthenticated),
     }
 }

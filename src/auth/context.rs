@@ -101,7 +101,7 @@ pub async fn resolve_org(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    match resolve(&req).await {
+    match org_context(req.request()).await {
         Ok(ctx) => {
             req.extensions_mut().insert(ctx);
             next.call(req)
@@ -112,7 +112,9 @@ pub async fn resolve_org(
     }
 }
 
-async fn resolve(req: &ServiceRequest) -> Result<OrgContext, AppError> {
+/// Resolves the org in the path (`{org}`) for the session's user: the guard of every
+/// console org route, and of the API when it is called with a session instead of a token.
+pub async fn org_context(req: &HttpRequest) -> Result<OrgContext, AppError> {
     let state = req
         .app_data::<web::Data<AppState>>()
         .cloned()
@@ -150,7 +152,7 @@ async fn resolve(req: &ServiceRequest) -> Result<OrgContext, AppError> {
             "You can view this org's settings but not change them.".to_owned(),
         ));
     }
-    let caller = Caller::in_org(&user, org, access, request_meta(req.request()));
+    let caller = Caller::in_org(&user, org, access, request_meta(req));
     if access == Access::Support {
         let session_id = super::support_session_id(&session)?;
         ops::orgs::record_support_view(

@@ -1,6 +1,23 @@
 // @generated automatically by Diesel CLI.
 
 diesel::table! {
+    api_tokens (id) {
+        id -> Int8,
+        org_id -> Int8,
+        user_id -> Int8,
+        name -> Text,
+        scopes -> Array<Text>,
+        token_hash -> Bytea,
+        prefix -> Text,
+        created_at -> Timestamptz,
+        expires_at -> Nullable<Timestamptz>,
+        last_used_at -> Nullable<Timestamptz>,
+        revoked_at -> Nullable<Timestamptz>,
+        revoked_by -> Nullable<Int8>,
+    }
+}
+
+diesel::table! {
     audit_chain_checkpoints (chain_id) {
         chain_id -> Int8,
         seq -> Int8,
@@ -181,6 +198,7 @@ diesel::table! {
     }
 }
 
+diesel::joinable!(api_tokens -> orgs (org_id));
 diesel::joinable!(audit_events -> orgs (org_id));
 diesel::joinable!(invitations -> orgs (org_id));
 diesel::joinable!(memberships -> orgs (org_id));
@@ -194,6 +212,7 @@ diesel::joinable!(skills -> orgs (org_id));
 diesel::joinable!(support_views -> orgs (org_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    api_tokens,
     audit_chain_checkpoints,
     audit_chain_heads,
     audit_events,

@@ -2,6 +2,7 @@
 //! Models never reach a template; `web` builds view structs from them.
 
 pub mod ai_settings;
+pub mod api_token;
 pub mod audit;
 pub mod invitation;
 pub mod membership;

@@ -46,6 +46,10 @@ pub enum Action {
     SkillEnabled,
     SkillDisabled,
     SkillDeleted,
+    TokenCreated,
+    TokenRevoked,
+    /// A provider's key was handed to the platform's AI services (`ai/route`).
+    CredentialReleased,
 }
 
 impl Action {
@@ -84,6 +88,9 @@ impl Action {
             Action::SkillEnabled => "skill.enabled",
             Action::SkillDisabled => "skill.disabled",
             Action::SkillDeleted => "skill.deleted",
+            Action::TokenCreated => "token.created",
+            Action::TokenRevoked => "token.revoked",
+            Action::CredentialReleased => "credential.released",
         }
     }
 }
@@ -125,6 +132,9 @@ impl Action {
         Action::SkillEnabled,
         Action::SkillDisabled,
         Action::SkillDeleted,
+        Action::TokenCreated,
+        Action::TokenRevoked,
+        Action::CredentialReleased,
     ];
 
     /// The action stored as `s`, if this build knows it.
@@ -145,6 +155,8 @@ pub enum Target {
     Provider(String),
     Secret(String),
     Skill(String),
+    /// An API token, by its id.
+    Token(i64),
     /// A page that was looked at (support views).
     Page(String),
 }
@@ -157,6 +169,7 @@ impl fmt::Display for Target {
             Target::Provider(id) => write!(f, "provider:{id}"),
             Target::Secret(id) => write!(f, "secret:{id}"),
             Target::Skill(id) => write!(f, "skill:{id}"),
+            Target::Token(id) => write!(f, "token:{id}"),
             Target::Page(path) => f.write_str(path),
         }
     }
@@ -227,7 +240,7 @@ pub async fn record(
 ) -> QueryResult<()> {
     let (kind, id, label) = match &caller.actor {
         Actor::User { id, email, .. } => ("user", Some(*id), email.as_str()),
-        Actor::Token { id, label } => ("token", Some(*id), label.as_str()),
+        Actor::Token { id, label, .. } => ("token", Some(*id), label.as_str()),
         Actor::System => ("system", None, "system"),
         // Recorded as the system acting: an operator at the server is not a console user.
         Actor::Operator => ("system", None, "operator"),

@@ -18,8 +18,12 @@ pub enum Actor {
         email: String,
         name: String,
     },
-    /// An API token (acting for the user who created it).
-    Token { id: i64, label: String },
+    /// An API token, acting for the user who created it (`user_id`).
+    Token {
+        id: i64,
+        user_id: i64,
+        label: String,
+    },
     /// Switchboard itself (scheduled jobs).
     System,
     /// An operator at the server, through the CLI.
@@ -166,7 +170,7 @@ impl Caller {
     /// The id of the acting user, if a user acts (recorded as `updated_by`).
     pub fn user_id(&self) -> Option<i64> {
         match self.actor {
-            Actor::User { id, .. } => Some(id),
+            Actor::User { id, .. } | Actor::Token { user_id: id, .. } => Some(id),
             _ => None,
         }
     }

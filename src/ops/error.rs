@@ -22,6 +22,9 @@ pub enum OpError {
     /// A live provider check failed (422): nothing was saved or changed.
     #[error("{}", check_message(.0))]
     CheckFailed(crate::providers::check::CheckOutcome),
+    /// No valid credentials: a missing, malformed, expired or revoked API token (401).
+    #[error("{0}")]
+    Unauthenticated(String),
     /// The caller lacks the scope (403).
     #[error("{0}")]
     Forbidden(String),
@@ -112,6 +115,7 @@ impl From<OpError> for AppError {
             OpError::Invalid { message, .. } => AppError::Validation(message),
             OpError::Unprocessable { message, .. } => AppError::Unprocessable(message),
             e @ OpError::CheckFailed(_) => AppError::Unprocessable(e.to_string()),
+            OpError::Unauthenticated(m) => AppError::BadToken(m),
             OpError::Forbidden(m) => AppError::Forbidden(m),
             OpError::NotFound => AppError::NotFound,
             OpError::Conflict(m) => AppError::Conflict(m),

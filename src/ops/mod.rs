@@ -18,6 +18,7 @@ pub mod providers;
 pub mod scopes;
 pub mod settings;
 pub mod skills;
+pub mod tokens;
 pub mod trail;
 
 pub use audit::{Action, Change, Target};

@@ -8,7 +8,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 /// One kind of provider endpoint, serialised as its lowercase slug.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ProviderKind {
     /// OpenAI.
@@ -90,7 +90,7 @@ impl FromStr for ProviderKind {
 }
 
 /// Which wire protocol the live check of a kind speaks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum Protocol {
     /// `GET {base}/models` with a Bearer key; the model must be listed.
@@ -108,7 +108,7 @@ pub enum Protocol {
 }
 
 /// Whether and how a key is needed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct KeySpec {
     /// A key must be present to save or activate the provider.
@@ -118,7 +118,7 @@ pub struct KeySpec {
 }
 
 /// Where requests go when no base URL is entered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", tag = "mode")]
 pub enum BaseUrlSpec {
     /// The provider's public endpoint; the admin may override it.
@@ -138,7 +138,7 @@ pub enum BaseUrlSpec {
 }
 
 /// What kind of input an extra field is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum FieldType {
     /// A single line of text.
@@ -152,7 +152,7 @@ pub enum FieldType {
 /// What a valid value of an extra field looks like; validation
 /// ([`validate_extra_field`](crate::providers::check::validate_extra_field)) reads it
 /// from here, so the catalog is the one source of field rules.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", tag = "kind")]
 pub enum FieldFormat {
     /// Letters, digits, `-`, `_` and `.`, at most `max` long, not only dots: safe as a
@@ -173,7 +173,7 @@ pub enum FieldFormat {
 }
 
 /// A kind-specific form field, stored in the provider's `config` JSON.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ExtraField {
     /// The form field name and `config` key (`deployment`, `api_version`, …).
@@ -191,7 +191,7 @@ pub struct ExtraField {
 }
 
 /// Whether the provider can serve tool-using features.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum Tools {
     /// The provider supports tool calling.
@@ -201,7 +201,7 @@ pub enum Tools {
 }
 
 /// Everything Switchboard knows about one kind.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CatalogEntry {
     /// The kind itself.

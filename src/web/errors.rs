@@ -149,8 +149,15 @@ fn render_body(
     unauthenticated: bool,
 ) -> HttpResponse {
     if wants.json {
-        return HttpResponse::build(status)
-            .json(serde_json::json!({ "error": { "code": code, "message": message } }));
+        let mut res = HttpResponse::build(status);
+        if status == StatusCode::UNAUTHORIZED {
+            res.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+        }
+        let message = match unauthenticated {
+            true => "Send an API token (Authorization: Bearer swb_…) or use a console session.",
+            false => message,
+        };
+        return res.json(serde_json::json!({ "error": { "code": code, "message": message } }));
     }
     let htmx = wants.htmx;
     if unauthenticated {

@@ -158,7 +158,7 @@ async fn the_key_is_nowhere_in_clear_after_its_whole_life() {
 }
 
 /// Every text, bytea (as hex and as lossy text) and jsonb value of every table, joined.
-async fn scan(app: &crate::helpers::TestApp) -> String {
+pub(crate) async fn scan(app: &crate::helpers::TestApp) -> String {
     let mut conn = app.db().await;
     let columns: Vec<Column> = diesel::sql_query(
         "SELECT table_name::text, column_name::text, data_type::text FROM information_schema.columns \

@@ -1,6 +1,7 @@
 //! The one integration test binary: every integration test is a module here, so the suite
 //! links once.
 
+mod api;
 mod browser;
 mod browser_audit;
 mod browser_invitations;

@@ -22,13 +22,15 @@ pub enum Family {
     Support,
     Audit,
     Skills,
+    Api,
 }
 
 impl Family {
     /// Every family, in the order the filter lists them.
-    pub const ALL: [Family; 9] = [
+    pub const ALL: [Family; 10] = [
         Family::Provider,
         Family::Skills,
+        Family::Api,
         Family::Keys,
         Family::Insights,
         Family::Member,
@@ -50,6 +52,7 @@ impl Family {
             Family::Support => "support",
             Family::Audit => "audit",
             Family::Skills => "skills",
+            Family::Api => "api",
         }
     }
 
@@ -65,6 +68,7 @@ impl Family {
             Family::Support => "Support access",
             Family::Audit => "Audit trail",
             Family::Skills => "Skills",
+            Family::Api => "API tokens and credential releases",
         }
     }
 
@@ -118,6 +122,7 @@ impl Action {
             | Action::SkillEnabled
             | Action::SkillDisabled
             | Action::SkillDeleted => Family::Skills,
+            Action::TokenCreated | Action::TokenRevoked | Action::CredentialReleased => Family::Api,
         }
     }
 
@@ -145,6 +150,9 @@ impl Action {
             Action::SkillEnabled => format!("Enabled skill {subject}"),
             Action::SkillDisabled => format!("Disabled skill {subject}"),
             Action::SkillDeleted => format!("Deleted skill {subject}"),
+            Action::TokenCreated => format!("Created API token {subject}"),
+            Action::TokenRevoked => format!("Revoked API token {subject}"),
+            Action::CredentialReleased => format!("Released the key of provider {subject}"),
             Action::InsightsEnabled => "Turned Proactive AI Insights on".to_owned(),
             Action::InsightsDisabled => "Turned Proactive AI Insights off".to_owned(),
             Action::SupportViewed => "Support viewed your settings".to_owned(),
@@ -224,7 +232,9 @@ fn subject(event: &AuditEvent) -> String {
         .map_or(event.target.as_str(), |(_, rest)| rest);
     match name {
         Some(name)
-            if event.target.starts_with("provider:") || event.target.starts_with("skill:") =>
+            if ["provider:", "skill:", "token:"]
+                .iter()
+                .any(|kind| event.target.starts_with(kind)) =>
         {
             format!("“{name}” ({bare})")
         }

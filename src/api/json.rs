@@ -1,0 +1,110 @@
+//! JSON in and out: the body extractor's limits and errors, and `ETag`/`If-Match`.
+
+use actix_web::{
+    HttpRequest,
+    error::JsonPayloadError,
+    http::header::{self, EntityTag},
+    web,
+};
+
+use crate::error::AppError;
+
+/// Largest JSON body accepted.
+pub const JSON_LIMIT: usize = 64 * 1024;
+
+/// The `web::Json` configuration of the API: 64 KiB (413 beyond), `application/json` only
+/// (415 otherwise), and a 400 naming what is wrong for malformed JSON, wrong types and
+/// unknown fields (input types deny unknown fields). Messages never echo a submitted value:
+/// a key sent in the wrong field must not come back in the error.
+pub fn json_config() -> web::JsonConfig {
+    web::JsonConfig::default()
+        .limit(JSON_LIMIT)
+        .content_type_required(true)
+        .content_type(|mime| mime.type_() == "application" && mime.subtype() == "json")
+        .error_handler(|err, _| json_error(err).into())
+}
+
+fn json_error(err: JsonPayloadError) -> AppError {
+    match err {
+        JsonPayloadError::OverflowKnownLength { .. } | JsonPayloadError::Overflow { .. } => {
+            AppError::TooLarge(format!(
+                "The body is larger than {} KiB.",
+                JSON_LIMIT / 1024
+            ))
+        }
+        JsonPayloadError::ContentType => AppError::UnsupportedMediaType(
+            "Send the body as JSON (Content-Type: application/json).".to_owned(),
+        ),
+        JsonPayloadError::Deserialize(e) => AppError::Validation(describe(&e)),
+        other => AppError::Validation(format!("The body could not be read: {other}.")),
+    }
+}
+
+/// A serde_json error as a message, with every quoted value replaced by `…` (field names are
+/// quoted with backticks by serde and stay).
+pub fn describe(e: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    match e.classify() {
+        Category::Syntax | Category::Eof => format!(
+            "The body is not valid JSON (line {}, column {}).",
+            e.line(),
+            e.column()
+        ),
+        Category::Data | Category::Io => {
+            let text = e.to_string();
+            let mut out = String::with_capacity(text.len());
+            let mut quoted = false;
+            for c in text.chars() {
+                match (c, quoted) {
+                    ('"', false) => {
+                        quoted = true;
+                        out.push('…');
+                    }
+                    ('"', true) => quoted = false,
+                    (c, false) => out.push(c),
+                    (_, true) => {}
+                }
+            }
+            let out = out.split(" at line ").next().unwrap_or_default();
+            format!("The body is invalid: {out}.")
+        }
+    }
+}
+
+/// The entity tag of a record at `lock_version`.
+pub fn etag(lock_version: i32) -> EntityTag {
+    EntityTag::new_strong(format!("v{lock_version}"))
+}
+
+/// The version an `If-Match` header asks for: `None` without the header (or `*`); a 412
+/// when it names no version of ours.
+pub fn if_match(req: &HttpRequest) -> Result<Option<i32>, AppError> {
+    let Some(value) = req.headers().get(header::IF_MATCH) else {
+        return Ok(None);
+    };
+    let text = value.to_str().unwrap_or_default().trim();
+    if text == "*" {
+        return Ok(None);
+    }
+    text.trim_start_matches("W/")
+        .strip_prefix("\"v")
+        .and_then(|rest| rest.strip_suffix('"'))
+        .and_then(|n| n.parse().ok())
+        .map(Some)
+        .ok_or_else(|| {
+            AppError::PreconditionFailed(
+                "If-Match names no version of this record; send the ETag you were given."
+                    .to_owned(),
+            )
+        })
+}
+
+/// A 412 unless `expected` (from `If-Match`) is `current`.
+pub fn precondition(expected: Option<i32>, current: i32) -> Result<(), AppError> {
+    match expected {
+        Some(v) if v != current => Err(AppError::PreconditionFailed(format!(
+            "The record changed since version {v} (it is at version {current}); fetch it again."
+        ))),
+        _ => Ok(()),
+    }
+}

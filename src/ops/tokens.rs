@@ -1,0 +1,352 @@
+//! API tokens: how scripts, MCP clients and the platform's AI services act on an org.
+//!
+//! - A token is `swb_` + 256 random bits, returned once by [`create_token`] and stored only
+//!   as its SHA-256 (and its first characters, to recognise it in the list).
+//! - It acts for one org, in the name of the user who created it, with the scopes it was
+//!   given **cut at every use** to what that user's current access allows: a creator who is
+//!   demoted to member keeps only the read scopes, one who is removed keeps none, one who is
+//!   disabled makes the token fail to authenticate.
+//! - Creation and revocation are audited; the token itself is never in the trail.
+
+use chrono::{DateTime, TimeDelta, Utc};
+use diesel_async::AsyncConnection as _;
+use secrecy::{ExposeSecret as _, SecretString};
+
+use super::{
+    Access, Action, Actor, Caller, Change, OpError, OpResult, RequestMeta, Scope, ScopeSet, Target,
+    audit,
+};
+use crate::{
+    models::{
+        api_token::{self, ApiToken, NewApiToken},
+        membership::Role,
+        user::{self, User},
+    },
+    state::AppState,
+};
+
+/// What every token starts with.
+pub const TOKEN_PREFIX: &str = "swb_";
+/// Random bytes in a token (43 characters of URL-safe base64).
+const TOKEN_BYTES: usize = 32;
+/// Characters of the token kept to recognise it (`swb_` and four more).
+const SHOWN_CHARS: usize = 8;
+/// Longest token name.
+pub const MAX_NAME_CHARS: usize = 100;
+/// Longest lifetime a token may be given.
+pub const MAX_LIFETIME: TimeDelta = TimeDelta::days(366);
+
+/// The scopes an API token may carry: every scope but the console-only member ones.
+pub fn grantable() -> impl Iterator<Item = Scope> {
+    Scope::ALL
+        .into_iter()
+        .filter(|s| !matches!(s, Scope::MembersList | Scope::MembersManage))
+}
+
+/// A token to create.
+#[derive(Debug, Clone)]
+pub struct TokenInput {
+    pub name: String,
+    pub scopes: Vec<Scope>,
+    /// `None` = never expires.
+    pub expires_in: Option<TimeDelta>,
+    /// Whose token it is: an operator (CLI) names the user; a console user creates their own.
+    pub owner_email: Option<String>,
+}
+
+/// A token as the Tokens page lists it (never the token itself).
+#[derive(Debug, Clone)]
+pub struct TokenView {
+    pub id: i64,
+    pub name: String,
+    /// The first characters, e.g. `swb_AbCd`.
+    pub prefix: String,
+    pub scopes: Vec<String>,
+    pub owner_email: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+impl TokenView {
+    fn of(t: ApiToken, owner_email: String) -> Self {
+        Self {
+            id: t.id,
+            name: t.name,
+            prefix: t.prefix,
+            scopes: t.scopes,
+            owner_email,
+            created_at: t.created_at,
+            expires_at: t.expires_at,
+            last_used_at: t.last_used_at,
+            revoked_at: t.revoked_at,
+        }
+    }
+
+    /// Whether the token still works (not revoked, not expired at `now`).
+    pub fn is_live(&self, now: DateTime<Utc>) -> bool {
+        self.revoked_at.is_none() && self.expires_at.is_none_or(|at| at > now)
+    }
+}
+
+/// A new token and its secret: the only time the secret leaves this module.
+#[derive(Debug)]
+pub struct CreatedToken {
+    pub token: TokenView,
+    pub secret: SecretString,
+}
+
+/// The access a role gives.
+fn access_of(role: Role) -> Access {
+    match role {
+        Role::Admin => Access::Admin,
+        Role::Member => Access::Member,
+    }
+}
+
+fn check_input(input: &TokenInput) -> OpResult<String> {
+    let name = input.name.trim().to_owned();
+    if name.is_empty() {
+        return Err(OpError::invalid("name", "Give the token a name."));
+    }
+    if name.chars().count() > MAX_NAME_CHARS {
+        return Err(OpError::invalid(
+            "name",
+            format!("The name must be at most {MAX_NAME_CHARS} characters."),
+        ));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(OpError::invalid(
+            "name",
+            "The name contains control characters.",
+        ));
+    }
+    if input.scopes.is_empty() {
+        return Err(OpError::invalid("scopes", "Choose at least one scope."));
+    }
+    if let Some(s) = input.scopes.iter().find(|s| !grantable().any(|g| g == **s)) {
+        return Err(OpError::invalid(
+            "scopes",
+            format!("{s} is for the console only; a token cannot carry it."),
+        ));
+    }
+    match input.expires_in {
+        Some(d) if d <= TimeDelta::zero() => Err(OpError::invalid(
+            "expires",
+            "The expiry must be in the future.",
+        )),
+        Some(d) if d > MAX_LIFETIME => Err(OpError::invalid(
+            "expires",
+            "A token may live at most a year (or never expire).",
+        )),
+        _ => Ok(name),
+    }
+}
+
+/// Creates a token for the caller's org (scope `tokens:manage`). A console user's token is
+/// their own; an operator names the owner, who must be a member, and the scopes must be
+/// within what the owner's role allows.
+pub async fn create_token(
+    state: &AppState,
+    caller: &Caller,
+    input: TokenInput,
+) -> OpResult<CreatedToken> {
+    let org = caller.require(Scope::TokensManage)?;
+    let name = check_input(&input)?;
+    let secret = SecretString::from(format!(
+        "{TOKEN_PREFIX}{}",
+        crate::crypto::random_token(TOKEN_BYTES)
+    ));
+    let token_hash = crate::crypto::sha256(secret.expose_secret().as_bytes());
+    let prefix: String = secret.expose_secret().chars().take(SHOWN_CHARS).collect();
+    let now = state.clock.now();
+    let mut scopes: Vec<Scope> = input.scopes.clone();
+    scopes.sort_by_key(|s| *s as u8);
+    scopes.dedup();
+    let scope_names: Vec<String> = scopes.iter().map(|s| s.as_str().to_owned()).collect();
+    let mut conn = state.pool.get().await?;
+    let token = conn
+        .transaction::<_, OpError, _>(async |conn| {
+            let owner = owner(conn, caller, input.owner_email.as_deref()).await?;
+            let role = crate::models::membership::role_in(conn, org.id, owner.id)
+                .await?
+                .ok_or_else(|| {
+                    OpError::invalid(
+                        "email",
+                        format!("{} is not a member of this org.", owner.email),
+                    )
+                })?;
+            let allowed = access_of(role).scopes();
+            if let Some(s) = scopes.iter().find(|s| !allowed.contains(**s)) {
+                return Err(OpError::invalid(
+                    "scopes",
+                    format!(
+                        "{} is a {}: a token of theirs cannot carry {s}.",
+                        owner.email,
+                        role.as_str()
+                    ),
+                ));
+            }
+            let token = NewApiToken {
+                org_id: org.id,
+                user_id: owner.id,
+                name: &name,
+                scopes: &scope_names,
+                token_hash: &token_hash,
+                prefix: &prefix,
+                created_at: now,
+                expires_at: input.expires_in.map(|d| now + d),
+            }
+            .insert(conn)
+            .await?;
+            audit::record(
+                conn,
+                caller,
+                Action::TokenCreated,
+                Target::Token(token.id),
+                None,
+                Some(
+                    Change::new()
+                        .text("name", &name)
+                        .text("owner", &owner.email)
+                        .text("scopes", scope_names.join(" "))
+                        .text("prefix", &prefix)
+                        .opt_text(
+                            "expiresAt",
+                            token.expires_at.map(|t| t.to_rfc3339()).as_deref(),
+                        ),
+                ),
+            )
+            .await?;
+            Ok(TokenView::of(token, owner.email))
+        })
+        .await?;
+    Ok(CreatedToken { token, secret })
+}
+
+/// Who will own a new token.
+async fn owner(
+    conn: &mut diesel_async::AsyncPgConnection,
+    caller: &Caller,
+    email: Option<&str>,
+) -> OpResult<User> {
+    match (&caller.actor, email) {
+        (Actor::User { id, .. }, None) => User::find(conn, *id).await?.ok_or(OpError::NotFound),
+        (Actor::Operator, Some(email)) => {
+            let email = user::normalize_email(email).map_err(|e| OpError::invalid("email", e))?;
+            User::find_by_email(conn, &email).await?.ok_or_else(|| {
+                OpError::invalid("email", format!("No account has the email {email}."))
+            })
+        }
+        (Actor::Operator, None) => Err(OpError::invalid(
+            "email",
+            "Name the user the token acts for.",
+        )),
+        _ => Err(OpError::Forbidden(
+            "Tokens are created by a signed-in admin or an operator.".to_owned(),
+        )),
+    }
+}
+
+/// The org's tokens, newest first, revoked and expired ones included (scope
+/// `tokens:manage`).
+pub async fn list_tokens(state: &AppState, caller: &Caller) -> OpResult<Vec<TokenView>> {
+    let org = caller.require(Scope::TokensManage)?;
+    let mut conn = state.pool.get().await?;
+    Ok(api_token::for_org(&mut conn, org.id)
+        .await?
+        .into_iter()
+        .map(|(t, email)| TokenView::of(t, email))
+        .collect())
+}
+
+/// Revokes a token of the caller's org (scope `tokens:manage`): it stops working at once.
+/// `NotFound` for another org's or an already revoked token.
+pub async fn revoke_token(state: &AppState, caller: &Caller, id: i64) -> OpResult<TokenView> {
+    let org = caller.require(Scope::TokensManage)?;
+    let now = state.clock.now();
+    let mut conn = state.pool.get().await?;
+    conn.transaction::<_, OpError, _>(async |conn| {
+        let token = api_token::revoke(conn, org.id, id, caller.user_id(), now)
+            .await?
+            .ok_or(OpError::NotFound)?;
+        audit::record(
+            conn,
+            caller,
+            Action::TokenRevoked,
+            Target::Token(token.id),
+            Some(
+                Change::new()
+                    .text("name", &token.name)
+                    .text("prefix", &token.prefix),
+            ),
+            None,
+        )
+        .await?;
+        let email = User::find(conn, token.user_id)
+            .await?
+            .map(|u| u.email)
+            .unwrap_or_default();
+        Ok(TokenView::of(token, email))
+    })
+    .await
+}
+
+/// Why a presented token does not authenticate (one answer for all: the client learns
+/// nothing about which tokens exist).
+const REJECTED: &str = "The API token is missing, malformed, expired or revoked.";
+
+/// Authenticates a presented bearer token: the [`Caller`] it acts as, in its own org, with
+/// its scopes cut to its creator's current access. Costs one SELECT (and, at most once a
+/// minute per token, one UPDATE of `last_used_at`).
+pub async fn authenticate(
+    state: &AppState,
+    presented: &str,
+    meta: RequestMeta,
+) -> OpResult<Caller> {
+    let well_formed = presented.starts_with(TOKEN_PREFIX)
+        && presented.len() <= 64
+        && presented[TOKEN_PREFIX.len()..]
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if !well_formed {
+        return Err(OpError::Unauthenticated(REJECTED.to_owned()));
+    }
+    let hash = crate::crypto::sha256(presented.as_bytes());
+    let now = state.clock.now();
+    let mut conn = state.pool.get().await?;
+    let (token, org, user, role) = api_token::by_hash(&mut conn, &hash)
+        .await?
+        .ok_or_else(|| OpError::Unauthenticated(REJECTED.to_owned()))?;
+    let live = token.revoked_at.is_none() && token.expires_at.is_none_or(|at| at > now);
+    if !live || user.disabled {
+        return Err(OpError::Unauthenticated(REJECTED.to_owned()));
+    }
+    if token
+        .last_used_at
+        .is_none_or(|at| at < now - api_token::LAST_USED_PRECISION)
+    {
+        api_token::touch(&mut conn, token.id, now).await?;
+    }
+    let granted = ScopeSet::of(
+        &token
+            .scopes
+            .iter()
+            .filter_map(|s| Scope::parse(s))
+            .collect::<Vec<_>>(),
+    );
+    let access = role.map(access_of);
+    let scopes = access.map_or(ScopeSet::EMPTY, |a| granted.intersect(a.scopes()));
+    Ok(Caller {
+        actor: Actor::Token {
+            id: token.id,
+            user_id: user.id,
+            label: format!("{} ({})", token.name, user.email),
+        },
+        org: Some(org),
+        access,
+        scopes,
+        meta,
+    })
+}
