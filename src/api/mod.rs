@@ -23,7 +23,9 @@ pub mod settings;
 pub mod skills;
 
 use actix_session::{SessionMiddleware, storage::SessionStore};
-use actix_web::{HttpRequest, HttpResponse, dev::HttpServiceFactory, middleware::from_fn, web};
+use actix_web::{
+    HttpRequest, HttpResponse, dev::HttpServiceFactory, http::StatusCode, middleware::from_fn, web,
+};
 
 use crate::error::AppError;
 
@@ -64,10 +66,25 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .configure(route::routes);
 }
 
-/// No such endpoint: 401 without credentials (a token is always asked first), 404 with.
+/// No such endpoint: 401 without credentials (a token is always asked first), else 404
+/// with the code `no_endpoint` (a record that does not exist is `not_found`), or 405 when
+/// the path exists with other methods.
 pub async fn no_endpoint(req: HttpRequest) -> Result<HttpResponse, AppError> {
-    match auth::presents_credentials(&req) {
-        true => Err(AppError::NotFound),
-        false => Err(AppError::Unauthenticated),
+    if !auth::presents_credentials(&req) {
+        return Err(AppError::Unauthenticated);
     }
+    let (status, code) = match req.match_pattern() {
+        Some(_) => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
+        None => (StatusCode::NOT_FOUND, "no_endpoint"),
+    };
+    Ok(
+        HttpResponse::build(status).json(serde_json::json!({"error": {
+            "code": code,
+            "message": format!(
+                "There is no {} {}; see /api/v1/openapi.json for the endpoints.",
+                req.method(),
+                req.path()
+            ),
+        }})),
+    )
 }

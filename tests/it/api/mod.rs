@@ -2,7 +2,10 @@
 //! the operation layer as `switchboard token create` makes them.
 
 mod auth;
+mod openapi;
 mod rate;
+pub mod schemathesis;
+mod table;
 
 use chrono::TimeDelta;
 use secrecy::ExposeSecret as _;

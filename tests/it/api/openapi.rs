@@ -1,0 +1,152 @@
+//! The OpenAPI 3.1 document: it validates (openapi-spec-validator, from PyPI), it documents
+//! exactly the routes of the table below (every route documented, nothing documented that
+//! does not exist), every documented route answers, and no other method answers on its path.
+
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+
+use super::{all_scopes, app_with_org, http, schemathesis::python_tools, token};
+
+/// The API's route table, written out by hand from DESIGN.md "REST API".
+const ROUTES: &[(&str, &str)] = &[
+    ("get", "/api/v1/openapi.json"),
+    ("get", "/api/v1/catalog"),
+    ("get", "/api/v1/orgs/{org}/providers"),
+    ("post", "/api/v1/orgs/{org}/providers"),
+    ("get", "/api/v1/orgs/{org}/providers/{id}"),
+    ("patch", "/api/v1/orgs/{org}/providers/{id}"),
+    ("delete", "/api/v1/orgs/{org}/providers/{id}"),
+    ("post", "/api/v1/orgs/{org}/providers/{id}/test"),
+    ("post", "/api/v1/orgs/{org}/providers/{id}/activate"),
+    ("post", "/api/v1/orgs/{org}/providers/deactivate"),
+    ("get", "/api/v1/orgs/{org}/ai-settings"),
+    ("patch", "/api/v1/orgs/{org}/ai-settings"),
+    ("get", "/api/v1/orgs/{org}/skills"),
+    ("post", "/api/v1/orgs/{org}/skills"),
+    ("get", "/api/v1/orgs/{org}/skills/{id}"),
+    ("patch", "/api/v1/orgs/{org}/skills/{id}"),
+    ("delete", "/api/v1/orgs/{org}/skills/{id}"),
+    ("get", "/api/v1/orgs/{org}/audit-events"),
+    ("get", "/api/v1/orgs/{org}/ai/route"),
+];
+
+const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
+
+async fn document(app: &crate::helpers::TestApp) -> Value {
+    let res = http()
+        .get(app.url("/api/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["content-type"], "application/json");
+    res.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn the_document_validates_and_matches_the_route_table() {
+    let (app, org, ada, _) = app_with_org().await;
+    let doc = document(&app).await;
+    assert_eq!(doc["openapi"], "3.1.0");
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("openapi.json");
+    std::fs::write(&file, doc.to_string()).unwrap();
+    let out = tokio::process::Command::new(python_tools().await.join("bin/openapi-spec-validator"))
+        .arg(&file)
+        .output()
+        .await
+        .expect("run openapi-spec-validator");
+    assert!(
+        out.status.success(),
+        "the document does not validate:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let documented: BTreeSet<(String, String)> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .flat_map(|(path, item)| {
+            METHODS
+                .iter()
+                .filter(|m| item.get(**m).is_some())
+                .map(move |m| (m.to_string(), path.clone()))
+        })
+        .collect();
+    let table: BTreeSet<(String, String)> = ROUTES
+        .iter()
+        .map(|(m, p)| (m.to_string(), p.to_string()))
+        .collect();
+    let undocumented: Vec<_> = table.difference(&documented).collect();
+    let unknown: Vec<_> = documented.difference(&table).collect();
+    assert!(
+        undocumented.is_empty(),
+        "routes without documentation: {undocumented:?}"
+    );
+    assert!(
+        unknown.is_empty(),
+        "documented but not in the route table: {unknown:?}"
+    );
+
+    // Every operation: a tag, responses with their error bodies, and scopes as security.
+    for (method, path) in &table {
+        let op = &doc["paths"][path][method];
+        let responses = op["responses"].as_object().unwrap();
+        assert!(
+            responses.keys().any(|s| s.starts_with('2')),
+            "{method} {path}: no success"
+        );
+        if path.contains("{org}") {
+            let security = op["security"].as_array().expect("security");
+            let scopes: Vec<&str> = security
+                .iter()
+                .filter_map(|s| s.get("bearer"))
+                .flat_map(|s| s.as_array().unwrap().iter().filter_map(Value::as_str))
+                .collect();
+            assert_eq!(
+                scopes.len(),
+                1,
+                "{method} {path}: one scope, got {scopes:?}"
+            );
+            for status in ["401", "403", "404"] {
+                assert!(
+                    responses.contains_key(status),
+                    "{method} {path}: no {status}"
+                );
+            }
+        }
+    }
+
+    // Every route answers (not "no such endpoint"), and nothing else answers on its paths.
+    let admin = token(&app, &org, &ada, &all_scopes(), None).await;
+    let c = http();
+    let paths: BTreeSet<&str> = ROUTES.iter().map(|(_, p)| *p).collect();
+    for path in paths {
+        let concrete = path
+            .replace("{org}", "acme")
+            .replace("{id}", "aip_00000000000000000000000000");
+        for method in METHODS {
+            let res = c
+                .request(method.to_uppercase().parse().unwrap(), app.url(&concrete))
+                .bearer_auth(&admin)
+                .header("content-type", "application/json")
+                .body("{}")
+                .send()
+                .await
+                .unwrap();
+            let status = res.status().as_u16();
+            let body: Value = res.json().await.unwrap_or_default();
+            let code = body["error"]["code"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            let routed =
+                !matches!(code.as_str(), "no_endpoint" | "method_not_allowed") && status != 405;
+            let in_table = ROUTES.contains(&(method, path));
+            assert_eq!(routed, in_table, "{method} {concrete}: {status} {body}");
+        }
+    }
+}

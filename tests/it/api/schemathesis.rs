@@ -1,0 +1,137 @@
+//! Schemathesis (property-based, from PyPI) against the live API with an admin token: it
+//! generates requests from `/api/v1/openapi.json` and fails on any 5xx or any answer the
+//! document does not describe (status, content type, body schema).
+//!
+//! `.ci/run` installs it into a virtualenv and sets `SCHEMATHESIS`; without it the test
+//! makes its own virtualenv under the target directory (a machine without Python fails the
+//! test, saying so, rather than skipping it). The app runs with
+//! `SWITCHBOARD_EGRESS_ALLOW=none`, so the provider checks that generated bodies trigger
+//! send nothing anywhere, DNS included.
+
+use std::path::PathBuf;
+
+use switchboard::ops::{
+    Caller,
+    providers::{self, KeyInput, ProviderInput},
+};
+
+use super::{all_scopes, token};
+use crate::helpers::TestApp;
+use switchboard::models::{membership::Role, org::Org};
+
+/// The pinned versions (the same as `.ci/run`'s).
+const PACKAGES: [&str; 2] = ["schemathesis==4.32.5", "openapi-spec-validator==0.9.0"];
+
+/// The virtualenv holding schemathesis and openapi-spec-validator: `.ci/run`'s (through
+/// `SCHEMATHESIS`, its `bin/schemathesis`), else one made under the target directory.
+pub async fn python_tools() -> PathBuf {
+    if let Some(bin) = std::env::var_os("SCHEMATHESIS") {
+        let bin = PathBuf::from(bin);
+        return bin
+            .parent()
+            .and_then(|b| b.parent())
+            .expect("SCHEMATHESIS is <venv>/bin/schemathesis")
+            .to_owned();
+    }
+    static MADE: tokio::sync::OnceCell<PathBuf> = tokio::sync::OnceCell::const_new();
+    MADE.get_or_init(|| async {
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("python-tools-1");
+        if dir.join("bin/openapi-spec-validator").exists() {
+            return dir;
+        }
+        let run = |program: PathBuf, args: Vec<String>| async move {
+            let out = tokio::process::Command::new(&program)
+                .args(&args)
+                .output()
+                .await
+                .unwrap_or_else(|e| {
+                    panic!("cannot run {program:?} (the API checks need Python 3 with venv): {e}")
+                });
+            assert!(
+                out.status.success(),
+                "{program:?} {args:?} failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        run(
+            "python3".into(),
+            vec!["-m".into(), "venv".into(), dir.display().to_string()],
+        )
+        .await;
+        let mut args: Vec<String> = ["install", "--quiet", "--disable-pip-version-check"]
+            .map(str::to_owned)
+            .to_vec();
+        args.extend(PACKAGES.map(str::to_owned));
+        run(dir.join("bin/pip"), args).await;
+        dir
+    })
+    .await
+    .clone()
+}
+
+#[tokio::test]
+async fn schemathesis_finds_no_server_error_and_no_undocumented_answer() {
+    let bin = python_tools().await.join("bin/schemathesis");
+    let app = TestApp::spawn_with(&[
+        ("SWITCHBOARD_EGRESS_ALLOW", "none"),
+        ("SWITCHBOARD_API_TOKEN_RATE", "0"),
+        ("SWITCHBOARD_API_IP_RATE", "0"),
+    ])
+    .await;
+    let ada = app.create_user("ada@acme.test", false).await;
+    app.create_org("acme", &[(&ada, Role::Admin)]).await;
+    let mut conn = app.db().await;
+    let org = Org::find_by_slug(&mut conn, "acme").await.unwrap().unwrap();
+    let admin_token = token(&app, &org, &ada, &all_scopes(), None).await;
+    // Something to find: a provider saved without verifying.
+    providers::create_provider(
+        &app.state,
+        &Caller::operator(Some(org.clone())),
+        ProviderInput {
+            kind: switchboard::providers::ProviderKind::Openai,
+            name: "Seeded".to_owned(),
+            default_model: "gpt-4o".to_owned(),
+            base_url: None,
+            deployment: None,
+            api_version: None,
+            region: None,
+            supports_tools: false,
+            key: KeyInput::New("sk-schemathesis-0000000000000000".to_owned().into()),
+            save_unverified: true,
+        },
+    )
+    .await
+    .expect("seed a provider");
+
+    let work = tempfile::tempdir().unwrap();
+    let config = work.path().join("schemathesis.toml");
+    std::fs::write(&config, "[parameters]\n\"path.org\" = \"acme\"\n").unwrap();
+    let out = tokio::process::Command::new(&bin)
+        .current_dir(work.path())
+        .arg("--config-file")
+        .arg(&config)
+        .arg("run")
+        .arg(app.url("/api/v1/openapi.json"))
+        .args(["--url", &app.url("")])
+        .args(["-H", &format!("Authorization: Bearer {admin_token}")])
+        .args([
+            "--checks",
+            "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance",
+        ])
+        .args(["--phases", "examples,coverage,fuzzing"])
+        .args(["--max-examples", "30", "--workers", "2", "--seed", "11"])
+        .args(["--generation-database", "none", "--no-color"])
+        .output()
+        .await
+        .expect("run schemathesis");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "schemathesis found problems:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("/api/v1/orgs/{org}/providers"),
+        "schemathesis did not test the providers endpoints:\n{stdout}"
+    );
+}
