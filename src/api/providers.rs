@@ -87,7 +87,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         ProviderPatch,
         ConfigInput,
         Tested,
-        Deactivated
+        Deactivated,
+        crate::providers::ProviderKind
     )),
     tags((name = "providers", description = "The org's LLM provider records")),
 )]

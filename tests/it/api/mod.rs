@@ -2,6 +2,9 @@
 //! the operation layer as `switchboard token create` makes them.
 
 mod auth;
+mod bad_input;
+mod providers;
+mod settings;
 
 use chrono::TimeDelta;
 use secrecy::ExposeSecret as _;

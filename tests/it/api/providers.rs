@@ -1,0 +1,590 @@
+//! The provider endpoints over real HTTP with bearer tokens, against the wiremock Anthropic
+//! server: the whole lifecycle, ETag/If-Match, key linking by secret id, what a member
+//! token sees, the console session with its CSRF header — and the canary key in no answer.
+
+use reqwest::{Method, RequestBuilder, StatusCode, header::HeaderMap};
+use serde_json::{Value, json};
+use switchboard::ops::{
+    Caller, Scope,
+    providers::{self as ops, KeyInput},
+};
+
+use super::{all_scopes, app_with_org, http, token};
+use crate::{
+    helpers::{PASSWORD, TestApp, client},
+    provider_ops::{BAD_KEY, GOOD_KEY, anthropic, anthropic_mock},
+};
+
+/// One answer of the API.
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+impl Answer {
+    /// The `ETag` header.
+    pub fn etag(&self) -> &str {
+        self.headers
+            .get("etag")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_else(|| panic!("no ETag on a {} answer", self.status))
+    }
+
+    /// The error code of an error answer, after checking the error's shape.
+    pub fn error_code(&self) -> &str {
+        let error = &self.body["error"];
+        assert!(
+            error["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "error shape: {}",
+            self.body
+        );
+        error["code"].as_str().expect("error code")
+    }
+}
+
+/// A client that keeps every answer (status line, headers, body) it got, so a test can
+/// look for the canary key in all of them at the end.
+pub struct Recorder {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub seen: Vec<String>,
+}
+
+impl Recorder {
+    pub fn new(app: &TestApp) -> Self {
+        Self::with_client(app, http())
+    }
+
+    pub fn with_client(app: &TestApp, client: reqwest::Client) -> Self {
+        Self {
+            base: app.url("/api/v1/orgs/acme"),
+            client,
+            seen: Vec::new(),
+        }
+    }
+
+    /// A request to `path` under `/api/v1/orgs/acme`, with `token` when given.
+    pub fn req(&self, method: Method, path: &str, token: Option<&str>) -> RequestBuilder {
+        let req = self.client.request(method, format!("{}{path}", self.base));
+        match token {
+            Some(t) => req.bearer_auth(t),
+            None => req,
+        }
+    }
+
+    /// Sends `req` and records the answer.
+    pub async fn send(&mut self, req: RequestBuilder) -> Answer {
+        let res = req.send().await.expect("request");
+        let status = res.status();
+        let headers = res.headers().clone();
+        let text = res.text().await.expect("body");
+        let mut record = format!("{status}\n");
+        for (name, value) in &headers {
+            record.push_str(&format!(
+                "{name}: {}\n",
+                String::from_utf8_lossy(value.as_bytes())
+            ));
+        }
+        record.push_str(&text);
+        self.seen.push(record);
+        let body = match text.is_empty() {
+            true => Value::Null,
+            false => serde_json::from_str(&text)
+                .unwrap_or_else(|_| panic!("{status} answered non-JSON: {text}")),
+        };
+        Answer {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// `method path` with `token` and, when given, a JSON body.
+    pub async fn call(
+        &mut self,
+        method: Method,
+        path: &str,
+        token: &str,
+        body: Option<Value>,
+    ) -> Answer {
+        let mut req = self.req(method, path, Some(token));
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        self.send(req).await
+    }
+
+    /// Fails if `secret` shows up in any answer so far.
+    pub fn assert_never_saw(&self, secret: &str) {
+        for answer in &self.seen {
+            assert!(!answer.contains(secret), "leaked in an answer:\n{answer}");
+        }
+    }
+}
+
+/// Rows in `providers`, `secrets` and `audit_events`.
+pub async fn counts(app: &TestApp) -> (i64, i64, i64) {
+    use diesel::QueryDsl as _;
+    use diesel_async::RunQueryDsl as _;
+    use switchboard::db::schema::{audit_events, providers, secrets};
+    let mut conn = app.db().await;
+    (
+        providers::table
+            .count()
+            .get_result(&mut conn)
+            .await
+            .unwrap(),
+        secrets::table.count().get_result(&mut conn).await.unwrap(),
+        audit_events::table
+            .count()
+            .get_result(&mut conn)
+            .await
+            .unwrap(),
+    )
+}
+
+/// The body of a new Anthropic provider at `uri` with `key`.
+pub fn new_anthropic(name: &str, uri: &str, key: &str) -> Value {
+    json!({
+        "provider": "anthropic",
+        "name": name,
+        "defaultModel": "claude-sonnet-4-20250514",
+        "baseUrl": uri,
+        "apiKey": key,
+    })
+}
+
+/// The read scopes a member's token gets.
+pub const MEMBER_SCOPES: [Scope; 3] = [
+    Scope::AiProvidersList,
+    Scope::AiProvidersGet,
+    Scope::SettingsGet,
+];
+
+#[tokio::test]
+async fn a_provider_lives_its_whole_life_through_the_api_without_its_key_ever_coming_back() {
+    let (app, org, ada, mia) = app_with_org().await;
+    let mock = anthropic_mock().await;
+    let admin = token(&app, &org, &ada, &all_scopes(), None).await;
+    let member = token(&app, &org, &mia, &MEMBER_SCOPES, None).await;
+    let mut api = Recorder::new(&app);
+    let uri = mock.uri();
+
+    // A key the provider refuses: 422 with the check's code, and nothing written.
+    let before = counts(&app).await;
+    let refused = api
+        .call(
+            Method::POST,
+            "/providers",
+            &admin,
+            Some(new_anthropic("Claude", &uri, BAD_KEY)),
+        )
+        .await;
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    assert_eq!(refused.error_code(), "unprocessable");
+    assert!(
+        refused.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("auth_rejected")
+    );
+    assert_eq!(counts(&app).await, before, "a failed check writes nothing");
+
+    // The good key: 201 with ETag and Location, the masked preview, never the key.
+    let created = api
+        .call(
+            Method::POST,
+            "/providers",
+            &admin,
+            Some(new_anthropic("Claude", &uri, GOOD_KEY)),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let p = &created.body;
+    let id = p["id"].as_str().unwrap().to_owned();
+    assert!(id.starts_with("aip_") && id.len() == 30, "{id}");
+    assert_eq!(created.etag(), format!("\"v{}\"", p["lockVersion"]));
+    assert_eq!(
+        created.headers["location"],
+        format!("/api/v1/orgs/acme/providers/{id}").as_str()
+    );
+    assert_eq!(p["orgId"], "acme");
+    assert_eq!(p["provider"], "anthropic");
+    assert_eq!(p["name"], "Claude");
+    assert_eq!(p["defaultModel"], "claude-sonnet-4-20250514");
+    assert_eq!(p["baseUrl"], uri.as_str());
+    assert_eq!(p["config"], json!({}), "anthropic has no extra fields");
+    assert_eq!(p["keySet"], true);
+    assert_eq!(p["keyPreview"], "sk-ant-...WXYZ");
+    assert_eq!(p["lastCheck"]["status"], "ok");
+    assert!(p["lastCheck"]["checkedAt"].is_string());
+    assert_eq!(p["active"], false);
+    let secret_id = p["secretId"].as_str().unwrap().to_owned();
+    assert!(secret_id.starts_with("sec_"));
+    assert_eq!(app.audit_count("provider.created").await, 1);
+
+    // List and get, as the admin and as a member: the member sees that a key is set and
+    // nothing of it.
+    let listed = api.call(Method::GET, "/providers", &admin, None).await;
+    assert_eq!(listed.status, 200);
+    assert_eq!(listed.body["providers"].as_array().unwrap().len(), 1);
+    assert_eq!(listed.body["providers"][0]["keyPreview"], "sk-ant-...WXYZ");
+    let got = api
+        .call(Method::GET, &format!("/providers/{id}"), &admin, None)
+        .await;
+    assert_eq!(got.status, 200);
+    assert_eq!(got.etag(), created.etag());
+    assert_eq!(got.body, created.body);
+    for path in ["/providers".to_owned(), format!("/providers/{id}")] {
+        let seen = api.call(Method::GET, &path, &member, None).await;
+        assert_eq!(seen.status, 200, "{path}");
+        let p = match seen.body.get("providers") {
+            Some(list) => list[0].clone(),
+            None => seen.body.clone(),
+        };
+        assert_eq!(p["keySet"], true, "{path}");
+        assert!(p.get("keyPreview").is_none(), "{path}: {p}");
+        assert_eq!(p["secretId"], secret_id.as_str());
+    }
+    let denied = api
+        .call(
+            Method::PATCH,
+            &format!("/providers/{id}"),
+            &member,
+            Some(json!({"name": "Mine"})),
+        )
+        .await;
+    assert_eq!(denied.status, 403);
+    assert_eq!(denied.error_code(), "forbidden");
+
+    // A stale If-Match: 412 and nothing changed.
+    let before = counts(&app).await;
+    let stale = api
+        .send(
+            api.req(Method::PATCH, &format!("/providers/{id}"), Some(&admin))
+                .header("if-match", "\"v999\"")
+                .json(&json!({"name": "Stale"})),
+        )
+        .await;
+    assert_eq!(stale.status, 412);
+    assert_eq!(stale.error_code(), "precondition_failed");
+    assert_eq!(counts(&app).await, before);
+    let unchanged = api
+        .call(Method::GET, &format!("/providers/{id}"), &admin, None)
+        .await;
+    assert_eq!(unchanged.body["name"], "Claude");
+
+    // A new name with the right If-Match: the key stays, the version moves on.
+    let renamed = api
+        .send(
+            api.req(Method::PATCH, &format!("/providers/{id}"), Some(&admin))
+                .header("if-match", created.etag())
+                .json(&json!({"name": "Claude (prod)"})),
+        )
+        .await;
+    assert_eq!(renamed.status, 200, "{}", renamed.body);
+    assert_eq!(renamed.body["name"], "Claude (prod)");
+    assert_eq!(renamed.body["secretId"], secret_id.as_str());
+    assert_eq!(renamed.body["keyPreview"], "sk-ant-...WXYZ");
+    assert_ne!(renamed.etag(), created.etag());
+    assert_eq!(
+        renamed.etag(),
+        format!("\"v{}\"", renamed.body["lockVersion"])
+    );
+    // The old ETag is stale now.
+    let old = api
+        .send(
+            api.req(Method::PATCH, &format!("/providers/{id}"), Some(&admin))
+                .header("if-match", created.etag())
+                .json(&json!({"name": "Old"})),
+        )
+        .await;
+    assert_eq!(old.status, 412);
+
+    // Another base URL without the key: refused, so a saved key never goes to another host.
+    let before = counts(&app).await;
+    let moved = api
+        .call(
+            Method::PATCH,
+            &format!("/providers/{id}"),
+            &admin,
+            Some(json!({"baseUrl": "http://127.0.0.1:9"})),
+        )
+        .await;
+    assert_eq!(moved.status, 422, "{}", moved.body);
+    assert!(
+        moved.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("key again")
+    );
+    assert_eq!(counts(&app).await, before);
+
+    // A second provider sharing the key by secret id; an unknown or foreign secret is a 400.
+    let mut linked = new_anthropic("Claude (batch)", &uri, "");
+    linked.as_object_mut().unwrap().remove("apiKey");
+    linked["secretId"] = json!(secret_id);
+    let second = api
+        .call(Method::POST, "/providers", &admin, Some(linked.clone()))
+        .await;
+    assert_eq!(second.status, 201, "{}", second.body);
+    assert_eq!(second.body["secretId"], secret_id.as_str());
+    assert_eq!(second.body["keyPreview"], "sk-ant-...WXYZ");
+    let second_id = second.body["id"].as_str().unwrap().to_owned();
+    let foreign = foreign_secret(&app, &mock).await;
+    for (bad, why) in [
+        ("sec_nope".to_owned(), "unknown"),
+        (foreign, "another org's"),
+    ] {
+        let mut body = linked.clone();
+        body["name"] = json!(format!("Linked {why}"));
+        body["secretId"] = json!(bad);
+        let before = counts(&app).await;
+        let res = api
+            .call(Method::POST, "/providers", &admin, Some(body))
+            .await;
+        assert_eq!(res.status, 400, "{why}: {}", res.body);
+        assert!(
+            res.body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("secret"),
+            "{why}"
+        );
+        assert_eq!(counts(&app).await, before, "{why}");
+    }
+    let both = api
+        .call(
+            Method::POST,
+            "/providers",
+            &admin,
+            Some(
+                json!({"provider": "anthropic", "name": "Both", "defaultModel": "m",
+                        "baseUrl": uri, "apiKey": GOOD_KEY, "secretId": secret_id}),
+            ),
+        )
+        .await;
+    assert_eq!(both.status, 400);
+
+    // Test: the outcome and the provider with it recorded.
+    let tested = api
+        .call(Method::POST, &format!("/providers/{id}/test"), &admin, None)
+        .await;
+    assert_eq!(tested.status, 200, "{}", tested.body);
+    assert_eq!(tested.body["ok"], true);
+    assert!(tested.body["code"].is_null());
+    assert!(
+        tested.body["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty())
+    );
+    assert_eq!(tested.body["provider"]["id"], id.as_str());
+    assert_eq!(tested.body["provider"]["lastCheck"]["status"], "ok");
+    assert_eq!(app.audit_count("provider.tested").await, 1);
+
+    // Activate, then deletion is refused while it is active.
+    let activated = api
+        .call(
+            Method::POST,
+            &format!("/providers/{id}/activate"),
+            &admin,
+            None,
+        )
+        .await;
+    assert_eq!(activated.status, 200, "{}", activated.body);
+    assert_eq!(activated.body["active"], true);
+    let refused = api
+        .call(Method::DELETE, &format!("/providers/{id}"), &admin, None)
+        .await;
+    assert_eq!(refused.status, 409);
+    assert_eq!(refused.error_code(), "conflict");
+
+    // Removing the key of the linked provider leaves the first one's key alone.
+    let removed = api
+        .call(
+            Method::PATCH,
+            &format!("/providers/{second_id}"),
+            &admin,
+            Some(json!({"removeKey": true})),
+        )
+        .await;
+    assert_eq!(removed.status, 200, "{}", removed.body);
+    assert_eq!(removed.body["keySet"], false);
+    assert!(removed.body["secretId"].is_null());
+    let first = api
+        .call(Method::GET, &format!("/providers/{id}"), &admin, None)
+        .await;
+    assert_eq!(first.body["secretId"], secret_id.as_str());
+    let mixed = api
+        .call(
+            Method::PATCH,
+            &format!("/providers/{id}"),
+            &admin,
+            Some(json!({"removeKey": true, "name": "x"})),
+        )
+        .await;
+    assert_eq!(mixed.status, 400);
+
+    // Deactivate; then the delete goes through, If-Match honoured.
+    let off = api
+        .call(Method::POST, "/providers/deactivate", &admin, None)
+        .await;
+    assert_eq!(off.status, 200);
+    assert_eq!(off.body["changed"], true);
+    let again = api
+        .call(Method::POST, "/providers/deactivate", &admin, None)
+        .await;
+    assert_eq!(again.body["changed"], false);
+    let current = api
+        .call(Method::GET, &format!("/providers/{id}"), &admin, None)
+        .await;
+    assert_eq!(current.body["active"], false);
+    let stale_delete = api
+        .send(
+            api.req(Method::DELETE, &format!("/providers/{id}"), Some(&admin))
+                .header("if-match", "\"v999\""),
+        )
+        .await;
+    assert_eq!(stale_delete.status, 412);
+    let deleted = api
+        .send(
+            api.req(Method::DELETE, &format!("/providers/{id}"), Some(&admin))
+                .header("if-match", current.etag()),
+        )
+        .await;
+    assert_eq!(deleted.status, 204);
+    let gone = api
+        .call(Method::GET, &format!("/providers/{id}"), &admin, None)
+        .await;
+    assert_eq!(gone.status, 404);
+    assert_eq!(gone.error_code(), "not_found");
+    assert_eq!(app.audit_count("provider.deleted").await, 1);
+
+    api.assert_never_saw(GOOD_KEY);
+    api.assert_never_saw(BAD_KEY);
+    api.assert_never_saw(&GOOD_KEY[7..]);
+}
+
+/// The secret id of a provider of another org (`other`).
+async fn foreign_secret(app: &TestApp, mock: &wiremock::MockServer) -> String {
+    let bob = app.create_user("bob@other.test", false).await;
+    app.create_org(
+        "other",
+        &[(&bob, switchboard::models::membership::Role::Admin)],
+    )
+    .await;
+    let mut conn = app.db().await;
+    let other = switchboard::models::org::Org::find_by_slug(&mut conn, "other")
+        .await
+        .unwrap()
+        .unwrap();
+    let key = KeyInput::New(secrecy::SecretString::from(GOOD_KEY.to_owned()));
+    let view = ops::create_provider(
+        &app.state,
+        &Caller::operator(Some(other)),
+        anthropic("Theirs", mock, key),
+    )
+    .await
+    .unwrap();
+    view.secret_id.unwrap()
+}
+
+#[tokio::test]
+async fn activation_behind_a_failing_check_is_a_422_that_changes_nothing() {
+    let (app, org, ada, _) = app_with_org().await;
+    let mock = anthropic_mock().await;
+    let admin = token(&app, &org, &ada, &all_scopes(), None).await;
+    let mut api = Recorder::new(&app);
+    let mut body = new_anthropic("Unverified", &mock.uri(), BAD_KEY);
+    body["saveUnverified"] = json!(true);
+    let saved = api
+        .call(Method::POST, "/providers", &admin, Some(body))
+        .await;
+    assert_eq!(saved.status, 201, "{}", saved.body);
+    assert_eq!(saved.body["lastCheck"]["status"], "unverified");
+    let id = saved.body["id"].as_str().unwrap();
+
+    let before = counts(&app).await;
+    let res = api
+        .call(
+            Method::POST,
+            &format!("/providers/{id}/activate"),
+            &admin,
+            None,
+        )
+        .await;
+    assert_eq!(res.status, 422);
+    assert_eq!(res.error_code(), "unprocessable");
+    assert_eq!(counts(&app).await, before);
+    let after = api
+        .call(Method::GET, &format!("/providers/{id}"), &admin, None)
+        .await;
+    assert_eq!(after.body["active"], false);
+
+    // Testing it reports the failure as an answer, not an error.
+    let tested = api
+        .call(Method::POST, &format!("/providers/{id}/test"), &admin, None)
+        .await;
+    assert_eq!(tested.status, 200);
+    assert_eq!(tested.body["ok"], false);
+    assert_eq!(tested.body["code"], "auth_rejected");
+    assert_eq!(tested.body["provider"]["lastCheck"]["status"], "failed");
+    api.assert_never_saw(BAD_KEY);
+}
+
+#[tokio::test]
+async fn a_console_session_calls_the_api_with_its_cookie_and_needs_the_csrf_header_to_change_anything()
+ {
+    let (app, _org, _ada, _) = app_with_org().await;
+    let browser = client();
+    let login = app.login(&browser, "ada@acme.test", PASSWORD).await;
+    assert_eq!(login.status(), 303);
+    let mut api = Recorder::with_client(&app, browser.clone());
+
+    let listed = api.send(api.req(Method::GET, "/providers", None)).await;
+    assert_eq!(listed.status, 200, "{}", listed.body);
+    assert_eq!(listed.body["providers"], json!([]));
+
+    let before = counts(&app).await;
+    let no_token = api
+        .send(api.req(Method::POST, "/providers/deactivate", None))
+        .await;
+    assert_eq!(no_token.status, 403);
+    assert_eq!(no_token.error_code(), "forbidden");
+    let patch = json!({"routingPolicy": "strict"});
+    let no_token = api
+        .send(api.req(Method::PATCH, "/ai-settings", None).json(&patch))
+        .await;
+    assert_eq!(no_token.status, 403);
+    assert_eq!(
+        counts(&app).await,
+        before,
+        "a refused request writes nothing"
+    );
+
+    let csrf = app.csrf(&browser, "/orgs/acme/settings/ai/provider").await;
+    let ok = api
+        .send(
+            api.req(Method::POST, "/providers/deactivate", None)
+                .header("x-csrf-token", &csrf),
+        )
+        .await;
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    let ok = api
+        .send(
+            api.req(Method::PATCH, "/ai-settings", None)
+                .header("x-csrf-token", &csrf)
+                .json(&patch),
+        )
+        .await;
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    assert_eq!(ok.body["routingPolicy"], "strict");
+    assert_eq!(app.audit_count("routing_policy.changed").await, 1);
+
+    // Without any credentials the API answers 401, never a redirect to the login page.
+    let anonymous = Recorder::new(&app)
+        .send(http().get(app.url("/api/v1/orgs/acme/providers")))
+        .await;
+    assert_eq!(anonymous.status, 401);
+}
