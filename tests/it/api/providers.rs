@@ -588,3 +588,47 @@ async fn a_console_session_calls_the_api_with_its_cookie_and_needs_the_csrf_head
         .await;
     assert_eq!(anonymous.status, 401);
 }
+
+#[tokio::test]
+async fn two_patches_at_once_without_if_match_give_one_save_and_one_conflict() {
+    let (app, org, ada, _) = app_with_org().await;
+    // A slow provider: both requests read the record before either writes it.
+    let slow = wiremock::MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::method("POST"))
+        .and(wiremock::matchers::path("/v1/messages"))
+        .respond_with(
+            wiremock::ResponseTemplate::new(200)
+                .set_delay(std::time::Duration::from_millis(400))
+                .set_body_json(json!({
+                    "id": "msg_01", "type": "message", "role": "assistant",
+                    "model": "claude-sonnet-4-20250514",
+                    "content": [{"type": "text", "text": "Hi"}],
+                    "stop_reason": "max_tokens", "stop_sequence": null,
+                    "usage": {"input_tokens": 8, "output_tokens": 1}})),
+        )
+        .mount(&slow)
+        .await;
+    let admin = token(&app, &org, &ada, &all_scopes(), None).await;
+    let mut api = Recorder::new(&app);
+    let created = api
+        .call(
+            Method::POST,
+            "/providers",
+            &admin,
+            Some(new_anthropic("Claude", &slow.uri(), GOOD_KEY)),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let path = format!("/providers/{}", created.body["id"].as_str().unwrap());
+
+    let send = |name: &'static str| {
+        api.req(Method::PATCH, &path, Some(&admin))
+            .json(&json!({ "name": name }))
+            .send()
+    };
+    let (a, b) = tokio::join!(send("Left"), send("Right"));
+    let mut statuses = [a.unwrap().status().as_u16(), b.unwrap().status().as_u16()];
+    statuses.sort();
+    assert_eq!(statuses, [200, 409], "one save, one conflict");
+    assert_eq!(app.audit_count("provider.updated").await, 1);
+}
