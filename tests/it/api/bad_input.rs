@@ -174,6 +174,11 @@ async fn bad_bodies_are_refused_with_the_error_json_and_write_nothing() {
             v["config"] = json!({"temperature": 1});
             v
         }),
+        ("/providers", Method::POST, {
+            let mut v = provider.clone();
+            v["apiKey"] = json!("");
+            v
+        }),
     ] {
         let before = counts(&app).await;
         let res = api
@@ -189,6 +194,25 @@ async fn bad_bodies_are_refused_with_the_error_json_and_write_nothing() {
         .call(Method::POST, "/providers", &admin, Some(provider))
         .await;
     assert_eq!(ok.status, 201, "{}", ok.body);
+
+    // A partial update can't null what can't be absent.
+    let path = format!("/providers/{}", ok.body["id"].as_str().unwrap());
+    for body in [
+        json!({"name": null}),
+        json!({"apiKey": null}),
+        json!({"provider": null}),
+        json!({"name": 7}),
+    ] {
+        let before = counts(&app).await;
+        let res = api
+            .call(Method::PATCH, &path, &admin, Some(body.clone()))
+            .await;
+        assert_eq!(res.status, 400, "{body}: {}", res.body);
+        assert_eq!(res.error_code(), "validation");
+        assert_eq!(counts(&app).await, before);
+    }
+    let unchanged = api.call(Method::GET, &path, &admin, None).await;
+    assert_eq!(unchanged.body["name"], "Claude");
     api.assert_never_saw(GOOD_KEY);
 }
 
