@@ -89,12 +89,15 @@ impl FromRequest for ApiCaller {
 }
 
 /// The console's CSRF check (origin + token header), for API requests that authenticate
-/// with the session: a request with an `Authorization` header skips it (and the session).
+/// with the session. A request with an `Authorization` header skips it (and the session);
+/// so does one whose session holds no login: it authenticates as nobody, and its handler
+/// answers 401 (a forged request can only forge a login it does not have).
 pub async fn session_csrf(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    if req.headers().contains_key(header::AUTHORIZATION) {
+    let logged_in = crate::auth::identity(&req.get_session()).is_some();
+    if req.headers().contains_key(header::AUTHORIZATION) || !logged_in {
         return next
             .call(req)
             .await

@@ -40,8 +40,7 @@ fn json_error(err: JsonPayloadError) -> AppError {
     }
 }
 
-/// A serde_json error as a message, with every quoted value replaced by `…` (field names are
-/// quoted with backticks by serde and stay).
+/// A serde_json error as a message that quotes nothing from the body but short names.
 pub fn describe(e: &serde_json::Error) -> String {
     use serde_json::error::Category;
     match e.classify() {
@@ -52,22 +51,60 @@ pub fn describe(e: &serde_json::Error) -> String {
         ),
         Category::Data | Category::Io => {
             let text = e.to_string();
-            let mut out = String::with_capacity(text.len());
-            let mut quoted = false;
-            for c in text.chars() {
-                match (c, quoted) {
-                    ('"', false) => {
-                        quoted = true;
-                        out.push('…');
-                    }
-                    ('"', true) => quoted = false,
-                    (c, false) => out.push(c),
-                    (_, true) => {}
-                }
-            }
-            let out = out.split(" at line ").next().unwrap_or_default();
-            format!("The body is invalid: {out}.")
+            let text = text.split(" at line ").next().unwrap_or_default();
+            format!("The body is invalid: {}.", redact_quoted(text))
         }
+    }
+}
+
+/// Replaces what serde quotes from the input: every `"…"` value, and every `` `…` `` name
+/// that is not a short identifier (an unknown field or variant could be a pasted key;
+/// `unknown field \`nmae\`, expected one of \`name\`, …` keeps its help).
+fn redact_quoted(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find(['"', '`']) {
+        let quote = rest[start..].chars().next().unwrap_or('"');
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 1..];
+        let Some(len) = after.find(quote) else {
+            out.push('…');
+            return out;
+        };
+        let inner = &after[..len];
+        let short_name = quote == '`'
+            && inner.len() <= 32
+            && inner
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        match short_name {
+            true => out.push_str(&format!("`{inner}`")),
+            false => out.push('…'),
+        }
+        rest = &after[len + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn errors_quote_short_names_and_nothing_else() {
+        assert_eq!(
+            super::redact_quoted(
+                "unknown field `nmae`, expected one of `name`, `baseUrl` or invalid type: string \"sk-1\""
+            ),
+            "unknown field `nmae`, expected one of `name`, `baseUrl` or invalid type: string …"
+        );
+        assert_eq!(
+            super::redact_quoted("unknown variant `sk-ant-api03-abcdefghijklmnop`, expected `a`"),
+            "unknown variant …, expected `a`"
+        );
+        assert_eq!(
+            super::redact_quoted("unknown field `gsk_abcdefghijklmnopqrstuvwxyz0123456789`"),
+            "unknown field …"
+        );
     }
 }
 

@@ -1,10 +1,16 @@
 //! The org's AI settings beyond the active provider and Insights: the routing policy that
 //! decides what the platform may serve while the org's own provider is active
-//! (DESIGN.md rule 6), and the Advanced tab's read of the prompt in use (rule 7).
+//! (DESIGN.md rule 6), and the Advanced tab's read of the prompt in use (rule 7). Also the
+//! settings as one record for the API and MCP: read them all, or change several at once
+//! through the operations that own each.
 
 use diesel_async::AsyncConnection as _;
 
-use super::{Action, Caller, Change, OpError, OpResult, Scope, Target, audit};
+use super::{
+    Action, Caller, Change, OpError, OpResult, Scope, Target, audit,
+    insights::{self, SetInsights},
+    providers::{self, ProviderList},
+};
 use crate::{
     models::{
         ai_settings, provider,
@@ -120,4 +126,122 @@ pub async fn advanced(state: &AppState, caller: &Caller) -> OpResult<Advanced> {
         insights_enabled: settings.insights_enabled,
         skills,
     })
+}
+
+/// The org's AI settings as one record (the API's `ai-settings`, MCP's `get-ai-settings`):
+/// the providers (for the active one and what runs where), the routing policy, Insights and
+/// the prompt variant in use.
+#[derive(Debug, Clone)]
+pub struct AiSettings {
+    /// The org's providers as the caller sees them, with the policy, Insights switch and
+    /// the settings row's version; `routing()` is what runs where.
+    pub providers: ProviderList,
+    pub variant: Variant,
+}
+
+impl AiSettings {
+    /// The settings row's version (its `ETag`).
+    pub fn lock_version(&self) -> i32 {
+        self.providers.settings_lock_version
+    }
+}
+
+/// Reads the org's AI settings (scope `settings:get`).
+pub async fn ai_settings(state: &AppState, caller: &Caller) -> OpResult<AiSettings> {
+    let org = caller.require(Scope::SettingsGet)?;
+    let mut conn = state.pool.get().await?;
+    let providers = providers::list_of(&mut conn, caller, org).await?;
+    let variant = Variant::for_kind(providers.active_provider().map(|p| p.kind));
+    Ok(AiSettings { providers, variant })
+}
+
+/// Several settings changed at once, against the settings version the caller saw. `None`
+/// leaves a setting as it is.
+#[derive(Debug, Clone, Default)]
+pub struct UpdateSettings {
+    pub lock_version: i32,
+    /// `Some(Some(id))`: make `id` the active provider; `Some(None)`: back to the platform
+    /// default.
+    pub active_provider: Option<Option<String>>,
+    pub policy: Option<Policy>,
+    pub insights_enabled: Option<bool>,
+}
+
+/// Changes several AI settings, each through the operation that owns it (so each writes
+/// its own audit event): the active provider first, because its live check is the step
+/// that can fail on its merits and a 422 then leaves everything as it was; then the policy,
+/// then Insights. Every scope the change needs (`settings:get` for the answer,
+/// `settings:update` for policy and Insights, `aiProviders:activate` for the active
+/// provider) is checked before anything is done. A setting already as asked is left alone
+/// (no re-activation, no audit event). A stale `lock_version`, at the start or between two
+/// steps because someone else changed the settings meanwhile, is a conflict; steps done
+/// before it stay done.
+pub async fn update_settings(
+    state: &AppState,
+    caller: &Caller,
+    input: UpdateSettings,
+) -> OpResult<AiSettings> {
+    let org = caller.require(Scope::SettingsGet)?;
+    if input.policy.is_some() || input.insights_enabled.is_some() {
+        caller.require(Scope::SettingsUpdate)?;
+    }
+    if input.active_provider.is_some() {
+        caller.require(Scope::AiProvidersActivate)?;
+    }
+    let stale = || {
+        OpError::Conflict(
+            "Someone else changed these settings meanwhile. Fetch them again and make your change again if you still want it.".to_owned(),
+        )
+    };
+    let mut conn = state.pool.get().await?;
+    let (current, _) = ai_settings::with_updater(&mut conn, org.id).await?;
+    drop(conn);
+    if current.lock_version != input.lock_version {
+        return Err(stale());
+    }
+    let mut version = input.lock_version;
+    match input.active_provider {
+        Some(Some(id)) if current.active_provider_id.as_deref() != Some(id.as_str()) => {
+            providers::activate_provider(state, caller, &id)
+                .await
+                .map_err(|e| match e {
+                    OpError::NotFound => OpError::invalid(
+                        "active_provider_id",
+                        "There is no such provider in this org.",
+                    ),
+                    other => other,
+                })?;
+            // Activation bumps the version once; a change by someone else in between makes
+            // the next step's version stale, which it reports as a conflict.
+            version += 1;
+        }
+        Some(None) if providers::deactivate(state, caller).await? => version += 1,
+        _ => {}
+    }
+    if let Some(policy) = input.policy {
+        let change = set_routing_policy(
+            state,
+            caller,
+            SetPolicy {
+                policy,
+                lock_version: version,
+            },
+        )
+        .await?;
+        if let PolicyChange::Saved { lock_version } = change {
+            version = lock_version;
+        }
+    }
+    if let Some(enabled) = input.insights_enabled {
+        insights::set_insights(
+            state,
+            caller,
+            SetInsights {
+                enabled,
+                lock_version: version,
+            },
+        )
+        .await?;
+    }
+    ai_settings(state, caller).await
 }

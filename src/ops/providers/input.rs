@@ -25,6 +25,8 @@ pub enum KeyInput {
     New(SecretString),
     /// The key of another provider of the org, shared by reference.
     LinkFrom(String),
+    /// An existing secret of the org (`sec_…`, as the API names it), shared by reference.
+    LinkSecret(String),
 }
 
 /// A provider as entered (create or update).

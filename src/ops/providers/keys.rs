@@ -1,6 +1,6 @@
 //! Where a save's or a check's key comes from (typed, kept, or linked from another
-//! provider under rule 4), the live check that guards a save, and sealing a typed key into
-//! a new secret.
+//! provider or by secret id under rule 4), the live check that guards a save, and sealing a
+//! typed key into a new secret.
 
 use diesel_async::AsyncPgConnection;
 use secrecy::SecretString;
@@ -122,27 +122,49 @@ async fn key_of(
                 .ok_or_else(|| {
                     OpError::invalid("link_from", "There is no such provider in this org.")
                 })?;
-            if other.secret_id.is_none() {
-                return Err(OpError::invalid(
-                    "link_from",
-                    format!("{} has no key to share.", other.name),
-                ));
-            }
-            let source = Fields::of(&other)?;
-            if source.kind != fields.kind
-                || source.effective_base_url() != fields.effective_base_url()
-            {
-                return Err(OpError::Unprocessable {
-                    field: Some("link_from"),
-                    message: format!(
-                        "The key of {} can only be shared with providers of the same kind and base URL, so it is never sent to another host.",
-                        other.name
-                    ),
-                });
-            }
-            stored_key(conn, state, org, other.secret_id.as_deref()).await
+            link(conn, state, org, fields, &other, "link_from").await
+        }
+        KeyInput::LinkSecret(secret_id) => {
+            // A secret is only ever reached through the providers that use it (an unused
+            // one is deleted with its last user), so rule 4 is judged against them.
+            let unknown = || OpError::invalid("secret_id", "There is no such secret in this org.");
+            let users = secret::users(conn, org.id, &secret_id).await?;
+            let (first, _) = users.first().ok_or_else(unknown)?;
+            let (other, _) = provider::find(conn, org.id, first)
+                .await?
+                .ok_or_else(unknown)?;
+            link(conn, state, org, fields, &other, "secret_id").await
         }
     }
+}
+
+/// The key of `other`, shared with the provider being saved: only between providers of the
+/// same kind and base URL (rule 4), so a saved key is never sent to another host.
+async fn link(
+    conn: &mut AsyncPgConnection,
+    state: &AppState,
+    org: &Org,
+    fields: &Fields,
+    other: &Provider,
+    field: &'static str,
+) -> OpResult<Key> {
+    if other.secret_id.is_none() {
+        return Err(OpError::invalid(
+            field,
+            format!("{} has no key to share.", other.name),
+        ));
+    }
+    let source = Fields::of(other)?;
+    if source.kind != fields.kind || source.effective_base_url() != fields.effective_base_url() {
+        return Err(OpError::Unprocessable {
+            field: Some(field),
+            message: format!(
+                "The key of {} can only be shared with providers of the same kind and base URL, so it is never sent to another host.",
+                other.name
+            ),
+        });
+    }
+    stored_key(conn, state, org, other.secret_id.as_deref()).await
 }
 
 /// The check result to store: a passed check, or `unverified` when the admin saved

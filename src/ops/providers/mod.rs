@@ -39,7 +39,17 @@ use keys::{Key, resolve_key, store, stored_key, verify};
 pub async fn list_providers(state: &AppState, caller: &Caller) -> OpResult<ProviderList> {
     let org = caller.require(Scope::AiProvidersList)?;
     let mut conn = state.pool.get().await?;
-    let (settings, rows) = provider::list_for_org(&mut conn, org.id)
+    list_of(&mut conn, caller, org).await
+}
+
+/// The org's providers and settings as `caller` sees them, without a scope check: for
+/// operations that checked their own (the AI settings read).
+pub(crate) async fn list_of(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    org: &Org,
+) -> OpResult<ProviderList> {
+    let (settings, rows) = provider::list_for_org(conn, org.id)
         .await?
         .ok_or(OpError::NotFound)?;
     let active = settings.active_provider_id;

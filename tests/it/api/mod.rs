@@ -2,9 +2,12 @@
 //! the operation layer as `switchboard token create` makes them.
 
 mod auth;
+mod bad_input;
 mod openapi;
+mod providers;
 mod rate;
 pub mod schemathesis;
+mod settings;
 mod table;
 
 use chrono::TimeDelta;
