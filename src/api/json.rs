@@ -87,27 +87,6 @@ fn redact_quoted(text: &str) -> String {
     out
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn errors_quote_short_names_and_nothing_else() {
-        assert_eq!(
-            super::redact_quoted(
-                "unknown field `nmae`, expected one of `name`, `baseUrl` or invalid type: string \"sk-1\""
-            ),
-            "unknown field `nmae`, expected one of `name`, `baseUrl` or invalid type: string …"
-        );
-        assert_eq!(
-            super::redact_quoted("unknown variant `sk-ant-api03-abcdefghijklmnop`, expected `a`"),
-            "unknown variant …, expected `a`"
-        );
-        assert_eq!(
-            super::redact_quoted("unknown field `gsk_abcdefghijklmnopqrstuvwxyz0123456789`"),
-            "unknown field …"
-        );
-    }
-}
-
 /// The entity tag of a record at `lock_version`.
 pub fn etag(lock_version: i32) -> EntityTag {
     EntityTag::new_strong(format!("v{lock_version}"))
@@ -143,5 +122,26 @@ pub fn precondition(expected: Option<i32>, current: i32) -> Result<(), AppError>
             "The record changed since version {v} (it is at version {current}); fetch it again."
         ))),
         _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn errors_quote_short_names_and_nothing_else() {
+        assert_eq!(
+            super::redact_quoted(
+                "unknown field `nmae`, expected one of `name`, `baseUrl` or invalid type: string \"sk-1\""
+            ),
+            "unknown field `nmae`, expected one of `name`, `baseUrl` or invalid type: string …"
+        );
+        assert_eq!(
+            super::redact_quoted("unknown variant `sk-ant-api03-abcdefghijklmnop`, expected `a`"),
+            "unknown variant …, expected `a`"
+        );
+        assert_eq!(
+            super::redact_quoted("unknown field `gsk_abcdefghijklmnopqrstuvwxyz0123456789`"),
+            "unknown field …"
+        );
     }
 }
