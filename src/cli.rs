@@ -178,7 +178,7 @@ pub enum TokenCommand {
         /// Comma-separated scopes, e.g. `aiProviders:list,ai:resolve`.
         #[arg(long, required = true, value_delimiter = ',', value_parser = scope_arg)]
         scopes: Vec<Scope>,
-        /// What the token is for (default: "created with the CLI").
+        /// What the token is for.
         #[arg(long, default_value = "created with the CLI")]
         name: String,
         /// Lifetime: `Nd` (days, at most 366), `Nh` (hours) or `never`.
