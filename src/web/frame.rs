@@ -120,6 +120,8 @@ pub struct OrgHeader {
     pub settings_href: String,
     /// The members page, for callers who may see it.
     pub members_href: Option<String>,
+    /// The API tokens page, for callers who may manage tokens.
+    pub tokens_href: Option<String>,
     pub tabs: Vec<TabLink>,
     /// For admins, when the org's active provider failed its last check: what to say.
     pub attention: Option<String>,
@@ -148,6 +150,10 @@ impl OrgHeader {
                 .caller
                 .may(Scope::MembersManage)
                 .then(|| urls::members(&org.slug)),
+            tokens_href: ctx
+                .caller
+                .may(Scope::TokensManage)
+                .then(|| urls::tokens(&org.slug)),
             tabs,
             attention: ctx
                 .attention

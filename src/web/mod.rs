@@ -18,6 +18,7 @@ pub mod provider;
 pub mod routes;
 pub mod skills;
 pub mod support;
+pub mod tokens;
 pub mod urls;
 
 pub use frame::{Chrome, OrgHeader, Tab, page, see_other, tab, wants_fragment};

@@ -5,7 +5,7 @@ use actix_web::{middleware::from_fn, web};
 
 use super::{
     account, advanced, assets, audit, errors, health, home, insights, invitations, login, members,
-    provider, skills, support, urls::INVITATION,
+    provider, skills, support, tokens, urls::INVITATION,
 };
 use crate::auth::context::resolve_org;
 
@@ -159,6 +159,12 @@ pub fn console_routes(cfg: &mut web::ServiceConfig) {
                 .route(
                     "/settings/members/{user_id}/remove",
                     web::post().to(members::remove_member),
+                )
+                .route("/settings/tokens", web::get().to(tokens::list_tokens))
+                .route("/settings/tokens", web::post().to(tokens::create_token))
+                .route(
+                    "/settings/tokens/{id}/revoke",
+                    web::post().to(tokens::revoke_token),
                 ),
         )
         .default_service(web::to(errors::not_found));

@@ -118,3 +118,13 @@ pub fn with_query(path: &str, pairs: &[(&str, String)]) -> String {
 pub fn audit_export(org: &str, format: &str) -> String {
     format!("/orgs/{org}/settings/ai/audit/export.{format}")
 }
+
+/// The API tokens page (POST creates one).
+pub fn tokens(org: &str) -> String {
+    format!("/orgs/{org}/settings/tokens")
+}
+
+/// Revokes an API token (POST).
+pub fn revoke_token(org: &str, id: i64) -> String {
+    format!("/orgs/{org}/settings/tokens/{id}/revoke")
+}

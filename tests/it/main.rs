@@ -6,6 +6,7 @@ mod browser;
 mod browser_audit;
 mod browser_invitations;
 mod browser_routing;
+mod browser_tokens;
 mod canary;
 pub(crate) mod console;
 mod helpers;

@@ -23,4 +23,5 @@ mod setup;
 mod skills_tab;
 mod support;
 mod throttle;
+mod tokens;
 mod xss;
