@@ -2,6 +2,7 @@
 //! the operation layer as `switchboard token create` makes them.
 
 mod auth;
+mod mcp;
 
 use chrono::TimeDelta;
 use secrecy::ExposeSecret as _;
