@@ -599,6 +599,14 @@ async fn the_http_layer_wants_a_token_post_and_json() {
     assert_eq!(res.status(), 406);
     let body: Value = res.json().await.unwrap();
     assert!(body["error"]["message"].is_string());
+    let res = post(Some(&bearer))
+        .header("mcp-protocol-version", "1999-01-01")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "validation");
     let res = c
         .post(&url)
         .bearer_auth(&admin)
