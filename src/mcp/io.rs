@@ -374,7 +374,8 @@ impl ProviderListOutput {
 #[serde(rename_all = "camelCase")]
 pub struct TestOutput {
     pub ok: bool,
-    /// Why it failed (`auth`, `model`, `network`, …); `null` when it passed.
+    /// Why it failed (`auth_rejected`, `model_not_found`, `unreachable`, …); `null` when it
+    /// passed.
     pub code: Option<String>,
     /// One sentence about the outcome.
     pub message: String,

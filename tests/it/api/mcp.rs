@@ -17,13 +17,14 @@ use rmcp::{
 use serde_json::{Value, json};
 use switchboard::{
     db::schema::{audit_events, providers},
+    models::{membership::Role, org::Org},
     ops::{Caller, Scope, skills},
 };
 
 use super::{all_scopes, app_with_org, http, token};
 use crate::{
     helpers::TestApp,
-    provider_ops::{GOOD_KEY, anthropic_mock},
+    provider_ops::{BAD_KEY, GOOD_KEY, anthropic_mock},
 };
 
 const TOOLS: [&str; 11] = [
@@ -527,6 +528,86 @@ async fn tokens_without_the_scope_get_a_permission_error_naming_it_and_change_no
             .contains("settings:update")
     );
     assert_eq!(counts(&app).await, before);
+    assert_no_canary(seen);
+}
+
+#[tokio::test]
+async fn a_failed_check_is_a_422_tool_error_and_a_token_only_sees_its_own_org() {
+    let (app, org, ada, _) = app_with_org().await;
+    let server = anthropic_mock().await;
+    let seen = bodies();
+    let admin = Mcp::new(
+        &app,
+        Some(&token(&app, &org, &ada, &all_scopes(), None).await),
+        seen,
+    );
+
+    // A key the provider rejects: refused with the check's reason, nothing saved...
+    let mut args = create_args(&server, "Claude");
+    args["apiKey"] = json!(BAD_KEY);
+    let before = counts(&app).await;
+    let err = admin
+        .call("create-ai-provider", args.clone())
+        .await
+        .unwrap_err();
+    assert_eq!(err["error"]["code"], "unprocessable", "{err}");
+    assert_eq!(err["error"]["status"], 422);
+    assert!(
+        err["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("live check failed")
+    );
+    assert_eq!(counts(&app).await, before);
+    // ...unless saved unverified; then activation fails the check and changes nothing,
+    // and a test reports the failure as a result.
+    args["saveUnverified"] = json!(true);
+    let saved = admin.ok("create-ai-provider", args).await;
+    assert_eq!(saved["lastCheck"]["status"], "unverified");
+    let id = saved["id"].as_str().unwrap().to_owned();
+    let err = admin
+        .call("activate-ai-provider", json!({"id": id}))
+        .await
+        .unwrap_err();
+    assert_eq!(err["error"]["status"], 422, "{err}");
+    let settings = admin.ok("get-ai-settings", json!({})).await;
+    assert_eq!(settings["activeProvider"], Value::Null);
+    let tested = admin.ok("test-ai-provider", json!({"id": id})).await;
+    assert_eq!(tested["ok"], false);
+    assert_eq!(tested["code"], "auth_rejected");
+    // A bad input is a 400 on its field.
+    let mut blank = create_args(&server, " ");
+    blank["name"] = json!(" ");
+    let err = admin.call("create-ai-provider", blank).await.unwrap_err();
+    assert_eq!(err["error"]["code"], "validation", "{err}");
+    assert_eq!(err["error"]["status"], 400);
+
+    // Another org's admin token: acme's provider does not exist for it.
+    let gus = app.create_user("gus@globex.test", false).await;
+    app.create_org("globex", &[(&gus, Role::Admin)]).await;
+    let globex = Org::find_by_slug(&mut app.db().await, "globex")
+        .await
+        .unwrap()
+        .unwrap();
+    let other = Mcp::new(
+        &app,
+        Some(&token(&app, &globex, &gus, &all_scopes(), None).await),
+        seen,
+    );
+    let listed = other.ok("list-ai-providers", json!({})).await;
+    assert_eq!(listed["providers"], json!([]));
+    for (tool, args) in [
+        ("get-ai-provider", json!({"id": id})),
+        ("delete-ai-provider", json!({"id": id})),
+        ("update-ai-provider", json!({"id": id, "name": "Mine"})),
+    ] {
+        let err = other.call(tool, args).await.unwrap_err();
+        assert_eq!(err["error"]["code"], "not_found", "{tool}: {err}");
+    }
+    assert_eq!(
+        admin.ok("get-ai-provider", json!({"id": id})).await["name"],
+        "Claude"
+    );
     assert_no_canary(seen);
 }
 
