@@ -86,10 +86,6 @@ fn kind_schema(_: &mut SchemaGenerator) -> Schema {
     })
 }
 
-fn optional_kind_schema(generator: &mut SchemaGenerator) -> Schema {
-    kind_schema(generator)
-}
-
 /// One provider, by id.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -149,7 +145,7 @@ pub struct UpdateProvider {
     pub lock_version: Option<i32>,
     pub name: Option<String>,
     #[serde(default)]
-    #[schemars(schema_with = "optional_kind_schema")]
+    #[schemars(schema_with = "kind_schema")]
     pub provider: Option<ProviderKind>,
     pub default_model: Option<String>,
     pub base_url: Option<String>,
