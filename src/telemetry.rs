@@ -54,6 +54,9 @@ pub struct RequestId(pub String);
 /// Installs the global subscriber (`RUST_LOG` filters; `SWITCHBOARD_LOG_FORMAT=json` for JSON).
 pub fn init() {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    // rmcp logs each MCP request with its arguments at debug (and messages at trace): a
+    // provider key given to a tool would reach the log. Capped whatever RUST_LOG says.
+    let filter = filter.add_directive("rmcp=info".parse().expect("a valid directive"));
     let json = std::env::var("SWITCHBOARD_LOG_FORMAT").is_ok_and(|v| v == "json");
     let builder = fmt().with_env_filter(filter).with_writer(std::io::stderr);
     let _ = if json {

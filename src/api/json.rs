@@ -60,7 +60,7 @@ pub fn describe(e: &serde_json::Error) -> String {
 /// Replaces what serde quotes from the input: every `"…"` value, and every `` `…` `` name
 /// that is not a short identifier (an unknown field or variant could be a pasted key;
 /// `unknown field \`nmae\`, expected one of \`name\`, …` keeps its help).
-fn redact_quoted(text: &str) -> String {
+pub fn redact_quoted(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(start) = rest.find(['"', '`']) {

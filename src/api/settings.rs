@@ -246,7 +246,7 @@ pub async fn update_ai_settings(
         &state,
         &caller,
         UpdateSettings {
-            lock_version: current.lock_version(),
+            lock_version: Some(current.lock_version()),
             active_provider: patch.active_provider_id,
             policy,
             insights_enabled: patch.insights_enabled,

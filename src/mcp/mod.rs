@@ -1,6 +1,20 @@
-//! `POST /mcp`: the operations as MCP tools (stub: issue 11 adds the rmcp server).
+//! `POST /mcp`: the operations as MCP tools (DESIGN.md "REST API"), with rmcp.
+//!
+//! The same bearer tokens and scopes as `/api/v1`: a token acts for its own org (no org in
+//! the path), each tool calls one operation with the token's caller, and the operation checks
+//! the scope. Stateless streamable HTTP with JSON answers: nothing about a client is kept
+//! between requests, so any instance can serve any request (docs/DECISIONS.md "MCP").
+
+pub mod http;
+pub mod io;
+pub mod tools;
 
 use actix_web::web;
 
-/// The routes of `/mcp` (relative to it; `api::mcp` mounts them behind the rate limits).
-pub fn routes(_cfg: &mut web::ServiceConfig) {}
+/// The routes of `/mcp`, relative to it (`api::mcp` mounts them behind the rate limits):
+/// `POST /mcp` is the MCP endpoint; other methods get 405; paths below it don't exist.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.app_data(web::Data::new(http::service()))
+        .route("", web::post().to(http::post))
+        .route("", web::route().to(http::method_not_allowed));
+}

@@ -180,6 +180,7 @@ fn forbidden_message(scope: Scope) -> String {
     if scope.is_read() {
         format!("You may not see this (it needs {scope}).")
     } else {
+        // Named, so an API or MCP client whose token lacks it knows what to ask for.
         format!("Only the org's admins can do this (it needs {scope}).")
     }
 }

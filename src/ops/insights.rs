@@ -1,11 +1,15 @@
 //! Proactive AI Insights: read the switch, and turn it on or off with optimistic locking.
 
 use chrono::{DateTime, Utc};
-use diesel_async::AsyncConnection as _;
+use diesel_async::{AsyncConnection as _, AsyncPgConnection};
 
 use super::{Action, Caller, Change, OpError, OpResult, Scope, Target, audit};
 use crate::{
-    models::{ai_settings, user},
+    models::{
+        ai_settings::{self, OrgAiSettings},
+        org::Org,
+        user,
+    },
     state::AppState,
 };
 
@@ -59,26 +63,52 @@ pub async fn set_insights(
     let now = state.clock.now();
     let mut conn = state.pool.get().await?;
     conn.transaction::<_, OpError, _>(async |conn| {
-        let saved = ai_settings::set_insights_if(
-            conn,
-            org.id,
-            input.lock_version,
-            input.enabled,
-            caller.user_id(),
-            now,
-        )
-        .await?;
+        let saved = write_insights(conn, caller, org, input, now).await?;
         let Some(saved) = saved else {
             // Nothing written: tell a stale form from a switch already in that position.
             let (current, _) = ai_settings::with_updater(conn, org.id).await?;
             return if current.lock_version == input.lock_version {
                 Ok(InsightsChange::Unchanged)
             } else {
-                Err(OpError::Conflict(
-                    "Someone else changed this setting while you were looking. Here is the current state; try again if you still want to change it.".to_owned(),
-                ))
+                Err(stale())
             };
         };
+        Ok(InsightsChange::Saved(InsightsStatus {
+            enabled: saved.insights_enabled,
+            lock_version: saved.lock_version,
+            changed_by: Some(caller.actor.label().to_owned()),
+            changed_at: saved.updated_at,
+        }))
+    })
+    .await
+}
+
+/// The conflict of a stale `lock_version`.
+pub(super) fn stale() -> OpError {
+    OpError::Conflict(
+        "Someone else changed this setting while you were looking. Here is the current state; try again if you still want to change it.".to_owned(),
+    )
+}
+
+/// Sets the switch if the row is still at `input.lock_version` and the switch is the other
+/// way, with its audit event, inside the caller's transaction. `None`: nothing written.
+pub(super) async fn write_insights(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    org: &Org,
+    input: SetInsights,
+    now: DateTime<Utc>,
+) -> OpResult<Option<OrgAiSettings>> {
+    let saved = ai_settings::set_insights_if(
+        conn,
+        org.id,
+        input.lock_version,
+        input.enabled,
+        caller.user_id(),
+        now,
+    )
+    .await?;
+    if saved.is_some() {
         let action = match input.enabled {
             true => Action::InsightsEnabled,
             false => Action::InsightsDisabled,
@@ -94,12 +124,6 @@ pub async fn set_insights(
             value(input.enabled),
         )
         .await?;
-        Ok(InsightsChange::Saved(InsightsStatus {
-            enabled: saved.insights_enabled,
-            lock_version: saved.lock_version,
-            changed_by: Some(caller.actor.label().to_owned()),
-            changed_at: saved.updated_at,
-        }))
-    })
-    .await
+    }
+    Ok(saved)
 }

@@ -4,7 +4,8 @@
 //! settings as one record for the API and MCP: read them all, or change several at once
 //! through the operations that own each.
 
-use diesel_async::AsyncConnection as _;
+use chrono::{DateTime, Utc};
+use diesel_async::{AsyncConnection as _, AsyncPgConnection};
 
 use super::{
     Action, Caller, Change, OpError, OpResult, Scope, Target, audit,
@@ -13,7 +14,9 @@ use super::{
 };
 use crate::{
     models::{
-        ai_settings, provider,
+        ai_settings::{self, OrgAiSettings},
+        org::Org,
+        provider,
         skill::{self, Skill},
     },
     prompts::Variant,
@@ -49,16 +52,7 @@ pub async fn set_routing_policy(
     let now = state.clock.now();
     let mut conn = state.pool.get().await?;
     conn.transaction::<_, OpError, _>(async |conn| {
-        let saved = ai_settings::set_policy_if(
-            conn,
-            org.id,
-            input.lock_version,
-            input.policy.as_str(),
-            caller.user_id(),
-            now,
-        )
-        .await?;
-        let Some(saved) = saved else {
+        let Some(saved) = write_policy(conn, caller, org, input, now).await? else {
             let (current, _) = ai_settings::with_updater(conn, org.id).await?;
             return if current.lock_version == input.lock_version {
                 Ok(PolicyChange::Unchanged)
@@ -68,6 +62,32 @@ pub async fn set_routing_policy(
                 ))
             };
         };
+        Ok(PolicyChange::Saved {
+            lock_version: saved.lock_version,
+        })
+    })
+    .await
+}
+
+/// Sets the policy if the row is still at `input.lock_version` and the policy differs, with
+/// its audit event, inside the caller's transaction. `None`: nothing written.
+async fn write_policy(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    org: &Org,
+    input: SetPolicy,
+    now: DateTime<Utc>,
+) -> OpResult<Option<OrgAiSettings>> {
+    let saved = ai_settings::set_policy_if(
+        conn,
+        org.id,
+        input.lock_version,
+        input.policy.as_str(),
+        caller.user_id(),
+        now,
+    )
+    .await?;
+    if saved.is_some() {
         // The update only matched a row with the other policy.
         let other = match input.policy {
             Policy::Fallback => Policy::Strict,
@@ -83,11 +103,8 @@ pub async fn set_routing_policy(
             value(input.policy),
         )
         .await?;
-        Ok(PolicyChange::Saved {
-            lock_version: saved.lock_version,
-        })
-    })
-    .await
+    }
+    Ok(saved)
 }
 
 /// What the Advanced tab shows: the prompt in use and what decides it.
@@ -159,7 +176,8 @@ pub async fn ai_settings(state: &AppState, caller: &Caller) -> OpResult<AiSettin
 /// leaves a setting as it is.
 #[derive(Debug, Clone, Default)]
 pub struct UpdateSettings {
-    pub lock_version: i32,
+    /// The version the caller saw; `None` changes whatever is current.
+    pub lock_version: Option<i32>,
     /// `Some(Some(id))`: make `id` the active provider; `Some(None)`: back to the platform
     /// default.
     pub active_provider: Option<Option<String>>,
@@ -181,13 +199,14 @@ pub async fn update_settings(
     caller: &Caller,
     input: UpdateSettings,
 ) -> OpResult<AiSettings> {
-    let org = caller.require(Scope::SettingsGet)?;
+    // The write scopes first: a refusal names what the change itself needs.
     if input.policy.is_some() || input.insights_enabled.is_some() {
         caller.require(Scope::SettingsUpdate)?;
     }
     if input.active_provider.is_some() {
         caller.require(Scope::AiProvidersActivate)?;
     }
+    let org = caller.require(Scope::SettingsGet)?;
     let stale = || {
         OpError::Conflict(
             "Someone else changed these settings meanwhile. Fetch them again and make your change again if you still want it.".to_owned(),
@@ -196,10 +215,13 @@ pub async fn update_settings(
     let mut conn = state.pool.get().await?;
     let (current, _) = ai_settings::with_updater(&mut conn, org.id).await?;
     drop(conn);
-    if current.lock_version != input.lock_version {
+    if input
+        .lock_version
+        .is_some_and(|v| v != current.lock_version)
+    {
         return Err(stale());
     }
-    let mut version = input.lock_version;
+    let mut version = current.lock_version;
     match input.active_provider {
         Some(Some(id)) if current.active_provider_id.as_deref() != Some(id.as_str()) => {
             providers::activate_provider(state, caller, &id)

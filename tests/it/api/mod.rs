@@ -3,6 +3,7 @@
 
 mod auth;
 mod bad_input;
+mod mcp;
 mod openapi;
 mod providers;
 mod rate;

@@ -1,0 +1,286 @@
+//! The MCP tools: each one is a thin translation of an operation in `crate::ops`, called
+//! with the [`Caller`] the bearer token authenticated (see [`super::http`]). Scopes are the
+//! operations' own: a tool never decides a permission.
+//!
+//! A failed operation is a tool error (`isError: true`) whose text is the REST API's error
+//! body, `{"error": {"code", "status", "message"}}`: the model reading it learns what went
+//! wrong (which scope is missing, which field is invalid) and can act on it. Arguments that
+//! don't fit the input schema are a JSON-RPC "invalid params" error, as rmcp answers them.
+
+use actix_web::web;
+use rmcp::Json;
+use rmcp::{
+    ErrorData, ServerHandler,
+    handler::server::{
+        common::{AsRequestContext, FromContextPart},
+        router::tool::ToolRouter,
+        tool::IntoCallToolResult,
+    },
+    model::{CallToolResponse, CallToolResult, ContentBlock},
+    tool, tool_handler, tool_router,
+};
+
+use super::io::{
+    CreateProvider, DeactivatedOutput, DeletedOutput, Parameters, ProviderId, ProviderListOutput,
+    ProviderOutput, SettingsOutput, SkillListOutput, TestOutput, UpdateProvider, UpdateSettings,
+};
+use crate::{
+    error::AppError,
+    ops::{Caller, OpError, providers, settings, skills},
+    state::AppState,
+};
+
+/// Who calls, put into the HTTP request's extensions by [`super::http`] once the bearer
+/// token is authenticated; rmcp hands the request's parts to every tool call.
+#[derive(Clone)]
+pub struct Authenticated {
+    pub state: web::Data<AppState>,
+    pub caller: Caller,
+}
+
+impl<C: AsRequestContext> FromContextPart<C> for Authenticated {
+    fn from_context_part(context: &mut C) -> Result<Self, ErrorData> {
+        context
+            .as_request_context()
+            .extensions
+            .get::<http::request::Parts>()
+            .and_then(|parts| parts.extensions.get::<Authenticated>())
+            .cloned()
+            // Unreachable through `/mcp` (the bridge authenticates first): fail closed.
+            .ok_or_else(|| ErrorData::internal_error("no authenticated caller", None))
+    }
+}
+
+/// A failed operation, as a tool error.
+pub struct ToolError(AppError);
+
+impl From<OpError> for ToolError {
+    fn from(e: OpError) -> Self {
+        Self(e.into())
+    }
+}
+
+impl IntoCallToolResult for ToolError {
+    fn into_call_tool_result(self) -> Result<CallToolResponse, ErrorData> {
+        let error = self.0;
+        if let AppError::Internal(cause) = &error {
+            tracing::error!(error = ?cause, "internal error in an MCP tool");
+        }
+        let body = serde_json::json!({ "error": {
+            "code": error.code(),
+            "status": actix_web::ResponseError::status_code(&error).as_u16(),
+            "message": error.public_message(),
+        }});
+        Ok(CallToolResult::error(vec![ContentBlock::text(body.to_string())]).into())
+    }
+}
+
+/// The MCP server: its tools, and nothing kept between requests.
+#[derive(Clone)]
+pub struct Switchboard {
+    tool_router: ToolRouter<Self>,
+}
+
+impl Default for Switchboard {
+    fn default() -> Self {
+        Self {
+            tool_router: Self::tool_router(),
+        }
+    }
+}
+
+#[tool_router]
+impl Switchboard {
+    #[tool(
+        name = "list-ai-providers",
+        description = "The org's AI providers (oldest first) and which one is active. Keys are never shown: `keySet` says whether one is stored. Scope aiProviders:list.",
+        annotations(read_only_hint = true, open_world_hint = false)
+    )]
+    async fn list_ai_providers(
+        &self,
+        who: Authenticated,
+    ) -> Result<Json<ProviderListOutput>, ToolError> {
+        let list = providers::list_providers(&who.state, &who.caller).await?;
+        Ok(Json(ProviderListOutput::of(&who.caller, list)))
+    }
+
+    #[tool(
+        name = "get-ai-provider",
+        description = "One AI provider of the org. Scope aiProviders:get.",
+        annotations(read_only_hint = true, open_world_hint = false)
+    )]
+    async fn get_ai_provider(
+        &self,
+        who: Authenticated,
+        Parameters(input): Parameters<ProviderId>,
+    ) -> Result<Json<ProviderOutput>, ToolError> {
+        let view = providers::get_provider(&who.state, &who.caller, &input.id).await?;
+        Ok(Json(ProviderOutput::of(&who.caller, view)))
+    }
+
+    #[tool(
+        name = "create-ai-provider",
+        description = "Adds an AI provider to the org. The key is checked live against the provider before anything is saved (unless saveUnverified); on a failed check nothing is written. Scope aiProviders:create.",
+        annotations(
+            destructive_hint = false,
+            idempotent_hint = false,
+            open_world_hint = true
+        )
+    )]
+    async fn create_ai_provider(
+        &self,
+        who: Authenticated,
+        Parameters(input): Parameters<CreateProvider>,
+    ) -> Result<Json<ProviderOutput>, ToolError> {
+        let view = providers::create_provider(&who.state, &who.caller, input.into_input()).await?;
+        Ok(Json(ProviderOutput::of(&who.caller, view)))
+    }
+
+    #[tool(
+        name = "update-ai-provider",
+        description = "Changes an AI provider: fields left out keep their value. The result is checked live before it is saved (unless saveUnverified). Scopes aiProviders:get and aiProviders:update.",
+        annotations(
+            destructive_hint = true,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn update_ai_provider(
+        &self,
+        who: Authenticated,
+        Parameters(input): Parameters<UpdateProvider>,
+    ) -> Result<Json<ProviderOutput>, ToolError> {
+        let current = providers::get_provider(&who.state, &who.caller, &input.id).await?;
+        let id = input.id.clone();
+        let lock_version = input.lock_version.unwrap_or(current.lock_version);
+        let input = input.into_input(&current);
+        let view =
+            providers::update_provider(&who.state, &who.caller, &id, lock_version, input).await?;
+        Ok(Json(ProviderOutput::of(&who.caller, view)))
+    }
+
+    #[tool(
+        name = "delete-ai-provider",
+        description = "Deletes an AI provider (refused while it is active: deactivate it first). Its key goes when no other provider shares it. Scope aiProviders:delete.",
+        annotations(
+            destructive_hint = true,
+            idempotent_hint = false,
+            open_world_hint = false
+        )
+    )]
+    async fn delete_ai_provider(
+        &self,
+        who: Authenticated,
+        Parameters(input): Parameters<ProviderId>,
+    ) -> Result<Json<DeletedOutput>, ToolError> {
+        providers::delete_provider(&who.state, &who.caller, &input.id).await?;
+        Ok(Json(DeletedOutput {
+            id: input.id,
+            deleted: true,
+        }))
+    }
+
+    #[tool(
+        name = "test-ai-provider",
+        description = "Runs a live check of a saved provider with its stored key and records the result. A failed check is a result (ok: false), not an error. Scope aiProviders:test.",
+        annotations(
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn test_ai_provider(
+        &self,
+        who: Authenticated,
+        Parameters(input): Parameters<ProviderId>,
+    ) -> Result<Json<TestOutput>, ToolError> {
+        let (view, outcome) = providers::test_provider(&who.state, &who.caller, &input.id).await?;
+        Ok(Json(TestOutput::of(&who.caller, view, outcome)))
+    }
+
+    #[tool(
+        name = "activate-ai-provider",
+        description = "Makes a provider the one that serves the org's AI features, after a live check passes; on a failed check (422) nothing changes. Scope aiProviders:activate.",
+        annotations(
+            destructive_hint = true,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn activate_ai_provider(
+        &self,
+        who: Authenticated,
+        Parameters(input): Parameters<ProviderId>,
+    ) -> Result<Json<ProviderOutput>, ToolError> {
+        let view = providers::activate_provider(&who.state, &who.caller, &input.id).await?;
+        Ok(Json(ProviderOutput::of(&who.caller, view)))
+    }
+
+    #[tool(
+        name = "deactivate-ai-provider",
+        description = "Goes back to the platform default provider; the org's providers are kept. Scope aiProviders:activate.",
+        annotations(
+            destructive_hint = true,
+            idempotent_hint = true,
+            open_world_hint = false
+        )
+    )]
+    async fn deactivate_ai_provider(
+        &self,
+        who: Authenticated,
+    ) -> Result<Json<DeactivatedOutput>, ToolError> {
+        let changed = providers::deactivate(&who.state, &who.caller).await?;
+        Ok(Json(DeactivatedOutput { changed }))
+    }
+
+    #[tool(
+        name = "get-ai-settings",
+        description = "The org's AI settings: active provider, routing policy, Proactive AI Insights, the prompt variant in use and what runs where (who serves each AI feature now). Scope settings:get.",
+        annotations(read_only_hint = true, open_world_hint = false)
+    )]
+    async fn get_ai_settings(&self, who: Authenticated) -> Result<Json<SettingsOutput>, ToolError> {
+        let settings = settings::ai_settings(&who.state, &who.caller).await?;
+        Ok(Json(SettingsOutput::of(&settings)))
+    }
+
+    #[tool(
+        name = "update-ai-settings",
+        description = "Changes the routing policy and/or Proactive AI Insights in one step; fields left out stay. (The active provider changes with activate-ai-provider and deactivate-ai-provider.) Scope settings:update.",
+        annotations(
+            destructive_hint = true,
+            idempotent_hint = true,
+            open_world_hint = false
+        )
+    )]
+    async fn update_ai_settings(
+        &self,
+        who: Authenticated,
+        Parameters(input): Parameters<UpdateSettings>,
+    ) -> Result<Json<SettingsOutput>, ToolError> {
+        let change = settings::UpdateSettings {
+            lock_version: input.lock_version,
+            active_provider: None,
+            policy: input.policy.map(Into::into),
+            insights_enabled: input.insights_enabled,
+        };
+        let settings = settings::update_settings(&who.state, &who.caller, change).await?;
+        Ok(Json(SettingsOutput::of(&settings)))
+    }
+
+    #[tool(
+        name = "list-skills",
+        description = "The org's skills (instructions appended to the AI features' prompt while enabled), by name, without their instructions. Scope skills:list.",
+        annotations(read_only_hint = true, open_world_hint = false)
+    )]
+    async fn list_skills(&self, who: Authenticated) -> Result<Json<SkillListOutput>, ToolError> {
+        let skills = skills::list_skills(&who.state, &who.caller).await?;
+        Ok(Json(SkillListOutput::of(skills)))
+    }
+}
+
+#[tool_handler(
+    router = self.tool_router,
+    name = "switchboard",
+    instructions = "Switchboard: choose and manage the LLM provider behind an organisation's AI features. The bearer token decides the org and what you may do (its scopes); keys are write-only and never shown."
+)]
+impl ServerHandler for Switchboard {}
