@@ -5,7 +5,6 @@
 
 use std::borrow::Cow;
 
-use chrono::{DateTime, Utc};
 use rmcp::{
     ErrorData,
     handler::server::{common::FromContextPart, tool::ToolCallContext},
@@ -18,7 +17,7 @@ use crate::{
     models::skill::SkillSummary,
     ops::{
         Caller,
-        providers::{KeyDisplay, KeyInput, ProviderInput, ProviderList, ProviderView},
+        providers::{KeyInput, ProviderInput, ProviderList, ProviderView},
         settings::AiSettings,
     },
     providers::{ProviderKind, check::CheckOutcome},
@@ -230,101 +229,14 @@ pub struct UpdateSettings {
     pub lock_version: Option<i32>,
 }
 
-/// A provider's kind-specific settings.
-#[derive(Debug, Serialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct ConfigOutput {
-    pub deployment: Option<String>,
-    pub api_version: Option<String>,
-    pub region: Option<String>,
-    pub supports_tools: bool,
-}
+/// A provider as the REST API shows it (the same type): never the key.
+pub use crate::api::providers::ProviderJson as ProviderOutput;
 
-/// The last live check.
-#[derive(Debug, Serialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct LastCheckOutput {
-    /// `ok`, `failed` or `unverified`.
-    pub status: String,
-    pub code: Option<String>,
-    pub message: Option<String>,
-    pub checked_at: Option<DateTime<Utc>>,
-}
-
-/// A provider as the REST API shows it: never the key.
-#[derive(Debug, Serialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct ProviderOutput {
-    pub id: String,
-    /// The org's slug.
-    pub org_id: String,
-    /// The stored key's id (shared by providers that share the key).
-    pub secret_id: Option<String>,
-    pub name: String,
-    /// The provider kind (catalog slug).
-    pub provider: String,
-    pub default_model: String,
-    /// As entered; `null`: the kind's default.
-    pub base_url: Option<String>,
-    /// Where requests go.
-    pub effective_base_url: Option<String>,
-    pub config: ConfigOutput,
-    /// Whether a key is stored.
-    pub key_set: bool,
-    /// The masked key (`sk-ant-...WXYZ`), for callers with admin access only.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub key_preview: Option<String>,
-    pub last_check: LastCheckOutput,
-    /// Whether it serves the org now.
-    pub active: bool,
-    /// Its version, for `update-ai-provider`'s `lockVersion`.
-    pub lock_version: i32,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-impl ProviderOutput {
-    /// The output of `view` for `caller` (the view already holds only what the caller may
-    /// see of the key).
-    pub fn of(caller: &Caller, view: ProviderView) -> Self {
-        let (key_set, key_preview) = match view.key {
-            KeyDisplay::None => (false, None),
-            KeyDisplay::Set => (true, None),
-            KeyDisplay::Preview(preview) => (true, Some(preview)),
-        };
-        Self {
-            id: view.id,
-            org_id: caller
-                .org
-                .as_ref()
-                .map(|o| o.slug.clone())
-                .unwrap_or_default(),
-            secret_id: view.secret_id,
-            name: view.name,
-            provider: view.kind.as_str().to_owned(),
-            default_model: view.default_model,
-            base_url: view.base_url,
-            effective_base_url: view.effective_base_url,
-            config: ConfigOutput {
-                deployment: view.deployment,
-                api_version: view.api_version,
-                region: view.region,
-                supports_tools: view.supports_tools,
-            },
-            key_set,
-            key_preview,
-            last_check: LastCheckOutput {
-                status: view.last_check.status.as_str().to_owned(),
-                code: view.last_check.code,
-                message: view.last_check.message,
-                checked_at: view.last_check.checked_at,
-            },
-            active: view.active,
-            lock_version: view.lock_version,
-            created_at: view.created_at,
-            updated_at: view.updated_at,
-        }
-    }
+/// The output of `view` for `caller` (the view already holds only what the caller may see
+/// of the key).
+pub fn provider_output(caller: &Caller, view: &ProviderView) -> ProviderOutput {
+    let org = caller.org.as_ref().map_or("", |o| o.slug.as_str());
+    ProviderOutput::of(org, view)
 }
 
 /// The org's providers.
@@ -343,7 +255,7 @@ impl ProviderListOutput {
             providers: list
                 .providers
                 .into_iter()
-                .map(|p| ProviderOutput::of(caller, p))
+                .map(|p| provider_output(caller, &p))
                 .collect(),
         }
     }
@@ -371,7 +283,7 @@ impl TestOutput {
             code: outcome.code.map(|c| c.as_str().to_owned()),
             message: outcome.message,
             latency_ms: u64::try_from(outcome.latency.as_millis()).unwrap_or(u64::MAX),
-            provider: ProviderOutput::of(caller, view),
+            provider: provider_output(caller, &view),
         }
     }
 }

@@ -23,6 +23,7 @@ use rmcp::{
 use super::io::{
     CreateProvider, DeactivatedOutput, DeletedOutput, Parameters, ProviderId, ProviderListOutput,
     ProviderOutput, SettingsOutput, SkillListOutput, TestOutput, UpdateProvider, UpdateSettings,
+    provider_output,
 };
 use crate::{
     error::AppError,
@@ -115,7 +116,7 @@ impl Switchboard {
         Parameters(input): Parameters<ProviderId>,
     ) -> Result<Json<ProviderOutput>, ToolError> {
         let view = providers::get_provider(&who.state, &who.caller, &input.id).await?;
-        Ok(Json(ProviderOutput::of(&who.caller, view)))
+        Ok(Json(provider_output(&who.caller, &view)))
     }
 
     #[tool(
@@ -133,7 +134,7 @@ impl Switchboard {
         Parameters(input): Parameters<CreateProvider>,
     ) -> Result<Json<ProviderOutput>, ToolError> {
         let view = providers::create_provider(&who.state, &who.caller, input.into_input()).await?;
-        Ok(Json(ProviderOutput::of(&who.caller, view)))
+        Ok(Json(provider_output(&who.caller, &view)))
     }
 
     #[tool(
@@ -156,7 +157,7 @@ impl Switchboard {
         let input = input.into_input(&current);
         let view =
             providers::update_provider(&who.state, &who.caller, &id, lock_version, input).await?;
-        Ok(Json(ProviderOutput::of(&who.caller, view)))
+        Ok(Json(provider_output(&who.caller, &view)))
     }
 
     #[tool(
@@ -213,7 +214,7 @@ impl Switchboard {
         Parameters(input): Parameters<ProviderId>,
     ) -> Result<Json<ProviderOutput>, ToolError> {
         let view = providers::activate_provider(&who.state, &who.caller, &input.id).await?;
-        Ok(Json(ProviderOutput::of(&who.caller, view)))
+        Ok(Json(provider_output(&who.caller, &view)))
     }
 
     #[tool(

@@ -34,7 +34,7 @@ pub fn kind(slug: &str) -> Result<ProviderKind, AppError> {
 
 /// A provider as callers see it. Never the key: `keySet`, and the masked `keyPreview` only
 /// for callers with admin access.
-#[derive(Serialize, utoipa::ToSchema)]
+#[derive(Debug, Serialize, utoipa::ToSchema, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ProviderJson {
     /// `aip_` + a 26-character ULID.
@@ -67,7 +67,7 @@ pub struct ProviderJson {
 }
 
 /// The kind-specific settings that apply to the provider's kind.
-#[derive(Serialize, utoipa::ToSchema)]
+#[derive(Debug, Serialize, utoipa::ToSchema, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ConfigJson {
     /// Azure: the deployment name.
@@ -85,7 +85,7 @@ pub struct ConfigJson {
 }
 
 /// The last live check.
-#[derive(Serialize, utoipa::ToSchema)]
+#[derive(Debug, Serialize, utoipa::ToSchema, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LastCheckJson {
     /// `ok`, `failed` or `unverified` (saved without a passing check).
