@@ -245,7 +245,7 @@ pub async fn record(
 
 /// The row [`record`] appends, for an operation that appends it under a condition of its
 /// own (`models::release::insert_if_unchanged`). Built only from the typed vocabulary.
-pub(crate) fn event(
+pub fn event(
     caller: &Caller,
     action: Action,
     target: Target,

@@ -1,7 +1,10 @@
 //! The REST API (`/api/v1`) and MCP over real HTTP on loopback, with tokens made through
 //! the operation layer as `switchboard token create` makes them.
 
+mod audit;
 mod auth;
+mod route;
+mod skills;
 
 use chrono::TimeDelta;
 use secrecy::ExposeSecret as _;
