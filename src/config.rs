@@ -54,6 +54,9 @@ pub struct Config {
     /// `SWITCHBOARD_TRUSTED_PROXIES`: the proxies whose `X-Forwarded-For` is believed
     /// (empty: the TCP peer is always the client).
     pub trusted_proxies: TrustedProxies,
+    /// `SWITCHBOARD_API_TOKEN_RATE` and `SWITCHBOARD_API_IP_RATE` (requests per second, bursts
+    /// of twice that; `0` = no limit): the limits of `/api/v1` and `/mcp`.
+    pub api_rate: crate::api::rate::Rates,
 }
 
 impl std::fmt::Debug for Config {
@@ -72,6 +75,7 @@ impl std::fmt::Debug for Config {
             .field("check_timeout", &self.check.timeout)
             .field("recheck_interval", &self.recheck_interval)
             .field("trusted_proxies", &self.trusted_proxies)
+            .field("api_rate", &self.api_rate)
             .finish()
     }
 }
@@ -157,6 +161,20 @@ impl Config {
             None => TrustedProxies::default(),
         };
 
+        let rate = |var: &'static str| match get(var) {
+            None => Ok(crate::api::rate::DEFAULT_PER_SECOND),
+            Some(v) => v.trim().parse::<u32>().map_err(|_| {
+                ConfigError::new(
+                    var,
+                    format!("'{v}' is not a whole number of requests per second (0 = no limit)"),
+                )
+            }),
+        };
+        let api_rate = crate::api::rate::Rates {
+            per_token: rate("SWITCHBOARD_API_TOKEN_RATE")?,
+            per_ip: rate("SWITCHBOARD_API_IP_RATE")?,
+        };
+
         Ok(Self {
             database_url,
             bind,
@@ -168,6 +186,7 @@ impl Config {
             check,
             recheck_interval,
             trusted_proxies,
+            api_rate,
         })
     }
 

@@ -90,6 +90,7 @@ impl Application {
         );
         let store = PgSessionStore::new(pool.clone(), options.clock.clone());
         tokio::spawn(purge_sessions_periodically(pool, options.clock.clone()));
+        tokio::spawn(shrink_rate_buckets(state.clone()));
         if let Some(interval) = config.recheck_interval {
             tokio::spawn(crate::jobs::recheck_periodically(state.clone(), interval));
         }
@@ -210,6 +211,15 @@ async fn purge_sessions_periodically(pool: db::Pool, clock: Clock) {
             Ok(n) => tracing::info!(windows = n, "purged ended login-throttle windows"),
             Err(e) => tracing::warn!(error = %e, "purging login-throttle windows failed"),
         }
+    }
+}
+
+/// Forgets the API's idle rate-limit buckets every minute.
+async fn shrink_rate_buckets(state: web::Data<AppState>) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
+    loop {
+        every.tick().await;
+        state.rate.shrink();
     }
 }
 

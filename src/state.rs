@@ -26,6 +26,8 @@ pub struct AppState {
     pub keyring: Keyring,
     /// Live provider checks under the configured egress policy and timeout.
     pub checker: Checker,
+    /// The rate limits of `/api/v1` and `/mcp` (per process).
+    pub rate: crate::api::rate::Limiter,
 }
 
 impl AppState {
@@ -59,6 +61,7 @@ impl AppState {
             hasher,
             setup_token: Mutex::new(setup_token),
             checker: Checker::new(config.check.clone()),
+            rate: crate::api::rate::Limiter::new(config.api_rate),
             config: Arc::new(config),
             keyring,
         })

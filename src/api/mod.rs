@@ -17,6 +17,7 @@ pub mod catalog;
 pub mod json;
 pub mod openapi;
 pub mod providers;
+pub mod rate;
 pub mod route;
 pub mod settings;
 pub mod skills;
@@ -40,11 +41,15 @@ pub fn v1<S: SessionStore + 'static>(sessions: SessionMiddleware<S>) -> impl Htt
         .default_service(web::to(no_endpoint))
         .wrap(from_fn(auth::session_csrf))
         .wrap(sessions)
+        .wrap(from_fn(rate::limit))
 }
 
 /// The MCP endpoint (`POST /mcp`).
 pub fn mcp() -> impl HttpServiceFactory {
-    crate::mcp::scope()
+    web::scope("/mcp")
+        .configure(crate::mcp::routes)
+        .default_service(web::to(no_endpoint))
+        .wrap(from_fn(rate::limit))
 }
 
 /// The route table of `/api/v1` (paths relative to it). Each route's handler carries the

@@ -1,8 +1,6 @@
 //! `POST /mcp`: the operations as MCP tools (stub: issue 11 adds the rmcp server).
 
-use actix_web::{dev::HttpServiceFactory, web};
+use actix_web::web;
 
-/// The `/mcp` scope.
-pub fn scope() -> impl HttpServiceFactory {
-    web::scope("/mcp").default_service(web::to(crate::api::no_endpoint))
-}
+/// The routes of `/mcp` (relative to it; `api::mcp` mounts them behind the rate limits).
+pub fn routes(_cfg: &mut web::ServiceConfig) {}

@@ -18,6 +18,9 @@ pub const EGRESS_ENV: &str = "SWITCHBOARD_EGRESS_ALLOW";
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EgressPolicy {
     rules: Vec<AllowRule>,
+    /// `none`: no outgoing check at all, public addresses included (air-gapped servers,
+    /// and test servers that must send nothing anywhere).
+    deny_all: bool,
 }
 
 /// One allow-list entry: a network and, optionally, the only port allowed in it.
@@ -39,12 +42,26 @@ impl EgressPolicy {
     /// entries; a bare address means a single host; IPv6 with a port is written
     /// `[cidr]:port`. An empty value is the closed policy.
     pub fn parse(value: &str) -> Result<Self, String> {
+        if value.trim() == "none" {
+            return Ok(Self {
+                rules: Vec::new(),
+                deny_all: true,
+            });
+        }
         let mut rules = Vec::new();
         for entry in value.split(',').map(str::trim).filter(|e| !e.is_empty()) {
             let rule = parse_rule(entry).map_err(|why| format!("entry {entry:?}: {why}"))?;
             rules.push(rule);
         }
-        Ok(Self { rules })
+        Ok(Self {
+            rules,
+            deny_all: false,
+        })
+    }
+
+    /// Whether the policy is `none`: nothing may be reached, not even a public address.
+    pub fn denies_all(&self) -> bool {
+        self.deny_all
     }
 
     /// Checks one address the check would connect to.
@@ -60,6 +77,9 @@ impl EgressPolicy {
         };
         if class.always_refused() {
             return refuse(self.matching_net(ip).is_some());
+        }
+        if self.deny_all {
+            return refuse(false);
         }
         if class == AddressClass::Public {
             return Ok(());
@@ -100,6 +120,9 @@ impl EgressPolicy {
 
 impl fmt::Display for EgressPolicy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.deny_all {
+            return f.write_str("nothing (none)");
+        }
         if self.rules.is_empty() {
             return f.write_str("public addresses only");
         }
@@ -454,5 +477,14 @@ mod tests {
         assert!(EgressPolicy::parse("[fd00::/8").is_err());
         assert!(EgressPolicy::parse("example.com").is_err());
         assert_eq!(EgressPolicy::parse(""), Ok(EgressPolicy::closed()));
+        let none = EgressPolicy::parse("none").expect("valid");
+        assert!(none.denies_all() && !EgressPolicy::closed().denies_all());
+        assert_eq!(none.to_string(), "nothing (none)");
+        let public: SocketAddr = "93.184.215.14:443".parse().unwrap();
+        assert!(EgressPolicy::closed().check_addr(public).is_ok());
+        assert!(
+            none.check_addr(public).is_err(),
+            "none refuses public addresses too"
+        );
     }
 }

@@ -16,7 +16,7 @@ use reqwest::{Method, StatusCode, redirect};
 use url::{Host, Url};
 
 use super::outcome::{Failure, FailureCode};
-use crate::providers::egress::EgressPolicy;
+use crate::providers::egress::{EGRESS_ENV, EgressPolicy};
 
 /// The most response body a check reads.
 pub const BODY_CAP: usize = 1024 * 1024;
@@ -173,6 +173,15 @@ async fn checked_addrs(
         .port_or_known_default()
         .ok_or_else(|| Failure::new(FailureCode::BadResponse, "the base URL has no port"))?;
     let blocked = |refusal| Failure::new(FailureCode::BlockedAddress, format!("{refusal}"));
+    if policy.denies_all() {
+        // Before any name is resolved: `none` sends nothing anywhere, DNS included.
+        return Err(Failure::new(
+            FailureCode::BlockedAddress,
+            format!(
+                "this server's egress policy ({EGRESS_ENV}=none) allows no outgoing checks; save without verifying"
+            ),
+        ));
+    }
     match url.host() {
         Some(Host::Ipv4(ip)) => {
             let addrs = vec![SocketAddr::new(ip.into(), port)];

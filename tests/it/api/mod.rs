@@ -3,6 +3,7 @@
 
 mod audit;
 mod auth;
+mod rate;
 mod route;
 mod skills;
 
