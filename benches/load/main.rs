@@ -14,6 +14,12 @@
 //! and the targets with pass/fail; then stops the server with SIGTERM and checks that it
 //! and its cluster shut down cleanly.
 //!
+//! The REST API (issue 11), at 32 connections with a bearer token each: the providers list
+//! (10 providers), and route resolution with the active provider's key opened and
+//! `credential.released` appended per call — once with each connection on its own org, once
+//! with all 32 on one org (whose audit chain head serialises the releases); `/readyz` runs
+//! again after them, so the ratio is taken on a comparable machine.
+//!
 //! `SWITCHBOARD_BENCH_SECONDS` (default 6) sets each measured phase; each has a 2 s warm-up.
 //! `SWITCHBOARD_BENCH_AUDIT=1` runs only the audit trail scenario instead (`audit.rs`).
 
@@ -36,7 +42,7 @@ use std::{
 };
 
 use anyhow::Context as _;
-use client::{Kind, Outcome, Samples, Session};
+use client::{ApiTokens, Kind, Outcome, Samples, Session};
 use mock::Mock;
 use report::{Phase, Report};
 use seed::{EMAIL, PASSWORD};
@@ -107,6 +113,7 @@ async fn run() -> anyhow::Result<bool> {
     .await?;
     seed::storm_users(&server.database_url(), STORM).await?;
     seed::skills(&server.database_url(), CONNECTIONS).await?;
+    let api_tokens = seed::api_tokens(&server.database_url(), CONNECTIONS).await?;
     report.print_seeding(
         i64::from(seed::FILLER_ORGS) + CONNECTIONS as i64,
         seeded.total,
@@ -114,9 +121,21 @@ async fn run() -> anyhow::Result<bool> {
     );
     report.rss_start = server.rss_bytes()?;
     let mut sessions = Vec::with_capacity(CONNECTIONS);
-    for (i, providers) in seeded.by_org.into_iter().enumerate() {
+    for ((i, providers), token) in seeded.by_org.into_iter().enumerate().zip(&api_tokens) {
+        let api = ApiTokens {
+            own: token.clone(),
+            first_org: api_tokens[0].clone(),
+        };
         sessions.push(
-            Session::open(&server.base, EMAIL, PASSWORD, &seed::org_slug(i), providers).await?,
+            Session::open(
+                &server.base,
+                EMAIL,
+                PASSWORD,
+                &seed::org_slug(i),
+                providers,
+                api,
+            )
+            .await?,
         );
     }
     let probe = Probe {
@@ -132,6 +151,8 @@ async fn run() -> anyhow::Result<bool> {
         Kind::ProviderPage,
         Kind::ProviderFragment,
         Kind::SkillsPage,
+        Kind::ApiProviders,
+        Kind::AiRoute,
     ] {
         sessions = drive(sessions, kind, WARM_UP).await.0;
     }
@@ -162,6 +183,22 @@ async fn run() -> anyhow::Result<bool> {
             "Skills page (full, 50 skills)",
             Kind::SkillsPage,
         ),
+        (
+            CONNECTIONS,
+            "API providers list (token, 10)",
+            Kind::ApiProviders,
+        ),
+        (
+            CONNECTIONS,
+            "API ai/route (32 orgs, key + audit)",
+            Kind::AiRoute,
+        ),
+        (
+            CONNECTIONS,
+            "API ai/route (one org, key + audit)",
+            Kind::AiRouteOneOrg,
+        ),
+        (CONNECTIONS, "/readyz (again, after the API)", Kind::Readyz),
         (FEW, "Insights page (full)", Kind::Page),
         (FEW, "Provider page (full)", Kind::ProviderPage),
         (
