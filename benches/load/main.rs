@@ -21,6 +21,10 @@
 //! again after them, so the ratio is taken on a comparable machine.
 //!
 //! `SWITCHBOARD_BENCH_SECONDS` (default 6) sets each measured phase; each has a 2 s warm-up.
+//! `SWITCHBOARD_BENCH_ASYNC_COMMIT=1` is an experiment, not a configuration Switchboard
+//! supports: the cluster runs with `synchronous_commit = off`, to see how much of the one-org
+//! `ai/route` limit is the WAL flush each release waits for while it holds the org's audit
+//! chain head.
 //! `SWITCHBOARD_BENCH_AUDIT=1` runs only the audit trail scenario instead (`audit.rs`).
 
 mod audit;
@@ -114,6 +118,12 @@ async fn run() -> anyhow::Result<bool> {
     seed::storm_users(&server.database_url(), STORM).await?;
     seed::skills(&server.database_url(), CONNECTIONS).await?;
     let api_tokens = seed::api_tokens(&server.database_url(), CONNECTIONS).await?;
+    if std::env::var("SWITCHBOARD_BENCH_ASYNC_COMMIT").is_ok_and(|v| v == "1") {
+        seed::async_commit(&server.database_url()).await?;
+        println!(
+            "EXPERIMENT: synchronous_commit = off on the whole cluster (not a supported setting)"
+        );
+    }
     report.print_seeding(
         i64::from(seed::FILLER_ORGS) + CONNECTIONS as i64,
         seeded.total,

@@ -309,3 +309,15 @@ pub async fn api_tokens(url: &str, measured_orgs: usize) -> anyhow::Result<Vec<S
     }
     Ok(tokens)
 }
+
+/// The experiment of `SWITCHBOARD_BENCH_ASYNC_COMMIT=1`: commits stop waiting for the WAL
+/// flush, cluster-wide (a crash may then lose the last moments of committed events).
+pub async fn async_commit(url: &str) -> anyhow::Result<()> {
+    let mut conn = AsyncPgConnection::establish(url)
+        .await
+        .context("connecting to the server's database")?;
+    conn.batch_execute("ALTER SYSTEM SET synchronous_commit = off")
+        .await?;
+    conn.batch_execute("SELECT pg_reload_conf()").await?;
+    Ok(())
+}
