@@ -45,6 +45,14 @@ pub enum Kind {
     MockDirect,
     /// `GET /orgs/{org}/settings/ai/skills` (the whole page; 50 skills of 2 000 characters).
     SkillsPage,
+    /// `GET /api/v1/orgs/{org}/providers` with the org's API token (10 providers).
+    ApiProviders,
+    /// `GET /api/v1/orgs/{org}/ai/route?feature=summaries` with the org's `ai:resolve`
+    /// token: the active provider's key opened and `credential.released` appended per call.
+    AiRoute,
+    /// The same, every connection on one org (`bench-00`) with its token: every release
+    /// queues for that org's audit chain head.
+    AiRouteOneOrg,
 }
 
 /// A logged-in admin of one org, on its own connection.
@@ -61,6 +69,15 @@ pub struct Session {
     /// The org's provider ids, and which one the next Test checks.
     providers: Vec<String>,
     next_test: usize,
+    /// The org's API token (`aiProviders:list`, `ai:resolve`), and `bench-00`'s.
+    api: ApiTokens,
+}
+
+/// The bearer tokens a session sends to `/api/v1`.
+#[derive(Clone)]
+pub struct ApiTokens {
+    pub own: String,
+    pub first_org: String,
 }
 
 /// What one request came to.
@@ -80,6 +97,7 @@ impl Session {
         password: &str,
         org: &str,
         providers: Vec<String>,
+        api: ApiTokens,
     ) -> anyhow::Result<Self> {
         let http = http()?;
         log_in(&http, base, email, password).await?;
@@ -93,6 +111,7 @@ impl Session {
             next_enabled: String::new(),
             providers,
             next_test: 0,
+            api,
         };
         let page = session
             .http
@@ -177,6 +196,25 @@ impl Session {
                     .header("X-CSRF-Token", &self.csrf)
                     .form::<[(&str, &str)]>(&[])
             }
+            Kind::ApiProviders => self
+                .probe
+                .get(format!("{}/api/v1/orgs/{}/providers", self.base, self.org))
+                .bearer_auth(&self.api.own),
+            Kind::AiRoute => self
+                .probe
+                .get(format!(
+                    "{}/api/v1/orgs/{}/ai/route?feature=summaries",
+                    self.base, self.org
+                ))
+                .bearer_auth(&self.api.own),
+            Kind::AiRouteOneOrg => self
+                .probe
+                .get(format!(
+                    "{}/api/v1/orgs/{}/ai/route?feature=summaries",
+                    self.base,
+                    crate::seed::org_slug(0)
+                ))
+                .bearer_auth(&self.api.first_org),
             Kind::MockDirect => anyhow::bail!("the mock is measured by mock::direct_loop"),
         };
         let response = request.send().await?;
@@ -185,6 +223,12 @@ impl Session {
         if kind == Kind::Toggle && matches!(status, StatusCode::OK | StatusCode::CONFLICT) {
             // Both carry the current state; a conflict is counted, then we go on from it.
             self.absorb_form(&body)?;
+        }
+        let released = matches!(kind, Kind::AiRoute | Kind::AiRouteOneOrg);
+        if released && status == StatusCode::OK && !body.contains("\"apiKey\":\"") {
+            return Ok(Outcome::Error(
+                "ai/route answered without a credential".to_owned(),
+            ));
         }
         Ok(match status {
             StatusCode::OK => Outcome::Ok,

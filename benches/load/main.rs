@@ -14,7 +14,17 @@
 //! and the targets with pass/fail; then stops the server with SIGTERM and checks that it
 //! and its cluster shut down cleanly.
 //!
+//! The REST API (issue 11), at 32 connections with a bearer token each: the providers list
+//! (10 providers), and route resolution with the active provider's key opened and
+//! `credential.released` appended per call — once with each connection on its own org, once
+//! with all 32 on one org (whose audit chain head serialises the releases); `/readyz` runs
+//! again after them, so the ratio is taken on a comparable machine.
+//!
 //! `SWITCHBOARD_BENCH_SECONDS` (default 6) sets each measured phase; each has a 2 s warm-up.
+//! `SWITCHBOARD_BENCH_ASYNC_COMMIT=1` is an experiment, not a configuration Switchboard
+//! supports: the cluster runs with `synchronous_commit = off`, to see how much of the one-org
+//! `ai/route` limit is the WAL flush each release waits for while it holds the org's audit
+//! chain head.
 //! `SWITCHBOARD_BENCH_AUDIT=1` runs only the audit trail scenario instead (`audit.rs`).
 
 mod audit;
@@ -36,7 +46,7 @@ use std::{
 };
 
 use anyhow::Context as _;
-use client::{Kind, Outcome, Samples, Session};
+use client::{ApiTokens, Kind, Outcome, Samples, Session};
 use mock::Mock;
 use report::{Phase, Report};
 use seed::{EMAIL, PASSWORD};
@@ -107,6 +117,13 @@ async fn run() -> anyhow::Result<bool> {
     .await?;
     seed::storm_users(&server.database_url(), STORM).await?;
     seed::skills(&server.database_url(), CONNECTIONS).await?;
+    let api_tokens = seed::api_tokens(&server.database_url(), CONNECTIONS).await?;
+    if std::env::var("SWITCHBOARD_BENCH_ASYNC_COMMIT").is_ok_and(|v| v == "1") {
+        seed::async_commit(&server.database_url()).await?;
+        println!(
+            "EXPERIMENT: synchronous_commit = off on the whole cluster (not a supported setting)"
+        );
+    }
     report.print_seeding(
         i64::from(seed::FILLER_ORGS) + CONNECTIONS as i64,
         seeded.total,
@@ -114,9 +131,21 @@ async fn run() -> anyhow::Result<bool> {
     );
     report.rss_start = server.rss_bytes()?;
     let mut sessions = Vec::with_capacity(CONNECTIONS);
-    for (i, providers) in seeded.by_org.into_iter().enumerate() {
+    for ((i, providers), token) in seeded.by_org.into_iter().enumerate().zip(&api_tokens) {
+        let api = ApiTokens {
+            own: token.clone(),
+            first_org: api_tokens[0].clone(),
+        };
         sessions.push(
-            Session::open(&server.base, EMAIL, PASSWORD, &seed::org_slug(i), providers).await?,
+            Session::open(
+                &server.base,
+                EMAIL,
+                PASSWORD,
+                &seed::org_slug(i),
+                providers,
+                api,
+            )
+            .await?,
         );
     }
     let probe = Probe {
@@ -132,6 +161,8 @@ async fn run() -> anyhow::Result<bool> {
         Kind::ProviderPage,
         Kind::ProviderFragment,
         Kind::SkillsPage,
+        Kind::ApiProviders,
+        Kind::AiRoute,
     ] {
         sessions = drive(sessions, kind, WARM_UP).await.0;
     }
@@ -162,6 +193,22 @@ async fn run() -> anyhow::Result<bool> {
             "Skills page (full, 50 skills)",
             Kind::SkillsPage,
         ),
+        (
+            CONNECTIONS,
+            "API providers list (token, 10)",
+            Kind::ApiProviders,
+        ),
+        (
+            CONNECTIONS,
+            "API ai/route (32 orgs, key + audit)",
+            Kind::AiRoute,
+        ),
+        (
+            CONNECTIONS,
+            "API ai/route (one org, key + audit)",
+            Kind::AiRouteOneOrg,
+        ),
+        (CONNECTIONS, "/readyz (again, after the API)", Kind::Readyz),
         (FEW, "Insights page (full)", Kind::Page),
         (FEW, "Provider page (full)", Kind::ProviderPage),
         (

@@ -245,6 +245,7 @@ impl Report {
         };
         self.print_insights_targets(&row);
         self.print_provider_targets(&row);
+        self.print_api_targets(&row);
         let errors: u64 = self.phases.iter().map(|p| p.errors + p.conflicts).sum();
         row(
             "errors and conflicts, all scenarios",
@@ -315,6 +316,65 @@ impl Report {
             "<= 40 MB",
             mb(self.rss_end) <= 40.0,
         );
+    }
+
+    /// Issue 11's targets at 32 connections: the providers list against `/readyz` (both runs
+    /// of it), route resolution's rate and p99, and SQL statements per request (the token's
+    /// own SELECT included).
+    fn print_api_targets(&self, row: &impl Fn(&str, String, &str, bool)) {
+        let n = self.connections;
+        let clean = |p: &Phase| p.errors + p.conflicts == 0;
+        let readyz: Vec<&Phase> = self
+            .phases
+            .iter()
+            .filter(|p| p.kind == Kind::Readyz && p.conns == n)
+            .collect();
+        if let Some(list) = self.phase(Kind::ApiProviders, n) {
+            for (i, r) in readyz.iter().enumerate() {
+                let ratio = list.per_second / r.per_second.max(f64::EPSILON);
+                row(
+                    &format!("API providers list / readyz (run {})", i + 1),
+                    format!("{ratio:.2}x"),
+                    ">= 0.5x",
+                    ratio >= 0.5 && clean(list),
+                );
+            }
+            let sql = list.sql_per_request().unwrap_or(f64::NAN);
+            row(
+                "SQL statements per API providers list",
+                format!("{sql:.3}"),
+                "<= 4",
+                sql <= 4.0 && clean(list),
+            );
+        }
+        for kind in [Kind::AiRoute, Kind::AiRouteOneOrg] {
+            let Some(p) = self.phase(kind, n) else {
+                continue;
+            };
+            let label = match kind {
+                Kind::AiRoute => "ai/route, 32 orgs",
+                _ => "ai/route, one org",
+            };
+            row(
+                &format!("{label}: throughput"),
+                format!("{:.0}/s", p.per_second),
+                ">= 1000/s",
+                p.per_second >= 1000.0 && clean(p),
+            );
+            row(
+                &format!("{label}: p99"),
+                format!("{:.2} ms", ms(p.p99)),
+                "<= 20 ms",
+                ms(p.p99) <= 20.0 && clean(p),
+            );
+            let sql = p.sql_per_request().unwrap_or(f64::NAN);
+            row(
+                &format!("{label}: SQL statements per call"),
+                format!("{sql:.3}"),
+                "<= 4",
+                sql <= 4.0 && clean(p),
+            );
+        }
     }
 
     /// The Provider tab's targets: throughput against `/readyz` and SQL per page at 32

@@ -269,3 +269,55 @@ pub async fn skills(url: &str, measured_orgs: usize) -> anyhow::Result<()> {
         .context("seeding the skills")?;
     Ok(())
 }
+
+/// Scopes of each measured org's API token: the providers list and route resolution.
+const API_SCOPES: [&str; 2] = ["aiProviders:list", "ai:resolve"];
+
+/// One API token per measured org for the bench admin, inserted as `ops::tokens` stores
+/// one (its SHA-256 and first characters; `switchboard token create` would take a CLI call
+/// per org). Returns each org's token, in org order.
+pub async fn api_tokens(url: &str, measured_orgs: usize) -> anyhow::Result<Vec<String>> {
+    use switchboard::models::{api_token::NewApiToken, user::User};
+    let mut conn = AsyncPgConnection::establish(url)
+        .await
+        .context("connecting to the server's database")?;
+    let user = User::find_by_email(&mut conn, EMAIL)
+        .await?
+        .context("no bench admin")?;
+    let scopes: Vec<String> = API_SCOPES.iter().map(|s| (*s).to_owned()).collect();
+    let mut tokens = Vec::with_capacity(measured_orgs);
+    for i in 0..measured_orgs {
+        let org = Org::find_by_slug(&mut conn, &org_slug(i))
+            .await?
+            .with_context(|| format!("no org {}", org_slug(i)))?;
+        let token = format!("swb_{}", switchboard::crypto::random_token(32));
+        let prefix: String = token.chars().take(8).collect();
+        NewApiToken {
+            org_id: org.id,
+            user_id: user.id,
+            name: "bench",
+            scopes: &scopes,
+            token_hash: &switchboard::crypto::sha256(token.as_bytes()),
+            prefix: &prefix,
+            created_at: Utc::now(),
+            expires_at: None,
+        }
+        .insert(&mut conn)
+        .await
+        .with_context(|| format!("seeding the token of {}", org_slug(i)))?;
+        tokens.push(token);
+    }
+    Ok(tokens)
+}
+
+/// The experiment of `SWITCHBOARD_BENCH_ASYNC_COMMIT=1`: commits stop waiting for the WAL
+/// flush, cluster-wide (a crash may then lose the last moments of committed events).
+pub async fn async_commit(url: &str) -> anyhow::Result<()> {
+    let mut conn = AsyncPgConnection::establish(url)
+        .await
+        .context("connecting to the server's database")?;
+    conn.batch_execute("ALTER SYSTEM SET synchronous_commit = off")
+        .await?;
+    conn.batch_execute("SELECT pg_reload_conf()").await?;
+    Ok(())
+}

@@ -8,6 +8,7 @@ pub mod invitation;
 pub mod membership;
 pub mod org;
 pub mod provider;
+pub mod release;
 pub mod secret;
 pub mod session;
 pub mod skill;

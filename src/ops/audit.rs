@@ -238,6 +238,20 @@ pub async fn record(
     before: Option<Change>,
     after: Option<Change>,
 ) -> QueryResult<()> {
+    event(caller, action, target, before, after)
+        .insert(conn)
+        .await
+}
+
+/// The row [`record`] appends, for an operation that appends it under a condition of its
+/// own (`models::release::insert_if_unchanged`). Built only from the typed vocabulary.
+pub fn event(
+    caller: &Caller,
+    action: Action,
+    target: Target,
+    before: Option<Change>,
+    after: Option<Change>,
+) -> NewAuditEvent<'_> {
     let (kind, id, label) = match &caller.actor {
         Actor::User { id, email, .. } => ("user", Some(*id), email.as_str()),
         Actor::Token { id, label, .. } => ("token", Some(*id), label.as_str()),
@@ -258,8 +272,6 @@ pub async fn record(
         request_id: caller.meta.request_id.as_deref(),
         ip: caller.meta.ip.as_deref(),
     }
-    .insert(conn)
-    .await
 }
 
 /// The caller's org's events, newest first (scope `audit:read`).

@@ -9,6 +9,7 @@ mod activation;
 mod input;
 mod keys;
 mod recheck;
+pub mod release;
 mod view;
 
 use diesel::result::{DatabaseErrorKind, Error as DieselError};

@@ -195,12 +195,19 @@ pub struct EventView {
     pub at_iso: String,
     pub who: String,
     pub who_kind: &'static str,
+    /// The actor as stored (an email, a token's name, `system`, `operator`, …).
+    pub actor_label: String,
     pub family: &'static str,
     pub action: String,
+    /// What the event is about, as stored (`provider:aip_…`, `skill:skl_…`, …).
+    pub target: String,
     pub what: String,
     pub ip: Option<String>,
     pub request_id: Option<String>,
     pub changes: Vec<FieldChange>,
+    /// The stored before/after values, key previews masked unless the caller sees them.
+    pub before: Option<Value>,
+    pub after: Option<Value>,
 }
 
 /// Who acted, in words.
@@ -308,12 +315,16 @@ pub fn view(event: &AuditEvent, previews: bool) -> EventView {
             .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         who,
         who_kind,
+        actor_label: event.actor_label.clone(),
         family: family_of(&event.action),
         action: event.action.clone(),
+        target: event.target.clone(),
         what,
         ip: event.ip.clone(),
         request_id: event.request_id.clone(),
         changes: diff(event.before.as_ref(), event.after.as_ref(), previews),
+        before: mask(event.before.as_ref(), previews),
+        after: mask(event.after.as_ref(), previews),
     }
 }
 

@@ -178,6 +178,9 @@ pub struct TrailPage {
     pub chain: chain::ChainStatus,
 }
 
+/// The most events one API page may ask for (`?limit=`).
+pub const MAX_LIMIT: i64 = 200;
+
 /// A page of the caller's org's trail, newest first, below `cursor` (scope `audit:read`).
 /// Also moves the chain's verification checkpoint forward (bounded by [`VERIFY_BUDGET`]).
 pub async fn page(
@@ -186,10 +189,37 @@ pub async fn page(
     filter: &Filter,
     cursor: Option<i64>,
 ) -> OpResult<TrailPage> {
+    page_of(state, caller, filter, cursor, PAGE_SIZE).await
+}
+
+/// Parses a page size (`?limit=`): 1 to [`MAX_LIMIT`], [`PAGE_SIZE`] when absent.
+pub fn parse_limit(value: Option<&String>) -> OpResult<i64> {
+    present(value).map_or(Ok(PAGE_SIZE), |s| {
+        s.parse::<i64>()
+            .ok()
+            .filter(|n| (1..=MAX_LIMIT).contains(n))
+            .ok_or_else(|| {
+                OpError::invalid(
+                    "limit",
+                    format!("The page size is a whole number from 1 to {MAX_LIMIT}."),
+                )
+            })
+    })
+}
+
+/// [`page`] with `limit` events per page (the API's `?limit=`).
+pub async fn page_of(
+    state: &AppState,
+    caller: &Caller,
+    filter: &Filter,
+    cursor: Option<i64>,
+    limit: i64,
+) -> OpResult<TrailPage> {
     let org = caller.require(Scope::AuditRead)?;
+    let limit = limit.clamp(1, MAX_LIMIT.max(PAGE_SIZE));
     let mut conn = state.pool.get().await?;
-    let mut rows = events::page(&mut conn, org.id, &filter.query(), cursor, PAGE_SIZE + 1).await?;
-    let older = if rows.len() > usize::try_from(PAGE_SIZE).unwrap_or(usize::MAX) {
+    let mut rows = events::page(&mut conn, org.id, &filter.query(), cursor, limit + 1).await?;
+    let older = if rows.len() > usize::try_from(limit).unwrap_or(usize::MAX) {
         rows.truncate(rows.len() - 1);
         rows.last().map(|e| e.seq)
     } else {

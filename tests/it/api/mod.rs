@@ -1,14 +1,17 @@
 //! The REST API (`/api/v1`) and MCP over real HTTP on loopback, with tokens made through
 //! the operation layer as `switchboard token create` makes them.
 
+mod audit;
 mod auth;
 mod bad_input;
 mod mcp;
 mod openapi;
 mod providers;
 mod rate;
+mod route;
 pub mod schemathesis;
 mod settings;
+mod skills;
 mod table;
 
 use chrono::TimeDelta;
