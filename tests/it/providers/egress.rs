@@ -335,3 +335,32 @@ async fn a_closed_port_is_unreachable_and_a_non_tls_server_is_a_tls_failure() {
         .await;
     assert_eq!(outcome.code, Some(FailureCode::Tls), "{outcome:?}");
 }
+
+/// `SWITCHBOARD_EGRESS_ALLOW=none` refuses everything before any connection or name lookup,
+/// even an address an allow list would admit (here loopback, the only address a test may
+/// aim at; public addresses are refused on the policy function, in `egress.rs`'s unit test).
+#[tokio::test]
+async fn the_none_policy_sends_nothing_anywhere() {
+    let listener = CountingListener::start();
+    let none = checker("none");
+    let allowed = checker("127.0.0.0/8");
+    let url = format!("http://127.0.0.1:{}/v1", listener.port);
+    let open = allowed.check(&custom_at(url.clone())).await;
+    assert_ne!(open.code, Some(FailureCode::BlockedAddress), "{open:?}");
+    let before = listener.count().await;
+    assert_eq!(before, 1, "the allowed check connected");
+    for base in [url, format!("http://localhost:{}/v1", listener.port)] {
+        let outcome = none.check(&custom_at(base)).await;
+        assert_eq!(
+            outcome.code,
+            Some(FailureCode::BlockedAddress),
+            "{outcome:?}"
+        );
+        assert!(outcome.message.contains("none"), "{}", outcome.message);
+    }
+    assert_eq!(
+        listener.count().await,
+        before,
+        "nothing connected under none"
+    );
+}
