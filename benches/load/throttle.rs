@@ -6,7 +6,7 @@
 use std::time::{Duration, Instant};
 
 use switchboard::{
-    auth::throttle::{Keys, LoginThrottle},
+    models::login_throttle::{Keys, LoginThrottle},
     clock::Clock,
 };
 

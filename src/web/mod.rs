@@ -8,6 +8,7 @@ pub mod audit;
 pub mod edge;
 pub mod errors;
 pub mod frame;
+pub mod headers;
 pub mod health;
 pub mod home;
 pub mod insights;
