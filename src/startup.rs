@@ -92,9 +92,10 @@ impl Application {
         tokio::spawn(crate::jobs::purge_periodically(pool, options.clock.clone()));
         {
             let limiter = limiter.clone();
-            tokio::spawn(crate::jobs::every(std::time::Duration::from_secs(60), move || {
-                limiter.shrink()
-            }));
+            tokio::spawn(crate::jobs::every(
+                std::time::Duration::from_secs(60),
+                move || limiter.shrink(),
+            ));
         }
         if let Some(interval) = config.recheck_interval {
             tokio::spawn(crate::jobs::recheck_periodically(state.clone(), interval));

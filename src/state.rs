@@ -4,11 +4,11 @@
 use std::sync::{Arc, Mutex};
 
 use crate::{
-    models::login_throttle::LoginThrottle,
     clock::Clock,
     config::Config,
     crypto::{keyring::Keyring, password::PasswordHasher},
     db::Pool,
+    models::login_throttle::LoginThrottle,
     models::user::User,
     providers::check::Checker,
 };
@@ -39,8 +39,7 @@ impl AppState {
         clock: Clock,
         parallel_hashes: usize,
     ) -> anyhow::Result<Self> {
-        let keyring =
-            crate::crypto::keyring::load(config.master_keys.as_ref(), &config.data_dir)?;
+        let keyring = crate::crypto::keyring::load(config.master_keys.as_ref(), &config.data_dir)?;
         let hasher =
             tokio::task::spawn_blocking(move || PasswordHasher::new(parallel_hashes)).await?;
         let setup_token = {

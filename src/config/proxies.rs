@@ -49,4 +49,3 @@ impl fmt::Debug for TrustedProxies {
             .finish()
     }
 }
-

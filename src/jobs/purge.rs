@@ -24,4 +24,3 @@ pub async fn purge_periodically(pool: Pool, clock: Clock) {
         }
     }
 }
-

@@ -1,7 +1,6 @@
 //! What an operation can fail with. Transports map it: the console to a page, fragment or
 //! flash, the API to `{"error": …}`, the CLI to one line on stderr.
 
-
 /// A failed operation.
 #[derive(Debug, thiserror::Error)]
 pub enum OpError {
@@ -107,4 +106,3 @@ impl From<diesel_async::pooled_connection::deadpool::PoolError> for OpError {
         }
     }
 }
-

@@ -9,8 +9,8 @@ use diesel::{ExpressionMethods as _, QueryDsl as _};
 use diesel_async::RunQueryDsl as _;
 use futures_util::future::join_all;
 use switchboard::{
-    models::login_throttle::{ACCOUNT_LIMIT, IP_LIMIT},
     db::schema::{audit_events, login_throttles, orgs},
+    models::login_throttle::{ACCOUNT_LIMIT, IP_LIMIT},
     models::membership::Role,
 };
 
