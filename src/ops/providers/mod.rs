@@ -89,6 +89,22 @@ pub async fn activation_preview(
     }
 }
 
+/// Whether the caller may open the form for a new provider (scope `aiProviders:create`):
+/// the console asks before showing the form.
+pub fn may_create(caller: &Caller) -> OpResult<()> {
+    caller.require(Scope::AiProvidersCreate).map(drop)
+}
+
+/// Provider `id` for its edit form (scopes `aiProviders:update` and `aiProviders:get`).
+pub async fn provider_to_edit(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+) -> OpResult<ProviderView> {
+    caller.require(Scope::AiProvidersUpdate)?;
+    get_provider(state, caller, id).await
+}
+
 /// One provider (scope `aiProviders:get`).
 pub async fn get_provider(state: &AppState, caller: &Caller, id: &str) -> OpResult<ProviderView> {
     let org = caller.require(Scope::AiProvidersGet)?;
