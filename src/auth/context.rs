@@ -19,11 +19,7 @@ use actix_web::{
 
 use crate::{
     error::AppError,
-    models::{
-        membership,
-        org::Org,
-        user::User,
-    },
+    models::{membership, org::Org, user::User},
     ops::{self, Access, Caller, RequestMeta},
     state::AppState,
     telemetry::RequestId,

@@ -114,4 +114,3 @@ pub(super) fn rotate_keys(batch: i64) -> StateCommand {
         })
     })
 }
-

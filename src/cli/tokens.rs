@@ -160,4 +160,3 @@ pub(super) fn token_command(command: TokenCommand) -> StateCommand {
         })
     })
 }
-

@@ -7,8 +7,8 @@ use askama::Template;
 
 use super::{Chrome, OrgHeader, Tab, frame::org_frame, skills::SkillView, tab};
 use crate::{
-    auth::context::OrgContext, error::AppResult, ops::settings,
-    prompts::Variant, routing::Policy, state::AppState,
+    auth::context::OrgContext, error::AppResult, ops::settings, prompts::Variant, routing::Policy,
+    state::AppState,
 };
 
 #[derive(Template)]

@@ -16,12 +16,12 @@ pub mod invitations;
 pub mod login;
 pub mod members;
 pub mod provider;
-pub mod routes;
+pub mod route_table;
 pub mod skills;
 pub mod support;
 pub mod tokens;
 pub mod urls;
 
 pub use frame::{Chrome, OrgHeader, page, see_other, tab, wants_fragment};
-pub use routes::{console_routes, public_routes};
+pub use route_table::{console_routes, public_routes};
 pub use urls::Tab;

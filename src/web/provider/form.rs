@@ -7,7 +7,8 @@ use actix_web::{HttpRequest, HttpResponse, http::StatusCode, web};
 use serde::Deserialize;
 
 use super::{
-    ProviderPath, answer_saved,
+    ProviderPath,
+    actions::answer_saved,
     form_input::{Errors, ProviderForm, Values, refused},
     form_view::{FormPage, build},
 };
