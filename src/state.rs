@@ -1,7 +1,7 @@
 //! Shared application state handed to every handler through `web::Data<AppState>`, and to
 //! every operation. Nothing reads the environment after it is built.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use crate::{
     auth::throttle::LoginThrottle,
@@ -9,7 +9,6 @@ use crate::{
     config::Config,
     crypto::{keyring::Keyring, password::PasswordHasher},
     db::Pool,
-    models::user::User,
     providers::check::Checker,
 };
 
@@ -19,8 +18,6 @@ pub struct AppState {
     pub clock: Clock,
     pub hasher: PasswordHasher,
     pub throttle: LoginThrottle,
-    /// The one-time first-run token, while no user exists.
-    pub setup_token: Mutex<Option<String>>,
     pub config: Arc<Config>,
     /// Master keys that seal and open stored secrets.
     pub keyring: Keyring,
@@ -32,8 +29,8 @@ pub struct AppState {
 
 impl AppState {
     /// Builds the state over `pool`: loads the keyring, checks that every master key a
-    /// stored secret names is in it, starts the password hasher with `parallel_hashes`
-    /// permits, and makes the setup token while no user exists.
+    /// stored secret names is in it, and starts the password hasher with `parallel_hashes`
+    /// permits.
     pub async fn new(
         config: Config,
         pool: Pool,
@@ -43,7 +40,7 @@ impl AppState {
         let keyring = crate::crypto::keyring::load(&config)?;
         let hasher =
             tokio::task::spawn_blocking(move || PasswordHasher::new(parallel_hashes)).await?;
-        let setup_token = {
+        {
             let mut conn = pool
                 .get()
                 .await
@@ -52,14 +49,12 @@ impl AppState {
             // master key that is not configured: failing now, with the key named, beats
             // failing later one secret at a time.
             crate::ops::keys::check_key_ids(&mut conn, &keyring).await?;
-            (!User::any_exists(&mut conn).await?).then(|| crate::crypto::random_token(24))
-        };
+        }
         Ok(Self {
             throttle: LoginThrottle::new(pool.clone(), clock.clone()),
             pool,
             clock,
             hasher,
-            setup_token: Mutex::new(setup_token),
             checker: Checker::new(config.check.clone()),
             rate: crate::api::rate::Limiter::new(config.api_rate),
             config: Arc::new(config),
