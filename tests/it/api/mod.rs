@@ -11,6 +11,7 @@ mod rate;
 mod route;
 pub mod schemathesis;
 mod settings;
+mod settings_atomic;
 mod skills;
 mod table;
 
