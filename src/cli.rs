@@ -16,7 +16,7 @@ use crate::{
     ops::{
         Caller, OpError, Scope,
         accounts::{self, NewAccount},
-        keys,
+        master_keys,
         members::{self, AddMember},
         orgs::{self, NewOrgInput},
         setup::StartupSetup,
@@ -227,7 +227,7 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(config).await,
         Command::Migrate => {
-            let db = Database::open(&config).await?;
+            let db = Database::open(config.database_url.as_ref(), &config.data_dir).await?;
             let checked = warn_about_support_members(&db.url).await;
             db.close().await;
             checked?;
@@ -296,10 +296,11 @@ type StateCommand = Box<dyn for<'s> FnOnce(&'s AppState) -> BoxFut<'s>>;
 /// Opens the database (embedded or `DATABASE_URL`), builds the state operations need, runs
 /// `command` as an operator and prints its one-line result.
 async fn with_state(config: Config, command: StateCommand) -> anyhow::Result<()> {
-    let db = Database::open(&config).await?;
+    let db = Database::open(config.database_url.as_ref(), &config.data_dir).await?;
     let result = async {
         let pool = db::pool(&db.url, 2)?;
         let state = AppState::new(config, pool, Clock::default(), 1).await?;
+        crate::ops::master_keys::check_configured(&state).await?;
         command(&state).await
     }
     .await;
@@ -586,7 +587,7 @@ fn generate_key(id: Option<String>) -> anyhow::Result<()> {
 fn rotate_keys(batch: i64) -> StateCommand {
     Box::new(move |state| {
         Box::pin(async move {
-            let report = keys::rotate(state, &Caller::operator(None), batch, |at| {
+            let report = master_keys::rotate(state, &Caller::operator(None), batch, |at| {
                 if at.done() % 100 == 0 || at.done() == at.total {
                     let skipped = match at.skipped {
                         0 => String::new(),
@@ -625,7 +626,7 @@ fn setup_line(base: &str, token: &str) -> String {
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
-    let db = Database::open(&config).await?;
+    let db = Database::open(config.database_url.as_ref(), &config.data_dir).await?;
     let result = async {
         let app = Application::build(config.clone(), &db.url, Options::default()).await?;
         let base = base_url(&config, app.port());

@@ -8,6 +8,7 @@ pub mod audit;
 pub mod edge;
 pub mod errors;
 pub mod frame;
+pub mod headers;
 pub mod health;
 pub mod home;
 pub mod insights;
@@ -21,5 +22,6 @@ pub mod support;
 pub mod tokens;
 pub mod urls;
 
-pub use frame::{Chrome, OrgHeader, Tab, page, see_other, tab, wants_fragment};
+pub use frame::{Chrome, OrgHeader, page, see_other, tab, wants_fragment};
 pub use routes::{console_routes, public_routes};
+pub use urls::Tab;
