@@ -160,6 +160,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    setup_tokens (singleton) {
+        singleton -> Bool,
+        token_hash -> Bytea,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     skills (id) {
         id -> Text,
         org_id -> Int8,
@@ -224,6 +233,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     providers,
     secrets,
     sessions,
+    setup_tokens,
     skills,
     support_views,
     users,

@@ -12,5 +12,6 @@ pub mod provider;
 pub mod release;
 pub mod secret;
 pub mod session;
+pub mod setup_token;
 pub mod skill;
 pub mod user;

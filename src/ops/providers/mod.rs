@@ -15,6 +15,7 @@ mod view;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel_async::{AsyncConnection as _, AsyncPgConnection};
 
+pub(crate) use activation::{activate_in, check_activation, deactivate_in};
 pub use activation::{activate_provider, deactivate};
 pub use input::{KeyInput, MAX_NAME_CHARS, ProviderInput};
 pub use recheck::{RecheckReport, recheck_due};

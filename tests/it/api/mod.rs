@@ -11,6 +11,7 @@ mod providers;
 mod rate;
 pub mod schemathesis;
 mod settings;
+mod settings_atomic;
 mod skills;
 mod table;
 

@@ -20,6 +20,7 @@ mod roles;
 mod routing_tab;
 mod serve;
 mod setup;
+mod setup_shared;
 mod skills_tab;
 mod support;
 mod throttle;
