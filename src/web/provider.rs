@@ -9,7 +9,12 @@ mod form_view;
 mod matrix;
 
 use actix_session::Session;
-use actix_web::{HttpRequest, HttpResponse, http::StatusCode, web};
+use actix_web::{
+    HttpRequest, HttpResponse,
+    http::StatusCode,
+    http::header::{HeaderName, HeaderValue},
+    web,
+};
 use askama::Template;
 
 pub use form::{create_provider, edit_provider_form, new_provider_form, update_provider};
@@ -54,6 +59,8 @@ pub struct Detail {
 pub struct CardView {
     pub id: String,
     pub name: String,
+    /// The kind's slug: its mark's class (`mark-openai`).
+    pub kind: &'static str,
     pub kind_label: &'static str,
     pub model: String,
     pub base_url: String,
@@ -73,6 +80,8 @@ pub struct CardView {
     pub activate_action: String,
     pub remove_key_action: String,
     pub delete_action: String,
+    /// Just saved: the card is highlighted briefly (and scrolled to).
+    pub just_saved: bool,
 }
 
 impl CardView {
@@ -110,6 +119,7 @@ impl CardView {
             delete_action: urls::provider_action(org, &p.id, "delete"),
             id: p.id,
             name: p.name,
+            kind: p.kind.as_str(),
             kind_label: entry.label,
             model: p.default_model,
             base_url: p
@@ -124,6 +134,7 @@ impl CardView {
             check_message: p.last_check.message,
             checked_at: p.last_check.checked_at.map(|t| t.format(TIME).to_string()),
             active: p.active,
+            just_saved: false,
         }
     }
 }
@@ -177,6 +188,7 @@ async fn render_tab(
     state: &AppState,
     code: StatusCode,
     flash: Option<Flash>,
+    saved: Option<&str>,
 ) -> AppResult<HttpResponse> {
     let list = providers::list_providers(state, &ctx.caller).await?;
     let slug = &ctx.org().slug;
@@ -187,7 +199,11 @@ async fn render_tab(
     let cards = list
         .providers
         .into_iter()
-        .map(|p| CardView::new(slug, p))
+        .map(|p| {
+            let mut card = CardView::new(slug, p);
+            card.just_saved = saved == Some(card.id.as_str());
+            card
+        })
         .collect();
     let (chrome, org) = org_frame(session, ctx, "Provider", Some(Tab::Provider))?;
     let page = ProviderTabPage {
@@ -213,7 +229,7 @@ pub async fn show_provider_tab(
     session: Session,
     state: web::Data<AppState>,
 ) -> AppResult<HttpResponse> {
-    render_tab(&req, &ctx, &session, &state, StatusCode::OK, None).await
+    render_tab(&req, &ctx, &session, &state, StatusCode::OK, None, None).await
 }
 
 /// What an action came to: a message for the tab, or a refusal with its status.
@@ -229,13 +245,41 @@ async fn answer(
     state: &AppState,
     outcome: Outcome,
 ) -> AppResult<HttpResponse> {
+    answer_about(req, ctx, session, state, outcome, None).await
+}
+
+/// [`answer`], about the provider `saved` (just created or edited) when given: a plain
+/// post is sent to its card (`…/provider#provider-{id}`, which CSS highlights as the
+/// target); htmx gets the card marked as just saved and scrolled into view.
+async fn answer_about(
+    req: &HttpRequest,
+    ctx: &OrgContext,
+    session: &Session,
+    state: &AppState,
+    outcome: Outcome,
+    saved: Option<&str>,
+) -> AppResult<HttpResponse> {
     match outcome {
         Ok(flash) if !wants_fragment(req) => {
             set_flash(session, flash);
-            Ok(see_other(&urls::provider_tab(&ctx.org().slug)))
+            let tab = urls::provider_tab(&ctx.org().slug);
+            Ok(see_other(&match saved {
+                Some(id) => format!("{tab}#provider-{id}"),
+                None => tab,
+            }))
         }
-        Ok(flash) => render_tab(req, ctx, session, state, StatusCode::OK, Some(flash)).await,
-        Err((code, flash)) => render_tab(req, ctx, session, state, code, Some(flash)).await,
+        Ok(flash) => {
+            let mut res =
+                render_tab(req, ctx, session, state, StatusCode::OK, Some(flash), saved).await?;
+            if let Some(id) = saved
+                && let Ok(swap) = HeaderValue::from_str(&format!("innerHTML show:#provider-{id}:top"))
+            {
+                res.headers_mut()
+                    .insert(HeaderName::from_static("hx-reswap"), swap);
+            }
+            Ok(res)
+        }
+        Err((code, flash)) => render_tab(req, ctx, session, state, code, Some(flash), None).await,
     }
 }
 
@@ -247,8 +291,9 @@ async fn answer_saved(
     session: &Session,
     state: &AppState,
     flash: Flash,
+    saved: &str,
 ) -> AppResult<HttpResponse> {
-    let mut res = answer(req, ctx, session, state, Ok(flash)).await?;
+    let mut res = answer_about(req, ctx, session, state, Ok(flash), Some(saved)).await?;
     if wants_fragment(req) {
         push_url(&mut res, &urls::provider_tab(&ctx.org().slug));
     }

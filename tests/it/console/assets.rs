@@ -73,7 +73,7 @@ async fn a_tab_loads_within_its_wire_budget_with_hashed_immutable_assets() {
     gunzip_len(&body);
     let html = app.get(&app.client, INSIGHTS).await.text().await.unwrap();
     let assets = asset_urls(&html);
-    assert_eq!(assets.len(), 3, "{assets:?}");
+    assert_eq!(assets.len(), 4, "{assets:?}");
     let mut first_load = page_bytes;
     for url in &assets {
         let parts: Vec<&str> = url.split('/').collect();
