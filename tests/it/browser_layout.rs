@@ -84,7 +84,10 @@ async fn busy_org() -> (TestApp, MockServer) {
         &[
             ("kind", "custom"),
             ("name", "vLLM cluster"),
-            ("default_model", "meta-llama/Meta-Llama-3.1-405B-Instruct-FP8"),
+            (
+                "default_model",
+                "meta-llama/Meta-Llama-3.1-405B-Instruct-FP8",
+            ),
             ("base_url", closed),
             ("supports_tools", "true"),
         ],
@@ -166,7 +169,11 @@ async fn busy_org() -> (TestApp, MockServer) {
                 ],
             )
             .await;
-        assert!(res.status().is_redirection(), "skill {name}: {}", res.status());
+        assert!(
+            res.status().is_redirection(),
+            "skill {name}: {}",
+            res.status()
+        );
     }
     for name in ["deploy pipeline", "incident bot"] {
         let res = app
@@ -433,7 +440,10 @@ async fn tour(mode: Mode) {
         TOKENS,
         "/account/password",
     ] {
-        assert!(admin.contains(page), "the admin's crawl missed {page}: {admin:?}");
+        assert!(
+            admin.contains(page),
+            "the admin's crawl missed {page}: {admin:?}"
+        );
     }
     // The one-time answers: a new token and a new invitation link.
     visit(&browser, &app, mode, TOKENS, "admin-tokens").await;
@@ -482,7 +492,13 @@ async fn tour(mode: Mode) {
         .await
         .unwrap();
     browser.find("#invitation-link").await;
-    check_page(&browser, mode, "the new invitation", "admin-invitation-created").await;
+    check_page(
+        &browser,
+        mode,
+        "the new invitation",
+        "admin-invitation-created",
+    )
+    .await;
     log_out(&browser).await;
 
     sign_in(&browser, &app, "mia@acme.test").await;
@@ -493,7 +509,10 @@ async fn tour(mode: Mode) {
     sign_in(&browser, &app, "sue@support.test").await;
     let support = crawl(&browser, &app, mode, "support").await;
     assert!(support.contains("/support/orgs"), "{support:?}");
-    assert!(support.contains("/orgs/acme/settings/ai/audit"), "{support:?}");
+    assert!(
+        support.contains("/orgs/acme/settings/ai/audit"),
+        "{support:?}"
+    );
     log_out(&browser).await;
 
     visit(&browser, &app, mode, "/login", "login").await;
@@ -591,7 +610,9 @@ async fn a_saved_provider_is_pointed_to_with_and_without_htmx() {
     assert_eq!(res.status(), 200);
     let swap = res.headers()["hx-reswap"].to_str().unwrap().to_owned();
     let html = res.text().await.unwrap();
-    let marked: Vec<&str> = html.matches("provider just-saved\" id=\"provider-").collect();
+    let marked: Vec<&str> = html
+        .matches("provider just-saved\" id=\"provider-")
+        .collect();
     assert_eq!(marked.len(), 1, "exactly the new card is marked");
     let at = html.find("just-saved\" id=\"provider-").unwrap() + 25;
     let id = &html[at..at + 30];

@@ -71,9 +71,7 @@ async fn answer_about(
             }
             Ok(res)
         }
-        Err((code, flash)) => {
-            render_tab(req, ctx, session, state, code, Some(flash), None).await
-        }
+        Err((code, flash)) => render_tab(req, ctx, session, state, code, Some(flash), None).await,
     }
 }
 
