@@ -2,6 +2,8 @@
 //! users, orgs and memberships, and master-key generation and rotation. Errors are one clear
 //! line and a non-zero exit.
 
+mod trust;
+
 use std::io::BufRead as _;
 
 use clap::{Parser, Subcommand};
@@ -85,7 +87,17 @@ pub enum AuditCommand {
         /// Only this org's chain (its slug).
         #[arg(long)]
         org: Option<String>,
+        /// Directories of signed checkpoints (JSON Lines) from the external store.
+        #[arg(long, num_args = 1..)]
+        checkpoints: Vec<std::path::PathBuf>,
+        /// More public keys (`id:base64`) to check signatures with.
+        #[arg(long)]
+        public_key: Vec<String>,
     },
+    /// Record a legitimate restore from backup: a signed marker at every chain's head.
+    MarkRestore,
+    /// Print the audit signing key's public key (`id:base64`).
+    PublicKey,
 }
 
 #[derive(Subcommand, Debug)]
@@ -95,6 +107,9 @@ pub enum KeysCommand {
         /// The key id (letters, digits, `-`, `_`); default `k` + the UTC date and time.
         #[arg(long)]
         id: Option<String>,
+        /// An audit signing key (for SWITCHBOARD_AUDIT_SIGNING_KEY) instead of a master key.
+        #[arg(long)]
+        audit: bool,
     },
     /// Re-wrap every stored secret under the primary (first) master key. Resumable: each
     /// secret commits on its own, so running it again continues where it stopped.
@@ -235,10 +250,24 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
         Command::Member { command } => with_state(config, member_command(command)).await,
         Command::Token { command } => with_state(config, token_command(command)).await,
         Command::Audit {
-            command: AuditCommand::Verify { org },
-        } => with_state(config, verify_audit(org)).await,
+            command:
+                AuditCommand::Verify {
+                    org,
+                    checkpoints,
+                    public_key,
+                },
+        } => with_state(config, trust::verify(org, checkpoints, public_key)).await,
+        Command::Audit {
+            command: AuditCommand::MarkRestore,
+        } => with_state(config, trust::mark_restore()).await,
+        Command::Audit {
+            command: AuditCommand::PublicKey,
+        } => trust::public_key(&config),
         Command::Keys {
-            command: KeysCommand::Generate { id },
+            command: KeysCommand::Generate { id, audit: true },
+        } => trust::generate(id),
+        Command::Keys {
+            command: KeysCommand::Generate { id, audit: false },
         } => generate_key(id),
         Command::Keys {
             command: KeysCommand::Rotate { batch },
@@ -507,40 +536,6 @@ fn token_command(command: TokenCommand) -> StateCommand {
                     ))
                 }
             }
-        })
-    })
-}
-
-/// `audit verify`: the count on stdout, or an error naming the first broken link.
-fn verify_audit(org: Option<String>) -> StateCommand {
-    Box::new(move |state| {
-        Box::pin(async move {
-            let org = match org {
-                Some(slug) => Some(org_by_slug(state, &slug).await?),
-                None => None,
-            };
-            let report = crate::ops::trail::verify(state, &Caller::operator(None), org.as_ref())
-                .await
-                .map_err(line)?;
-            if let Some((slug, broken)) = report.broken {
-                let chain = slug.map_or("events without an org".to_owned(), |s| format!("org {s}"));
-                let event = broken
-                    .event_id
-                    .map_or("after the last stored event".to_owned(), |id| {
-                        format!("at event {id}")
-                    });
-                anyhow::bail!(
-                    "audit chain of {chain} is broken {event}: {} ({} events verified before it)",
-                    broken.reason,
-                    report.verified
-                );
-            }
-            Ok(format!(
-                "verified {} audit events in {} chain{}: every hash matches",
-                report.verified,
-                report.chains,
-                if report.chains == 1 { "" } else { "s" }
-            ))
         })
     })
 }

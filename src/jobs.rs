@@ -2,6 +2,8 @@
 //! system; whatever must hold across instances (who checks which provider) is decided in
 //! PostgreSQL, so any number of instances may run them.
 
+pub mod audit;
+
 use std::time::Duration;
 
 use actix_web::web;
