@@ -14,8 +14,8 @@ struct Taken {
     name: String,
 }
 
-/// Takes lease `name` for `holder` until `until`, if it is free at `now` (or already
-/// `holder`'s). One statement, so two instances never both take it.
+/// Takes lease `name` for `holder` until `until`, if it is free (expired) at `now`. One
+/// statement, so two instances never both take it.
 pub async fn take(
     conn: &mut AsyncPgConnection,
     name: &str,
@@ -26,7 +26,7 @@ pub async fn take(
     let taken: Option<Taken> = diesel::sql_query(
         "INSERT INTO job_leases (name, holder, until) VALUES ($1, $2, $4) \
          ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, until = excluded.until \
-         WHERE job_leases.until <= $3 OR job_leases.holder = excluded.holder \
+         WHERE job_leases.until <= $3 \
          RETURNING name",
     )
     .bind::<Text, _>(name)

@@ -3,6 +3,7 @@
 mod account;
 mod assets;
 mod audit_chain;
+mod audit_trust;
 pub(crate) mod audit_trail;
 mod auth;
 mod cli;
