@@ -157,7 +157,7 @@ pub async fn sign_due(state: &AppState) -> OpResult<SignReport> {
     let now = micros(state.clock.now());
     let mut conn = state.pool.get().await?;
     let mut report = SignReport::default();
-    if !lease::take(&mut conn, "audit.checkpoint", holder(), now, now + SIGNING_LEASE).await? {
+    if !lease::take(&mut conn, "audit.checkpoint", holder(), now, now + SIGNING_LEASE, true).await? {
         report.elsewhere = true;
         return Ok(report);
     }
@@ -259,7 +259,7 @@ pub async fn verify_scheduled(
     let now = micros(state.clock.now());
     let lease_for = TimeDelta::from_std(interval).unwrap_or(TimeDelta::days(1)) - TimeDelta::seconds(30);
     let mut conn = state.pool.get().await?;
-    if !lease::take(&mut conn, "audit.verify", holder(), now, now + lease_for).await? {
+    if !lease::take(&mut conn, "audit.verify", holder(), now, now + lease_for, false).await? {
         return Ok(None);
     }
     let external = match &state.config.audit_checkpoints {

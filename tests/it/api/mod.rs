@@ -4,6 +4,7 @@
 mod audit;
 mod auth;
 mod bad_input;
+mod findings;
 mod mcp;
 mod openapi;
 mod providers;
