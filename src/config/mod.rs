@@ -214,7 +214,8 @@ impl Config {
                     .map_err(|e| ConfigError::new("SWITCHBOARD_AUDIT_SIGNING_KEY", e.to_string()))
             })
             .transpose()?;
-        let audit_checkpoints = get("SWITCHBOARD_AUDIT_CHECKPOINTS").map(|v| PathBuf::from(v.trim()));
+        let audit_checkpoints =
+            get("SWITCHBOARD_AUDIT_CHECKPOINTS").map(|v| PathBuf::from(v.trim()));
         let audit_verify_interval = match get("SWITCHBOARD_AUDIT_VERIFY_INTERVAL") {
             Some(v) => parse_interval(v.trim())
                 .map_err(|p| ConfigError::new("SWITCHBOARD_AUDIT_VERIFY_INTERVAL", p))?,

@@ -37,7 +37,9 @@ pub async fn verify_periodically(state: web::Data<AppState>, interval: Duration)
                 "scheduled audit trail verification"
             ),
             Ok(None) => {}
-            Err(e) => tracing::error!(error = %e, "scheduled audit trail verification failed to run"),
+            Err(e) => {
+                tracing::error!(error = %e, "scheduled audit trail verification failed to run")
+            }
         }
     }
 }

@@ -51,14 +51,19 @@ mod tests {
         {
             let err = refuse_invisible("name", "name", &format!("a{c}b")).unwrap_err();
             assert!(
-                err.to_string()
-                    .contains(&format!("U+{:04X}", u32::from(c))),
+                err.to_string().contains(&format!("U+{:04X}", u32::from(c))),
                 "{err}"
             );
             assert_eq!(err.field(), Some("name"));
         }
         // ZWNJ in Persian, ZWJ in an emoji sequence, LRM and RLM.
-        for ok in ["می\u{200C}خواهم", "👩\u{200D}💻", "a\u{200E}b", "a\u{200F}b", "Acme"] {
+        for ok in [
+            "می\u{200C}خواهم",
+            "👩\u{200D}💻",
+            "a\u{200E}b",
+            "a\u{200F}b",
+            "Acme",
+        ] {
             assert!(refuse_invisible("name", "name", ok).is_ok(), "{ok}");
         }
     }

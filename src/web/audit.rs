@@ -67,7 +67,10 @@ fn utc(t: chrono::DateTime<chrono::Utc>) -> String {
 impl TrustLines {
     fn new(trust: &TrustStatus, now: chrono::DateTime<chrono::Utc>) -> Self {
         let full = match &trust.full_check {
-            None => (true, "No full verification of the whole trail has run yet (it runs daily).".to_owned()),
+            None => (
+                true,
+                "No full verification of the whole trail has run yet (it runs daily).".to_owned(),
+            ),
             Some(r) if r.ok => (
                 true,
                 format!(
@@ -75,7 +78,8 @@ impl TrustLines {
                     r.through_seq,
                     utc(r.checked_at),
                     r.external_at.map_or_else(
-                        || ", against the database's signed checkpoints (not the external store)".to_owned(),
+                        || ", against the database's signed checkpoints (not the external store)"
+                            .to_owned(),
                         |t| format!(", verified against the external checkpoint of {}", utc(t))
                     )
                 ),
@@ -95,14 +99,19 @@ impl TrustLines {
                 utc(now)
             ),
             unsigned: !trust.signing,
-            checkpoint: trust
-                .last_checkpoint
-                .map(|(seq, at)| format!("Last signed checkpoint: event #{seq} of this org, at {}.", utc(at))),
-            signing_alert: trust
-                .signing_check
-                .as_ref()
-                .filter(|r| !r.ok)
-                .map(|r| format!("Signing stopped at {}: {}", utc(r.checked_at), r.problem.clone().unwrap_or_default())),
+            checkpoint: trust.last_checkpoint.map(|(seq, at)| {
+                format!(
+                    "Last signed checkpoint: event #{seq} of this org, at {}.",
+                    utc(at)
+                )
+            }),
+            signing_alert: trust.signing_check.as_ref().filter(|r| !r.ok).map(|r| {
+                format!(
+                    "Signing stopped at {}: {}",
+                    utc(r.checked_at),
+                    r.problem.clone().unwrap_or_default()
+                )
+            }),
             full,
         }
     }

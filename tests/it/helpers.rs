@@ -74,10 +74,7 @@ async fn db_server() -> &'static DbServer {
                             cluster.url("postgres"),
                             Box::new(|name: &str| CLUSTER.get().unwrap().url(name)),
                             Some(Box::new(|name: &str| {
-                                CLUSTER
-                                    .get()
-                                    .unwrap()
-                                    .url_as(name, db::roles::APP_ROLE)
+                                CLUSTER.get().unwrap().url_as(name, db::roles::APP_ROLE)
                             })),
                         )
                     }

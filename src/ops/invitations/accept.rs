@@ -110,7 +110,9 @@ async fn inviter_may_grant(
             .is_enabled_admin(inviter));
     }
     let admin = membership::role_in(conn, inv.org_id, inviter).await? == Some(Role::Admin);
-    let enabled = User::find(conn, inviter).await?.is_some_and(|u| !u.disabled);
+    let enabled = User::find(conn, inviter)
+        .await?
+        .is_some_and(|u| !u.disabled);
     Ok(admin && enabled)
 }
 

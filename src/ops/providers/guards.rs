@@ -23,7 +23,10 @@ pub(super) fn is_preview_shaped(value: &str, stored_preview: Option<&str>) -> bo
         (None, Some(i)) => &value[i + '…'.len_utf8()..],
         (None, None) => return false,
     };
-    tail.chars().count() <= 8 && tail.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    tail.chars().count() <= 8
+        && tail
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
 /// Refuses (400) a typed key that is a preview, not a key.
@@ -86,7 +89,10 @@ mod tests {
         ] {
             assert!(is_preview_shaped(preview, None), "{preview}");
         }
-        assert!(is_preview_shaped("gsk_x", Some("gsk_x")), "the stored preview itself");
+        assert!(
+            is_preview_shaped("gsk_x", Some("gsk_x")),
+            "the stored preview itself"
+        );
         for key in [
             "sk-ant-api03-abcdefghijklmnopqrstuvwxyz0123456789",
             "AKIA...but-this-tail-is-far-too-long-to-be-a-preview",

@@ -91,9 +91,14 @@ impl std::fmt::Display for Invalid {
             Invalid::Malformed(why) => write!(f, "is malformed ({why})"),
             Invalid::Edited => f.write_str("was edited: its hash does not match its content"),
             Invalid::UnknownKey(id) => {
-                write!(f, "is signed with key '{id}', which is not a configured key")
+                write!(
+                    f,
+                    "is signed with key '{id}', which is not a configured key"
+                )
             }
-            Invalid::BadSignature => f.write_str("is forged or edited: its signature does not verify"),
+            Invalid::BadSignature => {
+                f.write_str("is forged or edited: its signature does not verify")
+            }
         }
     }
 }
@@ -168,7 +173,9 @@ impl SignedCheckpoint {
             key_id: signer.id().to_owned(),
             signature: String::new(),
         };
-        let bytes = cp.canonical().expect("a checkpoint we build is well-formed");
+        let bytes = cp
+            .canonical()
+            .expect("a checkpoint we build is well-formed");
         cp.hash = hex(&crate::crypto::sha256(&bytes));
         cp.signature = base64::engine::general_purpose::STANDARD.encode(signer.sign(&bytes));
         cp
@@ -238,15 +245,19 @@ pub async fn latest_of(conn: &mut AsyncPgConnection, chain: i64) -> QueryResult<
 
 /// The newest checkpoint of any chain (the next one links to it).
 pub async fn latest(conn: &mut AsyncPgConnection) -> QueryResult<Option<Row>> {
-    cps::table.order(cps::id.desc()).first(conn).await.optional()
+    cps::table
+        .order(cps::id.desc())
+        .first(conn)
+        .await
+        .optional()
 }
 
 /// Stores a signed checkpoint.
 pub async fn insert(conn: &mut AsyncPgConnection, cp: &SignedCheckpoint) -> QueryResult<()> {
     let bytes = |hex: &str| unhex(hex).unwrap_or_default();
-    let at = cp.time().map_err(|e| {
-        diesel::result::Error::SerializationError(e.to_string().into())
-    })?;
+    let at = cp
+        .time()
+        .map_err(|e| diesel::result::Error::SerializationError(e.to_string().into()))?;
     diesel::insert_into(cps::table)
         .values((
             cps::kind.eq(&cp.kind),
@@ -360,7 +371,8 @@ mod tests {
         edited.hash = hex(&crate::crypto::sha256(&bytes));
         assert_eq!(edited.check(&keys), Err(Invalid::BadSignature));
         // Signed with another key under the same id.
-        let forged = SignedCheckpoint::sign(&signer(), "checkpoint", 7, (3, &[1; 32]), at, &GENESIS);
+        let forged =
+            SignedCheckpoint::sign(&signer(), "checkpoint", 7, (3, &[1; 32]), at, &GENESIS);
         assert_eq!(forged.check(&keys), Err(Invalid::BadSignature));
         let mut unknown = cp.clone();
         unknown.key_id = "zz".into();

@@ -95,7 +95,12 @@ async fn check_from_previous(
     chain: i64,
     label: &str,
 ) -> OpResult<Result<(i64, Vec<u8>), String>> {
-    let keys: Vec<_> = state.config.audit_signer.iter().map(|s| s.public()).collect();
+    let keys: Vec<_> = state
+        .config
+        .audit_signer
+        .iter()
+        .map(|s| s.public())
+        .collect();
     let start = match cp::latest_of(conn, chain).await? {
         None => (0, GENESIS.to_vec()),
         Some(prev) => {
@@ -157,7 +162,16 @@ pub async fn sign_due(state: &AppState) -> OpResult<SignReport> {
     let now = micros(state.clock.now());
     let mut conn = state.pool.get().await?;
     let mut report = SignReport::default();
-    if !lease::take(&mut conn, "audit.checkpoint", holder(), now, now + SIGNING_LEASE, true).await? {
+    if !lease::take(
+        &mut conn,
+        "audit.checkpoint",
+        holder(),
+        now,
+        now + SIGNING_LEASE,
+        true,
+    )
+    .await?
+    {
         report.elsewhere = true;
         return Ok(report);
     }
@@ -182,12 +196,23 @@ pub async fn sign_due(state: &AppState) -> OpResult<SignReport> {
                      run `switchboard audit verify --checkpoints DIR` and investigate"
                 );
                 let through = cp::latest_of(&mut conn, chain).await?.map_or(0, |r| r.seq);
-                record(&mut conn, chain, "signing", now, through, None, Some(&problem)).await?;
+                record(
+                    &mut conn,
+                    chain,
+                    "signing",
+                    now,
+                    through,
+                    None,
+                    Some(&problem),
+                )
+                .await?;
                 report.alerts.push(problem);
                 continue;
             }
         };
-        let prev = cp::latest(&mut conn).await?.map_or(GENESIS.to_vec(), |r| r.hash);
+        let prev = cp::latest(&mut conn)
+            .await?
+            .map_or(GENESIS.to_vec(), |r| r.hash);
         let signed = SignedCheckpoint::sign(signer, "checkpoint", chain, (seq, &head), now, &prev);
         store(&mut conn, state.config.audit_checkpoints.clone(), &[signed]).await?;
         record(&mut conn, chain, "signing", now, seq, None, None).await?;
@@ -224,7 +249,12 @@ pub fn public_keys(
     state: &AppState,
     extra: &[crate::crypto::signing::AuditPublicKey],
 ) -> Vec<crate::crypto::signing::AuditPublicKey> {
-    let mut keys: Vec<_> = state.config.audit_signer.iter().map(|s| s.public()).collect();
+    let mut keys: Vec<_> = state
+        .config
+        .audit_signer
+        .iter()
+        .map(|s| s.public())
+        .collect();
     keys.extend(extra.iter().cloned());
     keys
 }
@@ -241,9 +271,10 @@ pub async fn verify_trust(
     let external = if dirs.is_empty() {
         None
     } else {
-        Some(cp::read_external(dirs).map_err(|e| {
-            OpError::bad(format!("The checkpoint store can't be read: {e}"))
-        })?)
+        Some(
+            cp::read_external(dirs)
+                .map_err(|e| OpError::bad(format!("The checkpoint store can't be read: {e}")))?,
+        )
     };
     let mut conn = state.pool.get().await?;
     Ok(trust::verify(&mut conn, &public_keys(state, extra_keys), external).await?)
@@ -257,26 +288,47 @@ pub async fn verify_scheduled(
     interval: std::time::Duration,
 ) -> OpResult<Option<TrustReport>> {
     let now = micros(state.clock.now());
-    let lease_for = TimeDelta::from_std(interval).unwrap_or(TimeDelta::days(1)) - TimeDelta::seconds(30);
+    let lease_for =
+        TimeDelta::from_std(interval).unwrap_or(TimeDelta::days(1)) - TimeDelta::seconds(30);
     let mut conn = state.pool.get().await?;
-    if !lease::take(&mut conn, "audit.verify", holder(), now, now + lease_for, false).await? {
+    if !lease::take(
+        &mut conn,
+        "audit.verify",
+        holder(),
+        now,
+        now + lease_for,
+        false,
+    )
+    .await?
+    {
         return Ok(None);
     }
     let external = match &state.config.audit_checkpoints {
-        Some(dir) if dir.is_dir() => Some(cp::read_external(std::slice::from_ref(dir)).map_err(|e| {
-            OpError::Internal(anyhow::anyhow!("reading {}: {e}", dir.display()))
-        })?),
+        Some(dir) if dir.is_dir() => {
+            Some(cp::read_external(std::slice::from_ref(dir)).map_err(|e| {
+                OpError::Internal(anyhow::anyhow!("reading {}: {e}", dir.display()))
+            })?)
+        }
         _ => None,
     };
     let report = trust::verify(&mut conn, &public_keys(state, &[]), external).await?;
-    let general = report.checkpoint_problems.iter().next().cloned();
+    let general = <[String]>::first(&report.checkpoint_problems).cloned();
     for c in &report.chains {
         let problem = c.problem.clone().or_else(|| general.clone());
         if let Some(p) = &problem {
             tracing::error!(chain = c.chain, problem = %p, "scheduled audit trail verification failed");
         }
         let through = i64::try_from(c.verified).unwrap_or(i64::MAX);
-        record(&mut conn, c.chain, "full", now, through, c.external_at, problem.as_deref()).await?;
+        record(
+            &mut conn,
+            c.chain,
+            "full",
+            now,
+            through,
+            c.external_at,
+            problem.as_deref(),
+        )
+        .await?;
     }
     Ok(Some(report))
 }
@@ -293,7 +345,9 @@ pub async fn mark_restore(state: &AppState, caller: &Caller) -> OpResult<Vec<(St
     let now = micros(state.clock.now());
     let mut conn = state.pool.get().await?;
     let slugs = trust::slugs(&mut conn).await?;
-    let mut prev = cp::latest(&mut conn).await?.map_or(GENESIS.to_vec(), |r| r.hash);
+    let mut prev = cp::latest(&mut conn)
+        .await?
+        .map_or(GENESIS.to_vec(), |r| r.hash);
     let mut markers = Vec::new();
     let mut done = Vec::new();
     for id in chain::all_chains(&mut conn).await? {
@@ -306,7 +360,9 @@ pub async fn mark_restore(state: &AppState, caller: &Caller) -> OpResult<Vec<(St
                 b.reason
             )));
         }
-        let (seq, head) = walked.last.map_or((0, GENESIS.to_vec()), |(_, s, h)| (s, h));
+        let (seq, head) = walked
+            .last
+            .map_or((0, GENESIS.to_vec()), |(_, s, h)| (s, h));
         let marker = SignedCheckpoint::sign(signer, "restore", key, (seq, &head), now, &prev);
         prev = cp::unhex(&marker.hash).unwrap_or_default();
         markers.push(marker);
@@ -348,11 +404,19 @@ pub async fn status(
     let recorded = |kind: &'static str| {
         av::table
             .filter(av::chain_id.eq(chain).and(av::check_kind.eq(kind)))
-            .select((av::checked_at, av::ok, av::through_seq, av::external_at, av::problem))
+            .select((
+                av::checked_at,
+                av::ok,
+                av::through_seq,
+                av::external_at,
+                av::problem,
+            ))
     };
     let signing_check = recorded("signing").first(conn).await.optional()?;
     let full_check = recorded("full").first(conn).await.optional()?;
-    let last_checkpoint = cp::latest_of(conn, chain).await?.map(|r| (r.seq, r.signed_at));
+    let last_checkpoint = cp::latest_of(conn, chain)
+        .await?
+        .map(|r| (r.seq, r.signed_at));
     Ok(TrustStatus {
         signing: state.config.audit_signer.is_some(),
         last_checkpoint,

@@ -136,7 +136,13 @@ pub async fn verify(
     let mut sources: Vec<(String, SignedCheckpoint, bool)> = cp::all(conn)
         .await?
         .iter()
-        .map(|r| (format!("database checkpoint {}", r.id), r.to_signed(), false))
+        .map(|r| {
+            (
+                format!("database checkpoint {}", r.id),
+                r.to_signed(),
+                false,
+            )
+        })
         .collect();
     for line in external.iter().flatten() {
         match &line.checkpoint {

@@ -78,11 +78,22 @@ async fn a_key_preview_typed_back_as_the_key_is_refused_everywhere() {
     );
     let mut input = anthropic("Claude", &mock, KeyInput::New("sk-ant-...WXYZ".into()));
     input.save_unverified = true;
-    let view = providers::get_provider(&app.state, &caller, &id).await.unwrap();
+    let view = providers::get_provider(&app.state, &caller, &id)
+        .await
+        .unwrap();
     let err = providers::update_provider(&app.state, &caller, &id, view.lock_version, input)
         .await
         .unwrap_err();
-    assert!(matches!(err, OpError::Invalid { field: Some("api_key"), .. }), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            OpError::Invalid {
+                field: Some("api_key"),
+                ..
+            }
+        ),
+        "{err:?}"
+    );
 }
 
 #[tokio::test]
@@ -101,7 +112,12 @@ async fn an_unverified_save_of_the_active_provider_is_refused_with_422() {
         .await;
     let id = created.body["id"].as_str().unwrap().to_owned();
     let res = api
-        .call(Method::POST, &format!("/providers/{id}/activate"), &admin, None)
+        .call(
+            Method::POST,
+            &format!("/providers/{id}/activate"),
+            &admin,
+            None,
+        )
         .await;
     assert_eq!(res.status, 200, "{}", res.body);
     let before = counts(&app).await;
@@ -145,7 +161,11 @@ async fn bidi_controls_and_invisible_characters_are_refused_in_names() {
             Method::POST,
             "/providers",
             &admin,
-            Some(new_anthropic("Claude\u{202E}txt.exe", &mock.uri(), GOOD_KEY)),
+            Some(new_anthropic(
+                "Claude\u{202E}txt.exe",
+                &mock.uri(),
+                GOOD_KEY,
+            )),
         )
         .await;
     assert_eq!(res.status, 400, "{}", res.body);
@@ -214,7 +234,12 @@ async fn an_invitation_does_not_outlive_its_inviters_right_to_grant_it() {
     .await
     .unwrap();
     let as_admin = |u: &switchboard::models::user::User| {
-        Caller::in_org(u, org.clone(), switchboard::ops::Access::Admin, RequestMeta::default())
+        Caller::in_org(
+            u,
+            org.clone(),
+            switchboard::ops::Access::Admin,
+            RequestMeta::default(),
+        )
     };
     // bob invites two people as admin, then is demoted by ada.
     let first = invitations::create_invitation(
@@ -233,15 +258,22 @@ async fn an_invitation_does_not_outlive_its_inviters_right_to_grant_it() {
         invitations::look_up(&app.state, &token).await.unwrap(),
         Opened::Open(_)
     ));
-    members::change_member(&app.state, &as_admin(&ada), bob.id, MembershipChange::Role(Role::Member))
-        .await
-        .unwrap();
+    members::change_member(
+        &app.state,
+        &as_admin(&ada),
+        bob.id,
+        MembershipChange::Role(Role::Member),
+    )
+    .await
+    .unwrap();
     // Revoked with the demotion, and audited.
     assert!(matches!(
         invitations::look_up(&app.state, &token).await.unwrap(),
         Opened::Closed(Closed::Revoked)
     ));
-    let pending = invitations::list_invitations(&app.state, &as_admin(&ada)).await.unwrap();
+    let pending = invitations::list_invitations(&app.state, &as_admin(&ada))
+        .await
+        .unwrap();
     assert!(pending.is_empty(), "{pending:?}");
     let mut conn = app.db().await;
     #[derive(diesel::QueryableByName)]
@@ -280,7 +312,10 @@ async fn an_invitation_does_not_outlive_its_inviters_right_to_grant_it() {
         Opened::Closed(Closed::Void)
     ));
     let page = app
-        .get(&crate::helpers::client(), &format!("/invitations?token={token}"))
+        .get(
+            &crate::helpers::client(),
+            &format!("/invitations?token={token}"),
+        )
         .await;
     assert_eq!(page.status(), 410);
     let html = page.text().await.unwrap();

@@ -163,7 +163,13 @@ async fn a_superuser_rewrite_is_named_and_never_signed_over() {
     let files: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
     assert_eq!(files.len(), 1, "one file for this instance");
     let checkpoints = dir.path().to_str().unwrap();
-    let (code, out, err) = cli(&app, &key, dir.path(), &["audit", "verify", "--checkpoints", checkpoints]).await;
+    let (code, out, err) = cli(
+        &app,
+        &key,
+        dir.path(),
+        &["audit", "verify", "--checkpoints", checkpoints],
+    )
+    .await;
     assert_eq!(code, 0, "an untouched chain passes: {err}");
     assert!(out.contains("3 signed checkpoints match"), "{out}");
     assert!(out.contains("external checkpoint store"), "{out}");
@@ -171,9 +177,18 @@ async fn a_superuser_rewrite_is_named_and_never_signed_over() {
     // The superuser rewrites event #3 and every hash after it: the plain walk can't tell.
     rewrite(&mut db, acme, 3).await;
     let victim = event_id(&mut db, acme, 3).await;
-    let (code, _, err) = cli(&app, &key, dir.path(), &["audit", "verify", "--checkpoints", checkpoints]).await;
+    let (code, _, err) = cli(
+        &app,
+        &key,
+        dir.path(),
+        &["audit", "verify", "--checkpoints", checkpoints],
+    )
+    .await;
     assert_ne!(code, 0);
-    assert!(err.contains(&format!("org acme: event {victim} (#3) differs")), "{err}");
+    assert!(
+        err.contains(&format!("org acme: event {victim} (#3) differs")),
+        "{err}"
+    );
     // Without the external store, the database's own signed copies still catch it.
     let (code, _, err) = cli(&app, &key, dir.path(), &["audit", "verify"]).await;
     assert_ne!(code, 0);
@@ -186,7 +201,11 @@ async fn a_superuser_rewrite_is_named_and_never_signed_over() {
     assert_eq!(r.signed, 0, "{r:?}");
     assert_eq!(r.alerts.len(), 1, "{r:?}");
     assert!(r.alerts[0].contains("org acme"), "{r:?}");
-    assert_eq!(signed_rows(&mut db).await, before, "nothing signed over the rewrite");
+    assert_eq!(
+        signed_rows(&mut db).await,
+        before,
+        "nothing signed over the rewrite"
+    );
     // …and the Audit tab shows it to the org's admins.
     let admin = app.create_user("admin@acme.test", false).await;
     {
@@ -241,7 +260,13 @@ async fn truncation_is_named_and_a_marked_restore_is_an_acknowledged_rollback() 
     )
     .await;
     run(&mut db, "ALTER TABLE audit_events ENABLE TRIGGER USER").await;
-    let (code, _, err) = cli(&app, &key, dir.path(), &["audit", "verify", "--checkpoints", checkpoints]).await;
+    let (code, _, err) = cli(
+        &app,
+        &key,
+        dir.path(),
+        &["audit", "verify", "--checkpoints", checkpoints],
+    )
+    .await;
     assert_ne!(code, 0);
     assert!(err.contains("org beta: events #4–#4 are missing"), "{err}");
     seed_events(&mut db, "beta", 1).await;
@@ -252,9 +277,18 @@ async fn truncation_is_named_and_a_marked_restore_is_an_acknowledged_rollback() 
     let (code, out, err) = cli(&app, &key, dir.path(), &["audit", "mark-restore"]).await;
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("org beta at #4"), "{out}");
-    let (code, out, err) = cli(&app, &key, dir.path(), &["audit", "verify", "--checkpoints", checkpoints]).await;
+    let (code, out, err) = cli(
+        &app,
+        &key,
+        dir.path(),
+        &["audit", "verify", "--checkpoints", checkpoints],
+    )
+    .await;
     assert_eq!(code, 0, "{err}");
-    assert!(err.contains("acknowledged: org beta: rolled back from #4"), "{err}");
+    assert!(
+        err.contains("acknowledged: org beta: rolled back from #4"),
+        "{err}"
+    );
     assert!(out.contains("every hash matches"), "{out}");
     // Signing resumes from the marker.
     seed_events(&mut db, "beta", 1).await;
@@ -282,7 +316,15 @@ async fn forged_edited_and_missing_checkpoint_lines_are_reported() {
     let lines: Vec<&str> = original.lines().collect();
     assert_eq!(lines.len(), 3);
     let dir_arg = dir.path().to_str().unwrap();
-    let verify = async || cli(&app, &key, dir.path(), &["audit", "verify", "--checkpoints", dir_arg]).await;
+    let verify = async || {
+        cli(
+            &app,
+            &key,
+            dir.path(),
+            &["audit", "verify", "--checkpoints", dir_arg],
+        )
+        .await
+    };
 
     // Edited: the seq of the second line changed.
     let edited = lines[1].replace("\"seq\":2", "\"seq\":1");
@@ -290,7 +332,10 @@ async fn forged_edited_and_missing_checkpoint_lines_are_reported() {
     std::fs::write(&file, format!("{}\n{edited}\n{}\n", lines[0], lines[2])).unwrap();
     let (code, _, err) = verify().await;
     assert_ne!(code, 0);
-    assert!(err.contains(":2: the checkpoint of org acme at #1") && err.contains("was edited"), "{err}");
+    assert!(
+        err.contains(":2: the checkpoint of org acme at #1") && err.contains("was edited"),
+        "{err}"
+    );
 
     // Forged: a well-formed line signed with another key under the same id.
     let other = AuditSigner::parse(&AuditSigner::generate_entry("t1").unwrap()).unwrap();
@@ -300,14 +345,22 @@ async fn forged_edited_and_missing_checkpoint_lines_are_reported() {
         &other,
         "checkpoint",
         cp.chain,
-        (cp.seq, &switchboard::ops::trail::checkpoint::unhex(&cp.head).unwrap()),
+        (
+            cp.seq,
+            &switchboard::ops::trail::checkpoint::unhex(&cp.head).unwrap(),
+        ),
         cp.time().unwrap(),
         &switchboard::ops::trail::checkpoint::unhex(&cp.prev).unwrap(),
     );
     cp.signature = forged.signature;
     std::fs::write(
         &file,
-        format!("{}\n{}\n{}\n", lines[0], lines[1], serde_json::to_string(&cp).unwrap()),
+        format!(
+            "{}\n{}\n{}\n",
+            lines[0],
+            lines[1],
+            serde_json::to_string(&cp).unwrap()
+        ),
     )
     .unwrap();
     let (code, _, err) = verify().await;
@@ -319,7 +372,8 @@ async fn forged_edited_and_missing_checkpoint_lines_are_reported() {
     let (code, _, err) = verify().await;
     assert_ne!(code, 0);
     assert!(
-        err.contains("the checkpoint of org acme at #2") && err.contains("is in no checkpoint file"),
+        err.contains("the checkpoint of org acme at #2")
+            && err.contains("is in no checkpoint file"),
         "{err}"
     );
 
@@ -353,7 +407,10 @@ async fn the_applications_own_connection_cannot_lift_the_append_only_triggers() 
         "UPDATE audit_chain_heads SET seq = 0",
         "SELECT pg_read_file('PG_VERSION')",
     ] {
-        let err = diesel::sql_query(sql).execute(&mut *conn).await.unwrap_err();
+        let err = diesel::sql_query(sql)
+            .execute(&mut *conn)
+            .await
+            .unwrap_err();
         let text = err.to_string();
         assert!(
             text.contains("must be owner") || text.contains("permission denied"),
@@ -368,8 +425,7 @@ async fn the_applications_own_connection_cannot_lift_the_append_only_triggers() 
 }
 
 #[tokio::test]
-async fn without_a_signing_key_the_tab_says_the_trail_is_unsigned_and_shows_a_failed_full_check()
-{
+async fn without_a_signing_key_the_tab_says_the_trail_is_unsigned_and_shows_a_failed_full_check() {
     let app = TestApp::spawn().await;
     app.seed_and_login_admin().await;
     let mut db = superuser(&app).await;
@@ -382,7 +438,10 @@ async fn without_a_signing_key_the_tab_says_the_trail_is_unsigned_and_shows_a_fa
         .unwrap();
     assert!(html.contains("id=\"audit-unsigned\""), "{html}");
     assert!(html.contains("No full verification"), "{html}");
-    assert!(html.contains("rechecked the events written since the last check"), "{html}");
+    assert!(
+        html.contains("rechecked the events written since the last check"),
+        "{html}"
+    );
 
     // An old row edited naively; the scheduled full verification records the failure.
     let acme = org_id(&mut db, "acme").await;
@@ -405,7 +464,10 @@ async fn without_a_signing_key_the_tab_says_the_trail_is_unsigned_and_shows_a_fa
         .await
         .unwrap();
     assert!(html.contains("Full verification failed at"), "{html}");
-    assert!(!html.contains("verified against the external checkpoint"), "{html}");
+    assert!(
+        !html.contains("verified against the external checkpoint"),
+        "{html}"
+    );
     // Within the interval (this instance or another) it does not run again.
     assert!(
         signing::verify_scheduled(&app.state, std::time::Duration::from_secs(86_400))

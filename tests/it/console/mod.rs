@@ -3,8 +3,8 @@
 mod account;
 mod assets;
 mod audit_chain;
-mod audit_trust;
 pub(crate) mod audit_trail;
+mod audit_trust;
 mod auth;
 mod cli;
 mod csrf;
