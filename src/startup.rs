@@ -73,6 +73,13 @@ impl Application {
         if let Some(warning) = config.bind_warning() {
             tracing::warn!("{warning}");
         }
+        if db::roles::is_superuser(database_url).await? {
+            tracing::warn!(
+                "the database connection is a superuser's: whoever holds it can disable the audit \
+                 trail's append-only triggers and read the server's files. Set DATABASE_URL to a \
+                 role that owns Switchboard's tables but is not a superuser (README, \"Database role\")"
+            );
+        }
         let session_key = config
             .session_key
             .as_deref()
@@ -110,6 +117,7 @@ impl Application {
         if let Some(interval) = config.recheck_interval {
             tokio::spawn(crate::jobs::recheck_periodically(state.clone(), interval));
         }
+        crate::jobs::audit::start(state.clone());
 
         let listener = TcpListener::bind(config.bind)?;
         let port = listener.local_addr()?.port();

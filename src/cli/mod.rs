@@ -7,12 +7,13 @@ mod keys;
 mod people;
 mod plumbing;
 mod tokens;
+mod trust;
 
 pub use keys::{AuditCommand, KeysCommand};
 pub use people::{MemberCommand, OrgCommand, UserCommand};
 pub use tokens::{Lifetime, TokenCommand};
 
-use keys::{generate_key, rotate_keys, verify_audit};
+use keys::{generate_key, rotate_keys};
 use people::{member_command, org_command, user_command};
 use plumbing::{line, with_state};
 use tokens::token_command;
@@ -98,10 +99,24 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
         Command::Member { command } => with_state(config, member_command(command)).await,
         Command::Token { command } => with_state(config, token_command(command)).await,
         Command::Audit {
-            command: AuditCommand::Verify { org },
-        } => with_state(config, verify_audit(org)).await,
+            command:
+                AuditCommand::Verify {
+                    org,
+                    checkpoints,
+                    public_key,
+                },
+        } => with_state(config, trust::verify(org, checkpoints, public_key)).await,
+        Command::Audit {
+            command: AuditCommand::MarkRestore,
+        } => with_state(config, trust::mark_restore()).await,
+        Command::Audit {
+            command: AuditCommand::PublicKey,
+        } => trust::public_key(&config),
         Command::Keys {
-            command: KeysCommand::Generate { id },
+            command: KeysCommand::Generate { id, audit: true },
+        } => trust::generate(id),
+        Command::Keys {
+            command: KeysCommand::Generate { id, audit: false },
         } => generate_key(id),
         Command::Keys {
             command: KeysCommand::Rotate { batch },

@@ -13,6 +13,7 @@ pub mod insights;
 pub mod invitations;
 pub mod master_keys;
 pub mod members;
+pub mod names;
 pub mod orgs;
 pub mod providers;
 pub mod scopes;

@@ -26,6 +26,7 @@ pub struct NewOrgInput {
 fn check_org(input: &NewOrgInput) -> OpResult<()> {
     org::validate_slug(&input.slug).map_err(|e| OpError::invalid("org_slug", e))?;
     org::validate_name(&input.name).map_err(|e| OpError::invalid("org_name", e))?;
+    super::names::refuse_invisible("org_name", "org's name", &input.name)?;
     Ok(())
 }
 
@@ -98,6 +99,7 @@ pub async fn set_up(
         return Err(OpError::NotFound);
     }
     org::validate_name(&input.name).map_err(|e| OpError::invalid("name", e))?;
+    super::names::refuse_invisible("name", "name", &input.name)?;
     let email = user::normalize_email(&input.email).map_err(|e| OpError::invalid("email", e))?;
     user::validate_password(input.password.expose_secret())
         .map_err(|e| OpError::invalid("password", e))?;

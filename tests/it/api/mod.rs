@@ -5,6 +5,7 @@ mod ai_route;
 mod audit;
 mod auth;
 mod bad_input;
+mod findings;
 mod mcp;
 mod openapi;
 mod providers;

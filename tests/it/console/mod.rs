@@ -4,6 +4,7 @@ mod account;
 mod assets;
 mod audit_chain;
 pub(crate) mod audit_trail;
+mod audit_trust;
 mod auth;
 mod cli;
 mod csrf;
