@@ -5,6 +5,8 @@ use std::{net::SocketAddr, path::PathBuf};
 
 use secrecy::SecretString;
 
+pub mod serving;
+
 use crate::{
     auth::client_ip::TrustedProxies,
     providers::check::{CheckSettings, SettingsError},
@@ -57,6 +59,8 @@ pub struct Config {
     /// `SWITCHBOARD_API_TOKEN_RATE` and `SWITCHBOARD_API_IP_RATE` (requests per second, bursts
     /// of twice that; `0` = no limit): the limits of `/api/v1` and `/mcp`.
     pub api_rate: crate::api::rate::Rates,
+    /// Body read timeout and the metrics address (issue 23).
+    pub serving: serving::Serving,
 }
 
 impl std::fmt::Debug for Config {
@@ -76,6 +80,7 @@ impl std::fmt::Debug for Config {
             .field("recheck_interval", &self.recheck_interval)
             .field("trusted_proxies", &self.trusted_proxies)
             .field("api_rate", &self.api_rate)
+            .field("serving", &self.serving)
             .finish()
     }
 }
@@ -175,7 +180,10 @@ impl Config {
             per_ip: rate("SWITCHBOARD_API_IP_RATE")?,
         };
 
+        let serving = serving::Serving::from_lookup(get)?;
+
         Ok(Self {
+            serving,
             database_url,
             bind,
             data_dir,

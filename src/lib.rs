@@ -11,6 +11,7 @@ pub mod db;
 pub mod error;
 pub mod jobs;
 pub mod markdown;
+pub mod metrics;
 pub mod mcp;
 pub mod models;
 pub mod ops;

@@ -26,6 +26,8 @@ pub struct AppState {
     pub keyring: Keyring,
     /// Live provider checks under the configured egress policy and timeout.
     pub checker: Checker,
+    /// This instance's Prometheus metrics (`/metrics`).
+    pub metrics: crate::metrics::Metrics,
     /// The rate limits of `/api/v1` and `/mcp` (per process).
     pub rate: crate::api::rate::Limiter,
 }
@@ -54,13 +56,15 @@ impl AppState {
             crate::ops::keys::check_key_ids(&mut conn, &keyring).await?;
             (!User::any_exists(&mut conn).await?).then(|| crate::crypto::random_token(24))
         };
+        let metrics = crate::metrics::Metrics::new();
         Ok(Self {
             throttle: LoginThrottle::new(pool.clone(), clock.clone()),
             pool,
             clock,
             hasher,
             setup_token: Mutex::new(setup_token),
-            checker: Checker::new(config.check.clone()),
+            checker: Checker::new(config.check.clone()).with_metrics(metrics.clone()),
+            metrics,
             rate: crate::api::rate::Limiter::new(config.api_rate),
             config: Arc::new(config),
             keyring,
