@@ -2,6 +2,7 @@
 //! links once.
 
 mod api;
+mod backup;
 mod browser;
 mod browser_audit;
 mod browser_invitations;
