@@ -3,6 +3,7 @@
 
 mod api;
 mod backup;
+mod balancer;
 mod browser;
 mod browser_audit;
 mod browser_invitations;
