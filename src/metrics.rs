@@ -106,10 +106,9 @@ impl Metrics {
     /// A fresh registry with every family registered (and the process-wide SQL counter).
     pub fn new() -> Self {
         let mut registry = Registry::default();
-        let requests =
-            Family::<RequestLabels, Histogram, fn() -> Histogram>::new_with_constructor(
-                latency_histogram as fn() -> Histogram,
-            );
+        let requests = Family::<RequestLabels, Histogram, fn() -> Histogram>::new_with_constructor(
+            latency_histogram as fn() -> Histogram,
+        );
         registry.register(
             "switchboard_http_request_duration_seconds",
             "Time to answer an HTTP request, by method, route pattern and status class",
@@ -224,12 +223,18 @@ impl Metrics {
 
     /// Counts one live check of a provider `kind`: `code` is `ok` or the failure code.
     pub fn live_check(&self, kind: &'static str, code: &'static str) {
-        self.0.checks.get_or_create(&CheckLabels { kind, code }).inc();
+        self.0
+            .checks
+            .get_or_create(&CheckLabels { kind, code })
+            .inc();
     }
 
     /// Counts one login attempt: `succeeded`, `failed` or `throttled`.
     pub fn login(&self, outcome: &'static str) {
-        self.0.logins.get_or_create(&OutcomeLabels { outcome }).inc();
+        self.0
+            .logins
+            .get_or_create(&OutcomeLabels { outcome })
+            .inc();
     }
 
     /// Counts scheduled re-check results: `passed`, `failed`, `skipped` or `alerted`.

@@ -19,7 +19,6 @@ use super::{
 use crate::{
     models::{
         api_token::{self, ApiToken, NewApiToken},
-        membership::Role,
         user::{self, User},
     },
     state::AppState,
@@ -199,14 +198,6 @@ pub struct CreatedToken {
     pub secret: SecretString,
 }
 
-/// The access a role gives.
-fn access_of(role: Role) -> Access {
-    match role {
-        Role::Admin => Access::Admin,
-        Role::Member => Access::Member,
-    }
-}
-
 fn check_input(input: &TokenInput) -> OpResult<String> {
     let name = input.name.trim().to_owned();
     if name.is_empty() {
@@ -270,7 +261,7 @@ pub async fn create_token(
                         format!("{} is not a member of this org.", owner.email),
                     )
                 })?;
-            let allowed = access_of(role).scopes();
+            let allowed = Access::of(Some(role), false).map_or(ScopeSet::EMPTY, Access::scopes);
             if let Some(s) = scopes.iter().find(|s| !allowed.contains(**s)) {
                 return Err(OpError::invalid(
                     "scopes",
@@ -429,7 +420,9 @@ pub async fn authenticate(
             .filter_map(|s| Scope::parse(s))
             .collect::<Vec<_>>(),
     );
-    let access = role.map(access_of);
+    // The creator's access now, by the same table as a console session (support staff
+    // can't create tokens: they are never members, so no role means no access).
+    let access = Access::of(role, false);
     let scopes = access.map_or(ScopeSet::EMPTY, |a| granted.intersect(a.scopes()));
     Ok(Caller {
         actor: Actor::Token {

@@ -43,8 +43,7 @@ pub struct MetricsListener;
 /// `GET /metrics`: the instance's metrics (OpenMetrics text, see [`crate::metrics`]). With
 /// `SWITCHBOARD_METRICS_BIND` set, only that listener answers it; the console's is 404.
 pub async fn metrics(req: actix_web::HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    if state.config.serving.metrics_bind.is_some() && req.app_data::<MetricsListener>().is_none()
-    {
+    if state.config.serving.metrics_bind.is_some() && req.app_data::<MetricsListener>().is_none() {
         return HttpResponse::from_error(crate::error::AppError::NotFound);
     }
     let pool = state.pool.status();

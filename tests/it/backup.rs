@@ -26,8 +26,9 @@ use crate::helpers::{MASTER_KEYS, TestApp};
 const CANARY: &str = "BACKUPCANARY";
 
 fn pg_tool(name: &str) -> std::path::PathBuf {
-    let dir = db::embedded::find_bindir()
-        .unwrap_or_else(|| panic!("the backup test needs PostgreSQL's {name} (package postgresql)"));
+    let dir = db::embedded::find_bindir().unwrap_or_else(|| {
+        panic!("the backup test needs PostgreSQL's {name} (package postgresql)")
+    });
     dir.join(name)
 }
 
@@ -102,7 +103,10 @@ async fn a_pg_dump_restored_into_a_fresh_database_opens_with_the_same_master_key
     assert!(!dump_text.contains(CANARY), "a key in clear in the dump");
 
     // Restore into a fresh database.
-    let restored = format!("sb_it_restore_{}", ulid::Ulid::new().to_string().to_lowercase());
+    let restored = format!(
+        "sb_it_restore_{}",
+        ulid::Ulid::new().to_string().to_lowercase()
+    );
     diesel::sql_query(format!("CREATE DATABASE {restored}"))
         .execute(&mut conn)
         .await
@@ -133,7 +137,10 @@ async fn a_pg_dump_restored_into_a_fresh_database_opens_with_the_same_master_key
         1,
     )
     .await
-    .expect("starts on the restored database");
+    .unwrap();
+    switchboard::ops::master_keys::check_configured(&state)
+        .await
+        .expect("starts on the restored database");
     let mut restored_conn = AsyncPgConnection::establish(&restored_url).await.unwrap();
     let rows: Vec<Secret> = secrets::table
         .select(Secret::as_select())
@@ -157,15 +164,20 @@ async fn a_pg_dump_restored_into_a_fresh_database_opens_with_the_same_master_key
     // Without them: start-up refuses (the key the secrets name is missing), and a key of
     // the same id but other bytes opens nothing.
     let other = Keyring::generate_entry("other");
-    let refused = AppState::new(
+    let without = AppState::new(
         config(other.expose_secret()),
         db::pool(&restored_url, 2).unwrap(),
         Clock::default(),
         1,
     )
-    .await;
+    .await
+    .unwrap();
+    let refused = switchboard::ops::master_keys::check_configured(&without).await;
     let message = format!("{:#}", refused.err().expect("start-up refuses"));
-    assert!(message.contains("test1"), "names the missing key: {message}");
+    assert!(
+        message.contains("test1"),
+        "names the missing key: {message}"
+    );
     let impostor = Keyring::generate_entry("test1");
     let impostor = Keyring::parse(&impostor).unwrap();
     for row in &rows {
@@ -183,6 +195,7 @@ async fn a_pg_dump_restored_into_a_fresh_database_opens_with_the_same_master_key
         );
     }
     drop(state);
+    drop(without);
     drop(restored_conn);
     diesel::sql_query(format!("DROP DATABASE {restored} WITH (FORCE)"))
         .execute(&mut conn)

@@ -144,8 +144,11 @@ async fn n_instances_behind_nginx_survive_a_killed_instance() {
     use base64::Engine as _;
     let app = TestApp::spawn().await;
     let admin = app.create_user("admin@acme.test", false).await;
-    app.create_org("acme", &[(&admin, switchboard::models::membership::Role::Admin)])
-        .await;
+    app.create_org(
+        "acme",
+        &[(&admin, switchboard::models::membership::Role::Admin)],
+    )
+    .await;
     let session_key = base64::engine::general_purpose::STANDARD.encode([7u8; 64]);
     let ports = [free_port(), free_port()];
     let mut instances: Vec<Child> = ports
@@ -169,15 +172,25 @@ async fn n_instances_behind_nginx_survive_a_killed_instance() {
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let mut tasks = Vec::new();
     for r in 0..READERS {
-        let (http, base, tally, stop) = (browser.clone(), base.clone(), tally.clone(), stop.clone());
+        let (http, base, tally, stop) =
+            (browser.clone(), base.clone(), tally.clone(), stop.clone());
         tasks.push(tokio::spawn(async move {
             let mut i = 0usize;
-            while !std::sync::atomic::AtomicBool::load(&stop, std::sync::atomic::Ordering::Relaxed) {
+            while !std::sync::atomic::AtomicBool::load(&stop, std::sync::atomic::Ordering::Relaxed)
+            {
                 i += 1;
                 let res = match (r + i) % 3 {
                     0 => http.get(format!("{base}/healthz")).send().await,
-                    1 => http.get(format!("{base}/orgs/acme/settings/ai/provider")).send().await,
-                    _ => http.get(format!("{base}/orgs/acme/settings/ai/skills")).send().await,
+                    1 => {
+                        http.get(format!("{base}/orgs/acme/settings/ai/provider"))
+                            .send()
+                            .await
+                    }
+                    _ => {
+                        http.get(format!("{base}/orgs/acme/settings/ai/skills"))
+                            .send()
+                            .await
+                    }
                 };
                 let status = res.map_or(0, |r| r.status().as_u16());
                 *tally.lock().unwrap().reads.entry(status).or_default() += 1;
@@ -185,10 +198,12 @@ async fn n_instances_behind_nginx_survive_a_killed_instance() {
         }));
     }
     for w in 0..WRITERS {
-        let (http, base, tally, stop) = (browser.clone(), base.clone(), tally.clone(), stop.clone());
+        let (http, base, tally, stop) =
+            (browser.clone(), base.clone(), tally.clone(), stop.clone());
         tasks.push(tokio::spawn(async move {
             let mut i = 0usize;
-            while !std::sync::atomic::AtomicBool::load(&stop, std::sync::atomic::Ordering::Relaxed) {
+            while !std::sync::atomic::AtomicBool::load(&stop, std::sync::atomic::Ordering::Relaxed)
+            {
                 i += 1;
                 let Ok(page) = http
                     .get(format!("{base}/orgs/acme/settings/ai/skills/new"))
@@ -235,7 +250,10 @@ async fn n_instances_behind_nginx_survive_a_killed_instance() {
         let t = tally.lock().unwrap();
         t.reads.values().sum::<usize>() + t.writes.values().sum::<usize>()
     };
-    assert!(after_kill > before_kill + 20, "the load went on after the kill");
+    assert!(
+        after_kill > before_kill + 20,
+        "the load went on after the kill"
+    );
 
     // Start it again; it takes traffic once nginx tries it again.
     instances[0] = start_instance(&app.db_url, ports[0], &session_key);
@@ -316,7 +334,11 @@ async fn n_instances_behind_nginx_survive_a_killed_instance() {
         killed_at.duration_since(started).as_secs_f64(),
         recovered.as_secs_f64(),
     );
-    assert_eq!(found, tally.acknowledged.len(), "an acknowledged write is missing");
+    assert_eq!(
+        found,
+        tally.acknowledged.len(),
+        "an acknowledged write is missing"
+    );
     assert!(tally.acknowledged.len() > 10, "writes went through");
     assert!(
         read_errors <= READERS,
@@ -351,7 +373,7 @@ async fn n_instances_behind_nginx_survive_a_killed_instance() {
             .unwrap();
         statuses.push(res.status().as_u16());
     }
-    let limit = switchboard::auth::throttle::ACCOUNT_LIMIT as usize;
+    let limit = switchboard::models::login_throttle::ACCOUNT_LIMIT as usize;
     assert!(
         statuses[..limit].iter().all(|s| *s == 401) && statuses[limit..].iter().all(|s| *s == 429),
         "the throttle across instances: {statuses:?}"

@@ -35,7 +35,9 @@ print(json.dumps([
 
 async fn parse(text: &str) -> Vec<Family> {
     use tokio::io::AsyncWriteExt as _;
-    let python = crate::api::schemathesis::python_tools().await.join("bin/python");
+    let python = crate::api::schemathesis::python_tools()
+        .await
+        .join("bin/python");
     let mut child = tokio::process::Command::new(&python)
         .args(["-c", PARSE])
         .stdin(std::process::Stdio::piped())
@@ -56,10 +58,17 @@ async fn parse(text: &str) -> Vec<Family> {
 }
 
 async fn scrape(url: &str) -> (String, Vec<Family>) {
-    let res = reqwest::Client::new().get(url).send().await.expect("GET /metrics");
+    let res = reqwest::Client::new()
+        .get(url)
+        .send()
+        .await
+        .expect("GET /metrics");
     assert_eq!(res.status(), 200);
     let content_type = res.headers()["content-type"].to_str().unwrap().to_owned();
-    assert!(content_type.starts_with("application/openmetrics-text"), "{content_type}");
+    assert!(
+        content_type.starts_with("application/openmetrics-text"),
+        "{content_type}"
+    );
     let text = res.text().await.unwrap();
     let parsed = parse(&text).await;
     (text, parsed)
@@ -70,8 +79,14 @@ async fn metrics_parse_and_carry_the_latency_histogram_by_route_pattern() {
     let app = TestApp::spawn().await;
     app.seed_and_login_admin().await;
     let stranger = crate::helpers::client();
-    assert_eq!(app.login(&stranger, "admin@acme.test", "wrong").await.status(), 401);
-    app.get(&app.client, "/orgs/acme/settings/ai/provider").await;
+    assert_eq!(
+        app.login(&stranger, "admin@acme.test", "wrong")
+            .await
+            .status(),
+        401
+    );
+    app.get(&app.client, "/orgs/acme/settings/ai/provider")
+        .await;
     app.get(&app.client, "/no/such/page-3f9a").await;
 
     let (text, families) = scrape(&app.url("/metrics")).await;
@@ -149,14 +164,20 @@ async fn metrics_bind_moves_metrics_to_its_own_listener() {
     let (text, _) = scrape(&format!("http://{bind}/metrics")).await;
     assert!(text.contains("switchboard_sql_statements_total "));
     let console = reqwest::get(format!("http://{bind}/login")).await.unwrap();
-    assert_eq!(console.status(), 404, "the metrics listener serves nothing else");
+    assert_eq!(
+        console.status(),
+        404,
+        "the metrics listener serves nothing else"
+    );
 }
 
 /// Sends `head` then the body a byte every 500 ms on a raw loopback connection; returns
 /// the status line and how long the answer took.
 fn trickle(addr: &str, head: &str, body: Vec<u8>) -> (String, Duration) {
     let mut stream = TcpStream::connect(addr).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
     let started = Instant::now();
     stream.write_all(head.as_bytes()).unwrap();
     let mut reader = stream.try_clone().unwrap();
@@ -227,7 +248,10 @@ async fn a_slow_body_is_cut_with_408() {
     app.seed_and_login_admin().await;
     let (cookie, token) = session_by_hand(&app).await;
     let addr = app.address.trim_start_matches("http://").to_owned();
-    let body = format!("csrf_token={token}&name=Slow&kind=anthropic&padding={}", "x".repeat(40));
+    let body = format!(
+        "csrf_token={token}&name=Slow&kind=anthropic&padding={}",
+        "x".repeat(40)
+    );
     let head = format!(
         "POST /orgs/acme/settings/ai/providers HTTP/1.1\r\nHost: {addr}\r\n\
          Cookie: {cookie}\r\nContent-Type: application/x-www-form-urlencoded\r\n\
@@ -242,7 +266,9 @@ async fn a_slow_body_is_cut_with_408() {
     assert!(took < Duration::from_secs(6), "held for {took:?}");
 
     // A body that arrives in time is served as usual.
-    let res = app.login(&crate::helpers::client(), "admin@acme.test", PASSWORD).await;
+    let res = app
+        .login(&crate::helpers::client(), "admin@acme.test", PASSWORD)
+        .await;
     assert_eq!(res.status(), 303);
 }
 
@@ -261,14 +287,19 @@ async fn a_burst_of_malformed_requests_logs_no_error() {
         format!("POST /{marker} HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n"),
         format!("GET /{marker}\x01 HTTP/1.1\r\nHost: x\r\n\r\n"),
         format!("GET /{marker}%00 HTTP/1.1\r\nHost: x\r\n\r\n"),
-        format!("GET /{marker} HTTP/1.1\r\nHost: x\r\nX: {}\r\n\r\n", "a".repeat(70_000)),
+        format!(
+            "GET /{marker} HTTP/1.1\r\nHost: x\r\nX: {}\r\n\r\n",
+            "a".repeat(70_000)
+        ),
         "\x16\x03\x01\x02\x00\x01\x00\x01\x7c\x03\x03".to_owned(),
     ];
     let sent = tokio::task::spawn_blocking(move || {
         let mut sent = 0;
         for _ in 0..25 {
             for req in &raw {
-                let Ok(mut s) = TcpStream::connect(&addr) else { continue };
+                let Ok(mut s) = TcpStream::connect(&addr) else {
+                    continue;
+                };
                 s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
                 let _ = s.write_all(req.as_bytes());
                 let _ = s.shutdown(std::net::Shutdown::Write);
@@ -304,12 +335,22 @@ async fn a_burst_of_malformed_requests_logs_no_error() {
         .filter(|l| l.contains(" ERROR "))
         .filter(|l| l.contains(marker) || l.contains("actix_http"))
         .collect();
-    assert!(errors.is_empty(), "{} of {sent} gave ERROR lines: {errors:?}", errors.len());
+    assert!(
+        errors.is_empty(),
+        "{} of {sent} gave ERROR lines: {errors:?}",
+        errors.len()
+    );
     let warns = text
         .lines()
         .filter(|l| l.contains("malformed request refused"))
         .count();
     assert!(warns >= 1, "the malformed requests are still seen, sampled");
-    assert!(warns <= 20, "{warns} WARN lines for {sent} malformed requests: not sampled");
-    assert!(!text.contains('\x1b'), "ANSI colours in a log that is not a terminal");
+    assert!(
+        warns <= 20,
+        "{warns} WARN lines for {sent} malformed requests: not sampled"
+    );
+    assert!(
+        !text.contains('\x1b'),
+        "ANSI colours in a log that is not a terminal"
+    );
 }

@@ -212,20 +212,14 @@ async fn a_one_minute_interval_rechecks_every_minute_across_two_instances() {
     let before = server.received_requests().await.unwrap().len();
     for pass in 1..=4 {
         app.clock.advance(MINUTE + Duration::from_secs(1));
-        let (a, b) = tokio::join!(
-            recheck_due(&app.state, MINUTE),
-            recheck_due(&other, MINUTE)
-        );
+        let (a, b) = tokio::join!(recheck_due(&app.state, MINUTE), recheck_due(&other, MINUTE));
         let (a, b) = (a.unwrap(), b.unwrap());
         assert_eq!(a.checked + b.checked, 3, "pass {pass}: {a:?} {b:?}");
         let hits = server.received_requests().await.unwrap().len() - before;
         assert_eq!(hits, 3 * pass, "upstream hits after pass {pass}");
         // Half a minute later (the next pass comes 61 s after that) nothing is due yet on either instance.
         app.clock.advance(Duration::from_secs(30));
-        let (a, b) = tokio::join!(
-            recheck_due(&app.state, MINUTE),
-            recheck_due(&other, MINUTE)
-        );
+        let (a, b) = tokio::join!(recheck_due(&app.state, MINUTE), recheck_due(&other, MINUTE));
         assert_eq!(a.unwrap().checked + b.unwrap().checked, 0, "pass {pass}");
     }
     let metrics = app.get(&app.client, "/metrics").await.text().await.unwrap();
