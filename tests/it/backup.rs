@@ -173,7 +173,7 @@ async fn a_pg_dump_restored_into_a_fresh_database_opens_with_the_same_master_key
     .await
     .unwrap();
     let refused = switchboard::ops::master_keys::check_configured(&without).await;
-    let message = format!("{:#}", refused.err().expect("start-up refuses"));
+    let message = format!("{:#}", refused.expect_err("start-up refuses"));
     assert!(
         message.contains("test1"),
         "names the missing key: {message}"
