@@ -12,6 +12,7 @@ pub mod error;
 pub mod jobs;
 pub mod markdown;
 pub mod mcp;
+pub mod metrics;
 pub mod models;
 pub mod ops;
 pub mod prompts;

@@ -53,6 +53,8 @@ pub struct Application {
     server: Server,
     state: web::Data<AppState>,
     setup: StartupSetup,
+    /// The `SWITCHBOARD_METRICS_BIND` listener's port and server, when set.
+    metrics: Option<(u16, Server)>,
 }
 
 impl Application {
@@ -119,8 +121,15 @@ impl Application {
         }
         crate::jobs::audit::start(state.clone());
 
-        let listener = TcpListener::bind(config.bind)?;
+        let listener = bind(config.bind, "SWITCHBOARD_BIND")?;
         let port = listener.local_addr()?.port();
+        let metrics = match config.serving.metrics_bind {
+            Some(addr) => Some(metrics_server(
+                bind(addr, "SWITCHBOARD_METRICS_BIND")?,
+                state.clone(),
+            )?),
+            None => None,
+        };
         let app_state = state.clone();
         let mut server = HttpServer::new(move || {
             let sessions = || {
@@ -147,6 +156,7 @@ impl Application {
             App::new()
                 .app_data(app_state.clone())
                 .app_data(limiter.clone())
+                .app_data(app_state.metrics.clone())
                 .app_data(form_config())
                 .app_data(web::QueryConfig::default().error_handler(|e, _| {
                     AppError::Validation(format!("Bad query string: {e}")).into()
@@ -170,6 +180,8 @@ impl Application {
                 // Inside the error renderer, so its 400/404 render like any other error.
                 .wrap(from_fn(console::edge::reject_control_chars))
                 .wrap(from_fn(console::errors::render_errors))
+                // Outside the error renderer: its 408 closes the connection.
+                .wrap(from_fn(console::body_deadline::body_deadline))
                 .wrap(console::headers::security_headers(https))
                 .wrap(from_fn(telemetry::request_log))
                 // gzip only (pure Rust); see docs/DECISIONS.md on BREACH.
@@ -185,6 +197,7 @@ impl Application {
             server: server.run(),
             state,
             setup,
+            metrics,
         })
     }
 
@@ -216,10 +229,58 @@ impl Application {
         self.server.handle()
     }
 
+    /// The port of the `SWITCHBOARD_METRICS_BIND` listener, when set.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics.as_ref().map(|(port, _)| *port)
+    }
+
     /// Serves until stopped (SIGINT/SIGTERM stop it gracefully).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        match self.metrics {
+            None => self.server.await,
+            Some((_, metrics)) => {
+                let metrics_handle = metrics.handle();
+                let metrics = tokio::spawn(metrics);
+                let served = self.server.await;
+                metrics_handle.stop(true).await;
+                let _ = metrics.await;
+                served
+            }
+        }
     }
+}
+
+/// Binds `addr`, naming the variable that chose it when that fails (a busy port, an
+/// address this machine does not have).
+fn bind(addr: std::net::SocketAddr, var: &str) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(addr).map_err(|e| {
+        let hint = match e.kind() {
+            std::io::ErrorKind::AddrInUse => {
+                " — another process is listening there; stop it or choose a free address"
+            }
+            _ => "",
+        };
+        anyhow::anyhow!("cannot listen on {addr} ({var}={addr}): {e}{hint}")
+    })
+}
+
+/// The `SWITCHBOARD_METRICS_BIND` server: `/metrics` and nothing else.
+fn metrics_server(
+    listener: TcpListener,
+    state: web::Data<AppState>,
+) -> anyhow::Result<(u16, Server)> {
+    let port = listener.local_addr()?.port();
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .app_data(console::health::MetricsListener)
+            .route("/metrics", web::get().to(console::health::metrics))
+    })
+    .workers(1)
+    .disable_signals()
+    .listen(listener)?
+    .run();
+    Ok((port, server))
 }
 
 fn form_config() -> web::FormConfig {

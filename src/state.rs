@@ -23,6 +23,8 @@ pub struct AppState {
     pub keyring: Keyring,
     /// Live provider checks under the configured egress policy and timeout.
     pub checker: Checker,
+    /// This instance's Prometheus metrics (`/metrics`).
+    pub metrics: crate::metrics::Metrics,
 }
 
 impl AppState {
@@ -39,12 +41,14 @@ impl AppState {
         let keyring = crate::crypto::keyring::load(config.master_keys.as_ref(), &config.data_dir)?;
         let hasher =
             tokio::task::spawn_blocking(move || PasswordHasher::new(parallel_hashes)).await?;
+        let metrics = crate::metrics::Metrics::new();
         Ok(Self {
             throttle: LoginThrottle::new(pool.clone(), clock.clone()),
             pool,
             clock,
             hasher,
-            checker: Checker::new(config.check.clone()),
+            checker: Checker::new(config.check.clone()).with_metrics(metrics.clone()),
+            metrics,
             config: Arc::new(config),
             keyring,
         })

@@ -9,24 +9,26 @@ use actix_web::{
     http::header::{HeaderName, HeaderValue},
     middleware::Next,
 };
-use tracing_subscriber::{EnvFilter, fmt};
+use tracing_subscriber::EnvFilter;
 
-/// Process-wide counters exported at `/metrics`.
+pub mod logs;
+
+use logs::client_error_sampler;
+
+/// Process-wide counters exported at `/metrics` (through [`crate::metrics::Metrics`]).
 pub mod counters {
-    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::LazyLock;
 
-    /// SQL statements started, across every connection of the process.
-    pub static SQL_STATEMENTS: AtomicU64 = AtomicU64::new(0);
-    /// HTTP responses by status class: 2xx, 3xx, 4xx, 5xx.
-    pub static RESPONSES: [AtomicU64; 4] = [const { AtomicU64::new(0) }; 4];
+    use prometheus_client::metrics::counter::Counter;
 
-    pub(super) fn count_response(status: u16) {
-        if let Some(slot) = (status / 100)
-            .checked_sub(2)
-            .and_then(|i| RESPONSES.get(usize::from(i)))
-        {
-            slot.fetch_add(1, Ordering::Relaxed);
-        }
+    /// SQL statements started, across every connection of the process. A process-wide
+    /// static because diesel's default instrumentation is a plain function; every
+    /// instance's registry exports this same counter.
+    static SQL_STATEMENTS: LazyLock<Counter> = LazyLock::new(Counter::default);
+
+    /// The process-wide SQL statement counter.
+    pub fn sql_statements() -> &'static Counter {
+        &SQL_STATEMENTS
     }
 
     /// Makes every new database connection count its statements.
@@ -38,7 +40,7 @@ pub mod counters {
                         event,
                         diesel::connection::InstrumentationEvent::StartQuery { .. }
                     ) {
-                        SQL_STATEMENTS.fetch_add(1, Ordering::Relaxed);
+                        SQL_STATEMENTS.inc();
                     }
                 },
             ))
@@ -51,19 +53,15 @@ pub mod counters {
 #[derive(Debug, Clone)]
 pub struct RequestId(pub String);
 
-/// Installs the global subscriber (`RUST_LOG` filters; `SWITCHBOARD_LOG_FORMAT=json` for JSON).
+/// Installs the global subscriber (`RUST_LOG` filters; `SWITCHBOARD_LOG_FORMAT=json` for JSON
+/// lines; ANSI colours only when standard error is a terminal).
 pub fn init() {
+    use std::io::IsTerminal as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    // rmcp logs each MCP request with its arguments at debug (and messages at trace): a
-    // provider key given to a tool would reach the log. Capped whatever RUST_LOG says.
-    let filter = filter.add_directive("rmcp=info".parse().expect("a valid directive"));
     let json = std::env::var("SWITCHBOARD_LOG_FORMAT").is_ok_and(|v| v == "json");
-    let builder = fmt().with_env_filter(filter).with_writer(std::io::stderr);
-    let _ = if json {
-        builder.json().try_init()
-    } else {
-        builder.try_init()
-    };
+    let ansi = std::io::stderr().is_terminal();
+    let _ = logs::subscriber(filter, json, ansi, std::io::stderr).try_init();
 }
 
 /// Middleware: request id + one log line per request.
@@ -73,23 +71,35 @@ pub async fn request_log(
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let id = ulid::Ulid::new().to_string();
     req.extensions_mut().insert(RequestId(id.clone()));
+    let metrics = req.app_data::<crate::metrics::Metrics>().cloned();
     let method = req.method().clone();
     let path = req.path().to_owned();
     let started = std::time::Instant::now();
     let result = next.call(req).await;
-    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let elapsed = started.elapsed().as_secs_f64();
+    let latency_ms = elapsed * 1000.0;
+    let (status, route) = match &result {
+        Ok(res) => (res.status().as_u16(), res.request().match_pattern()),
+        Err(e) => (e.as_response_error().status_code().as_u16(), None),
+    };
+    if let Some(metrics) = &metrics {
+        metrics.request(method.as_str(), route.as_deref(), status, elapsed);
+    }
     match &result {
-        Ok(res) => {
-            let status = res.status().as_u16();
-            counters::count_response(status);
-            if status >= 500 {
-                tracing::error!(request_id = %id, %method, %path, status, latency_ms, "request");
-            } else {
-                tracing::info!(request_id = %id, %method, %path, status, latency_ms, "request");
-            }
+        // A server fault: always logged, at ERROR.
+        Ok(_) if status >= 500 => {
+            tracing::error!(request_id = %id, %method, %path, status, latency_ms, "request")
         }
+        Ok(_) => tracing::info!(request_id = %id, %method, %path, status, latency_ms, "request"),
+        Err(e) if status >= 500 => {
+            tracing::error!(request_id = %id, %method, %path, status, error = %e, latency_ms, "request failed")
+        }
+        // The client's fault (a malformed request refused before any handler): at most
+        // WARN, and sampled, so a flood of bad input cannot flood the log.
         Err(e) => {
-            tracing::error!(request_id = %id, %method, %path, error = %e, latency_ms, "request failed")
+            if let Some(suppressed) = client_error_sampler().admit() {
+                tracing::warn!(request_id = %id, %method, %path, status, error = %e, latency_ms, suppressed, "request refused")
+            }
         }
     }
     result.map(|mut res| {

@@ -16,10 +16,7 @@
 //! Run alone: `SWITCHBOARD_BENCH_WRITE=1 cargo bench --bench load` or
 //! `cargo bench --bench load -- settings-write`.
 
-use std::{
-    sync::atomic::Ordering,
-    time::{Duration, Instant},
-};
+use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use chrono::Utc;
@@ -27,7 +24,7 @@ use diesel::sql_types::BigInt;
 use diesel_async::{
     AsyncConnection as _, AsyncPgConnection, RunQueryDsl as _, SimpleAsyncConnection as _,
 };
-use switchboard::telemetry::counters::SQL_STATEMENTS;
+use switchboard::telemetry::counters::sql_statements;
 
 use crate::{
     client::{self, Outcome, Samples},
@@ -133,7 +130,7 @@ async fn measure_both(server: &Server, measure: Duration) -> anyhow::Result<(Mea
 
 /// SQL statements this process has sent (the server's instrumentation, installed here).
 fn statements_here() -> u64 {
-    std::sync::atomic::AtomicU64::load(&SQL_STATEMENTS, Ordering::Relaxed)
+    sql_statements().get()
 }
 
 /// Waits for every backend to report its counters, then reads the database's commits.

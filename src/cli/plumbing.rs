@@ -22,14 +22,15 @@ pub(super) type StateCommand = Box<dyn for<'s> FnOnce(&'s AppState) -> BoxFut<'s
 /// `command` as an operator and prints its one-line result.
 pub(super) async fn with_state(config: Config, command: StateCommand) -> anyhow::Result<()> {
     let db = Database::open(config.database_url.as_ref(), &config.data_dir).await?;
-    let result = async {
-        let pool = db::pool(&db.url, 2)?;
+    let url = db.url.clone();
+    // Interrupted (signal, or a panic such as a closed pipe), the cluster is still stopped.
+    let result = db::interrupt::run_then_close(db, async {
+        let pool = db::pool(&url, 2)?;
         let state = AppState::new(config, pool, Clock::default(), 1).await?;
         crate::ops::master_keys::check_configured(&state).await?;
         command(&state).await
-    }
+    })
     .await;
-    db.close().await;
     println!("{}", result?);
     Ok(())
 }

@@ -5,6 +5,8 @@ use std::{net::SocketAddr, path::PathBuf};
 
 use secrecy::SecretString;
 
+pub mod serving;
+
 mod proxies;
 
 pub use proxies::TrustedProxies;
@@ -87,6 +89,8 @@ pub struct Config {
     /// `SWITCHBOARD_AUDIT_VERIFY_INTERVAL` (default `1d`, `0` = off): how often the whole
     /// trail is verified and the result recorded for the Audit tab.
     pub audit_verify_interval: Option<std::time::Duration>,
+    /// Body read timeout and the metrics address (issue 23).
+    pub serving: serving::Serving,
 }
 
 impl std::fmt::Debug for Config {
@@ -109,6 +113,7 @@ impl std::fmt::Debug for Config {
             .field("audit_signer", &self.audit_signer)
             .field("audit_checkpoints", &self.audit_checkpoints)
             .field("audit_verify_interval", &self.audit_verify_interval)
+            .field("serving", &self.serving)
             .finish()
     }
 }
@@ -221,8 +226,10 @@ impl Config {
                 .map_err(|p| ConfigError::new("SWITCHBOARD_AUDIT_VERIFY_INTERVAL", p))?,
             None => Some(std::time::Duration::from_secs(86_400)),
         };
+        let serving = serving::Serving::from_lookup(get)?;
 
         Ok(Self {
+            serving,
             database_url,
             bind,
             data_dir,

@@ -2,6 +2,7 @@
 //! and the private PostgreSQL cluster started when no `DATABASE_URL` is given.
 
 pub mod embedded;
+pub mod interrupt;
 pub mod outage;
 pub mod prelude;
 pub mod roles;

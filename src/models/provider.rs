@@ -400,6 +400,22 @@ pub struct Claimed {
     pub org_id: i64,
 }
 
+/// Gives up a re-check claim on provider `id` (its result is written, or it went stale).
+pub async fn release_claim(
+    conn: &mut AsyncPgConnection,
+    org_id: i64,
+    id: &str,
+) -> QueryResult<usize> {
+    diesel::update(
+        providers::table
+            .filter(providers::org_id.eq(org_id))
+            .filter(providers::id.eq(id)),
+    )
+    .set(providers::recheck_lease_until.eq(None::<DateTime<Utc>>))
+    .execute(conn)
+    .await
+}
+
 /// Claims up to `limit` providers whose last check is older than `due_before` (or never
 /// ran) and that no other instance holds, leasing them until `lease_until`. One statement:
 /// `FOR UPDATE SKIP LOCKED` lets concurrent instances claim disjoint rows, and the lease

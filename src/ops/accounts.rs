@@ -50,7 +50,10 @@ pub async fn log_in(
         let mut conn = state.pool.get().await?;
         let reservation = match state.throttle.reserve(&mut conn, keys).await? {
             Ok(reservation) => reservation,
-            Err(refusal) => return Ok(LoginOutcome::Throttled(refusal)),
+            Err(refusal) => {
+                state.metrics.login("throttled");
+                return Ok(LoginOutcome::Throttled(refusal));
+            }
         };
         let found = match &normalized {
             Some(normalized) => User::find_by_email(&mut conn, normalized).await?,
@@ -67,12 +70,14 @@ pub async fn log_in(
     match found {
         Some(user) if matched => {
             reservation.succeeded(&mut conn).await?;
+            state.metrics.login("succeeded");
             Ok(LoginOutcome::LoggedIn(user))
         }
         found => {
             reservation.failed(&mut conn).await?;
             let label: String = typed.chars().take(254).collect();
             record_failed_login(&mut conn, label, found.as_ref(), meta).await?;
+            state.metrics.login("failed");
             Ok(LoginOutcome::Failed)
         }
     }

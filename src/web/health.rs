@@ -36,46 +36,25 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     }
 }
 
-/// `GET /metrics`: Prometheus text format.
-pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
-    use std::{
-        fmt::Write as _,
-        sync::atomic::{AtomicU64, Ordering},
-    };
+/// Marks the app of the `SWITCHBOARD_METRICS_BIND` listener.
+#[derive(Clone, Copy, Debug)]
+pub struct MetricsListener;
 
-    use crate::telemetry::counters::{RESPONSES, SQL_STATEMENTS};
-    let pool = state.pool.status();
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "# HELP switchboard_http_responses_total HTTP responses by status class."
-    );
-    let _ = writeln!(out, "# TYPE switchboard_http_responses_total counter");
-    for (i, class) in ["2xx", "3xx", "4xx", "5xx"].iter().enumerate() {
-        let _ = writeln!(
-            out,
-            "switchboard_http_responses_total{{class=\"{class}\"}} {}",
-            AtomicU64::load(&RESPONSES[i], Ordering::Relaxed)
-        );
+/// `GET /metrics`: the instance's metrics (OpenMetrics text, see [`crate::metrics`]). With
+/// `SWITCHBOARD_METRICS_BIND` set, only that listener answers it; the console's is 404.
+pub async fn metrics(req: actix_web::HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    if state.config.serving.metrics_bind.is_some() && req.app_data::<MetricsListener>().is_none() {
+        return HttpResponse::from_error(crate::error::AppError::NotFound);
     }
-    let _ = writeln!(
-        out,
-        "# HELP switchboard_sql_statements_total SQL statements sent to PostgreSQL."
+    let pool = state.pool.status();
+    let body = state.metrics.render(
+        state.clock.now().timestamp(),
+        pool.size,
+        pool.available,
+        pool.max_size,
     );
-    let _ = writeln!(out, "# TYPE switchboard_sql_statements_total counter");
-    let _ = writeln!(
-        out,
-        "switchboard_sql_statements_total {}",
-        AtomicU64::load(&SQL_STATEMENTS, Ordering::Relaxed)
-    );
-    let _ = writeln!(
-        out,
-        "# HELP switchboard_db_pool_connections Open pooled database connections."
-    );
-    let _ = writeln!(out, "# TYPE switchboard_db_pool_connections gauge");
-    let _ = writeln!(out, "switchboard_db_pool_connections {}", pool.size);
-    let _ = writeln!(out, "switchboard_db_pool_available {}", pool.available);
     HttpResponse::Ok()
-        .content_type("text/plain; version=0.0.4")
-        .body(out)
+        .content_type(crate::metrics::CONTENT_TYPE)
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .body(body)
 }

@@ -5,6 +5,7 @@ pub mod account;
 pub mod advanced;
 pub mod assets;
 pub mod audit;
+pub mod body_deadline;
 pub mod edge;
 pub mod errors;
 pub mod frame;

@@ -21,10 +21,13 @@ pub(crate) fn log_capture() -> Arc<Mutex<Vec<u8>>> {
         .get_or_init(|| {
             let buffer = Arc::new(Mutex::new(Vec::new()));
             let sink = buffer.clone();
-            let subscriber = tracing_subscriber::fmt()
-                .with_env_filter("debug")
-                .with_writer(move || Writer(sink.clone()))
-                .finish();
+            // The production subscriber (its caps and sampling), as text without colours.
+            let subscriber = switchboard::telemetry::logs::subscriber(
+                tracing_subscriber::EnvFilter::new("debug"),
+                false,
+                false,
+                move || Writer(sink.clone()),
+            );
             // Another test binary module may have set one first; then this test can't see
             // the logs and says so by failing below.
             tracing::subscriber::set_global_default(subscriber).expect("log capture installed");

@@ -2,6 +2,8 @@
 //! links once.
 
 mod api;
+mod backup;
+mod balancer;
 mod browser;
 mod browser_audit;
 mod browser_invitations;

@@ -23,7 +23,10 @@ use crate::{
 const BATCH: i64 = 16;
 /// Checks in flight at once per instance.
 const CONCURRENCY: usize = 4;
-/// How long a claim keeps other instances off a provider: well beyond a check's timeout.
+/// How long a claim keeps other instances off a provider: well beyond a check's timeout,
+/// but never longer than the interval (a claim whose holder died must not outlive the next
+/// due time). Writing the result gives the claim up (issue 23: a 1-minute interval was
+/// served every 5 minutes while the lease outlived the result).
 const LEASE: chrono::Duration = chrono::Duration::minutes(5);
 
 /// What one pass did.
@@ -48,9 +51,14 @@ pub async fn recheck_due(state: &AppState, interval: Duration) -> OpResult<Reche
     loop {
         let claimed = {
             let mut conn = state.pool.get().await?;
-            provider::claim_due(&mut conn, now, now - age, now + LEASE, BATCH).await?
+            provider::claim_due(&mut conn, now, now - age, now + LEASE.min(age), BATCH).await?
         };
         if claimed.is_empty() {
+            let m = &state.metrics;
+            m.rechecks("passed", report.checked - report.failed);
+            m.rechecks("failed", report.failed);
+            m.rechecks("skipped", report.skipped);
+            m.rechecks("alerted", report.alerts);
             return Ok(report);
         }
         let results: Vec<_> = stream::iter(claimed)
@@ -96,6 +104,7 @@ async fn recheck_one(state: &AppState, org_id: i64, id: &str) -> OpResult<Option
         let Some(before) = provider::lock(conn, org.id, id).await? else {
             return Ok(None);
         };
+        provider::release_claim(conn, org.id, id).await?;
         if before.lock_version != seen.lock_version {
             // Edited while we checked the old settings: the next pass checks the new ones.
             return Ok(None);

@@ -97,6 +97,8 @@ impl CheckSettings {
 pub struct Checker {
     settings: CheckSettings,
     lookup: Arc<dyn Lookup>,
+    /// Where outcomes are counted, by kind and code.
+    metrics: Option<crate::metrics::Metrics>,
 }
 
 impl Checker {
@@ -108,7 +110,17 @@ impl Checker {
     /// A checker that resolves host names with `lookup` instead of the system.
     pub(crate) fn with_lookup(settings: CheckSettings, lookup: Arc<dyn Lookup>) -> Self {
         transport::install_crypto_provider();
-        Self { settings, lookup }
+        Self {
+            settings,
+            lookup,
+            metrics: None,
+        }
+    }
+
+    /// This checker, counting every outcome in `metrics`.
+    pub fn with_metrics(mut self, metrics: crate::metrics::Metrics) -> Self {
+        self.metrics = Some(metrics);
+        self
     }
 
     /// The settings in force.
@@ -152,6 +164,10 @@ impl Checker {
             latency_ms = u64::try_from(latency.as_millis()).unwrap_or(u64::MAX),
             "provider check finished"
         );
+        if let Some(metrics) = &self.metrics {
+            let code = outcome.code.map_or("ok", FailureCode::as_str);
+            metrics.live_check(req.kind.as_str(), code);
+        }
         outcome
     }
 

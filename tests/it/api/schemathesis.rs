@@ -19,8 +19,13 @@ use super::{all_scopes, token};
 use crate::helpers::TestApp;
 use switchboard::models::{membership::Role, org::Org};
 
-/// The pinned versions (the same as `.ci/run`'s).
-const PACKAGES: [&str; 2] = ["schemathesis==4.32.5", "openapi-spec-validator==0.9.0"];
+/// The pinned versions (the same as `.ci/run`'s); prometheus-client's OpenMetrics parser
+/// reads `/metrics` in `console::operating`.
+const PACKAGES: [&str; 3] = [
+    "schemathesis==4.32.5",
+    "openapi-spec-validator==0.9.0",
+    "prometheus-client==0.21.1",
+];
 
 /// The virtualenv holding schemathesis and openapi-spec-validator: `.ci/run`'s (through
 /// `SCHEMATHESIS`, its `bin/schemathesis`), else one made under the target directory.
@@ -35,7 +40,7 @@ pub async fn python_tools() -> PathBuf {
     }
     static MADE: tokio::sync::OnceCell<PathBuf> = tokio::sync::OnceCell::const_new();
     MADE.get_or_init(|| async {
-        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("python-tools-1");
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("python-tools-2");
         if dir.join("bin/openapi-spec-validator").exists() {
             return dir;
         }

@@ -13,6 +13,7 @@ mod insights;
 mod invitations;
 mod member_rules;
 mod members;
+mod operating;
 mod ops;
 mod outage;
 mod provider_tab;

@@ -26,7 +26,7 @@ async fn probes_and_metrics_answer() {
         metrics.contains("switchboard_sql_statements_total "),
         "{metrics}"
     );
-    assert!(metrics.contains("switchboard_http_responses_total{class=\"2xx\"}"));
+    assert!(metrics.contains("switchboard_http_request_duration_seconds_count{"));
 }
 
 #[tokio::test]

@@ -189,3 +189,42 @@ async fn two_instances_on_one_database_check_each_provider_once_per_interval() {
     assert_eq!(server.received_requests().await.unwrap().len(), after);
     assert_eq!(app.audit_count("provider.check_failed").await, 0);
 }
+
+/// Issue 23: with a one-minute interval each provider is re-checked every minute, not every
+/// five (the claim's lease used to outlive the written result), and two instances between
+/// them still hit the upstream once per provider per minute.
+#[tokio::test]
+async fn a_one_minute_interval_rechecks_every_minute_across_two_instances() {
+    const MINUTE: Duration = Duration::from_secs(60);
+    let app = admin_app().await;
+    let server = anthropic_mock().await;
+    for name in ["One", "Two", "Three"] {
+        add(&app, &server, name).await;
+    }
+    let other = AppState::new(
+        (*app.state.config).clone(),
+        db::pool(&app.db_url, 4).unwrap(),
+        app.clock.clone(),
+        1,
+    )
+    .await
+    .unwrap();
+    let before = server.received_requests().await.unwrap().len();
+    for pass in 1..=4 {
+        app.clock.advance(MINUTE + Duration::from_secs(1));
+        let (a, b) = tokio::join!(recheck_due(&app.state, MINUTE), recheck_due(&other, MINUTE));
+        let (a, b) = (a.unwrap(), b.unwrap());
+        assert_eq!(a.checked + b.checked, 3, "pass {pass}: {a:?} {b:?}");
+        let hits = server.received_requests().await.unwrap().len() - before;
+        assert_eq!(hits, 3 * pass, "upstream hits after pass {pass}");
+        // Half a minute later (the next pass comes 61 s after that) nothing is due yet on either instance.
+        app.clock.advance(Duration::from_secs(30));
+        let (a, b) = tokio::join!(recheck_due(&app.state, MINUTE), recheck_due(&other, MINUTE));
+        assert_eq!(a.unwrap().checked + b.unwrap().checked, 0, "pass {pass}");
+    }
+    let metrics = app.get(&app.client, "/metrics").await.text().await.unwrap();
+    assert!(
+        metrics.contains("switchboard_rechecks_total{outcome=\"passed\"}"),
+        "{metrics}"
+    );
+}
