@@ -26,6 +26,8 @@ pub struct AppState {
     pub keyring: Keyring,
     /// Live provider checks under the configured egress policy and timeout.
     pub checker: Checker,
+    /// Model lists endpoints answered, per provider, for a few minutes (per process).
+    pub model_lists: crate::providers::models::ModelListCache,
     /// The rate limits of `/api/v1` and `/mcp` (per process).
     pub rate: crate::api::rate::Limiter,
 }
@@ -61,6 +63,7 @@ impl AppState {
             hasher,
             setup_token: Mutex::new(setup_token),
             checker: Checker::new(config.check.clone()),
+            model_lists: Default::default(),
             rate: crate::api::rate::Limiter::new(config.api_rate),
             config: Arc::new(config),
             keyring,

@@ -3,16 +3,19 @@
 //! (test, activate, deactivate, remove key, delete). The add/edit form is in [`form`].
 //! Every rule lives in `ops::providers`; these handlers only translate.
 
+mod drafts;
 mod form;
 mod form_input;
 mod form_view;
 mod matrix;
+mod models;
 
 use actix_session::Session;
 use actix_web::{HttpRequest, HttpResponse, http::StatusCode, web};
 use askama::Template;
 
 pub use form::{create_provider, edit_provider_form, new_provider_form, update_provider};
+pub use models::{load_models_edit, load_models_new};
 
 use super::{
     Chrome, OrgHeader, Tab,

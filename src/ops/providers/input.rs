@@ -16,13 +16,19 @@ use crate::{
 
 use super::view::{config_text, effective_base_url};
 
-/// Where the key comes from.
+/// Where a save's (or a model listing's) key comes from: the one shape the console, REST
+/// and MCP share (docs/DECISIONS.md "KeyInput"). Transports map their fields onto it and
+/// nothing else decides where a key comes from.
 #[derive(Debug)]
 pub enum KeyInput {
-    /// Keep the stored key (a blank key field on edit); no key on create.
+    /// Keep the stored key (a blank key field on edit); no key on create. Refused when the
+    /// kind or base URL changes (rule 4).
     Keep,
     /// A key typed in.
     New(SecretString),
+    /// The key typed into an earlier, failed save of this form in this session, kept as a
+    /// draft (console only: a draft needs a session). Dropped when the save succeeds.
+    Draft(super::drafts::DraftRef),
     /// The key of another provider of the org, shared by reference.
     LinkFrom(String),
     /// An existing secret of the org (`sec_…`, as the API names it), shared by reference.

@@ -6,8 +6,10 @@
 //! deletions can't deadlock.
 
 mod activation;
+pub mod drafts;
 mod input;
 mod keys;
+pub mod models;
 mod recheck;
 pub mod release;
 mod view;
