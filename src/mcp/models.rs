@@ -34,10 +34,9 @@ impl From<OpError> for ListingError {
 impl IntoCallToolResult for ListingError {
     fn into_call_tool_result(self) -> Result<CallToolResponse, ErrorData> {
         match self {
-            ListingError::Failed(_, body) => Ok(CallToolResult::error(vec![ContentBlock::text(
-                body.to_string(),
-            )])
-            .into()),
+            ListingError::Failed(_, body) => {
+                Ok(CallToolResult::error(vec![ContentBlock::text(body.to_string())]).into())
+            }
             ListingError::Other(e) => e.into_call_tool_result(),
         }
     }

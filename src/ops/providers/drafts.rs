@@ -239,6 +239,7 @@ pub async fn discard(state: &AppState, caller: &Caller, draft: &DraftRef) -> OpR
     let mut conn = state.pool.get().await?;
     if let Some(row) = key_draft::find(&mut conn, org.id, &draft.id).await?
         && row.session_hash == draft.scope.session_hash()
+        && row.form == draft.scope.form
     {
         key_draft::delete(&mut conn, org.id, &row.id).await?;
     }

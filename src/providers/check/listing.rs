@@ -218,5 +218,7 @@ fn error_of(req: &CheckRequest, resp: &RawResponse) -> Failure {
         Protocol::Bedrock => super::bedrock::interpret(req, resp),
         Protocol::Azure => return generic_failure(resp, &ErrorInfo::of(resp)),
     };
-    specific.err().unwrap_or_else(|| generic_failure(resp, &ErrorInfo::of(resp)))
+    specific
+        .err()
+        .unwrap_or_else(|| generic_failure(resp, &ErrorInfo::of(resp)))
 }

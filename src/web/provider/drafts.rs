@@ -60,7 +60,12 @@ impl KeySource {
     /// key is kept as a new draft, a used draft stays — unless the key itself was the
     /// problem (`key_rejected`), when a used draft is dropped and nothing is kept. Failing
     /// to keep a draft only means the admin types the key again: logged, never an error.
-    pub async fn kept(self, state: &AppState, caller: &Caller, key_rejected: bool) -> Option<DraftHint> {
+    pub async fn kept(
+        self,
+        state: &AppState,
+        caller: &Caller,
+        key_rejected: bool,
+    ) -> Option<DraftHint> {
         if key_rejected {
             if let Some(draft) = &self.draft
                 && let Err(e) = drafts::discard(state, caller, draft).await
@@ -86,5 +91,8 @@ impl KeySource {
 /// Whether a refusal concerns the key itself (the key field, or a key the provider rejected).
 pub fn key_rejected(errors: &Errors) -> bool {
     errors.messages.iter().any(|(f, _)| *f == Some("api_key"))
-        || errors.check.as_ref().is_some_and(|c| c.code == "auth_rejected")
+        || errors
+            .check
+            .as_ref()
+            .is_some_and(|c| c.code == "auth_rejected")
 }

@@ -180,7 +180,11 @@ pub async fn create_provider(
         Err(refusal) => refusal?,
     };
     let draft = match source {
-        Some(source) => source.kept(&state, &ctx.caller, key_rejected(&errors)).await,
+        Some(source) => {
+            source
+                .kept(&state, &ctx.caller, key_rejected(&errors))
+                .await
+        }
         None => None,
     };
     let spec = FormSpec {
@@ -227,7 +231,11 @@ pub async fn update_provider(
         Err(refusal) => refusal?,
     };
     let draft = match source {
-        Some(source) => source.kept(&state, &ctx.caller, key_rejected(&errors)).await,
+        Some(source) => {
+            source
+                .kept(&state, &ctx.caller, key_rejected(&errors))
+                .await
+        }
         None => None,
     };
     let spec = FormSpec {

@@ -335,9 +335,13 @@ pub fn build(
         kind_error: errors.on("kind"),
         lock_version,
         fields,
-        models: extras
-            .models
-            .unwrap_or_else(|| entry.example_models.iter().map(|m| (*m).to_owned()).collect()),
+        models: extras.models.unwrap_or_else(|| {
+            entry
+                .example_models
+                .iter()
+                .map(|m| (*m).to_owned())
+                .collect()
+        }),
         models_action: crate::providers::check::lists_models(kind).then(|| match editing {
             Some(p) => urls::provider_action(slug, &p.id, "models"),
             None => format!("/orgs/{slug}/settings/ai/provider/models"),

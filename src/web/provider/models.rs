@@ -83,7 +83,9 @@ async fn load(
                 (0, _) => "The endpoint lists no models.".to_owned(),
                 (1, _) => "Loaded 1 model from the endpoint.".to_owned(),
                 (n, false) => format!("Loaded {n} models from the endpoint."),
-                (n, true) => format!("Loaded {n} models from the endpoint (listed in the last few minutes)."),
+                (n, true) => {
+                    format!("Loaded {n} models from the endpoint (listed in the last few minutes).")
+                }
             };
             let status = ModelsStatus {
                 failed: false,
