@@ -4,6 +4,7 @@
 mod api;
 mod browser;
 mod browser_audit;
+mod browser_forms;
 mod browser_invitations;
 mod browser_routing;
 mod browser_tokens;
