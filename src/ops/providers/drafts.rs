@@ -227,7 +227,7 @@ pub async fn usable(
         key_draft::delete(&mut conn, org.id, &row.id).await?;
         return Ok(None);
     }
-    Ok((ours && fits).then(|| DraftHint {
+    Ok((ours && fits).then_some(DraftHint {
         id: row.id,
         last4: row.last4,
     }))

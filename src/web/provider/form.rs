@@ -69,8 +69,10 @@ pub(super) async fn render_form(
         editing,
         lock_version,
         &list.providers,
-        spec.errors,
-        spec.extras,
+        Extras {
+            errors: spec.errors,
+            ..spec.extras
+        },
     );
     let (chrome, org) = org_frame(session, ctx, &form.heading, Some(Tab::Provider))?;
     let page = FormPage { chrome, org, form };

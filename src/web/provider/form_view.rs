@@ -144,6 +144,8 @@ pub struct ModelsStatus {
 /// listing (its models, and what it came to).
 #[derive(Default)]
 pub struct Extras {
+    /// Why a save was refused.
+    pub errors: Errors,
     pub draft: Option<crate::ops::providers::drafts::DraftHint>,
     pub models: Option<Vec<String>>,
     pub models_status: Option<ModelsStatus>,
@@ -158,9 +160,9 @@ pub fn build(
     editing: Option<&ProviderView>,
     lock_version: Option<i32>,
     others: &[ProviderView],
-    errors: Errors,
-    extras: Extras,
+    mut extras: Extras,
 ) -> FormView {
+    let errors = std::mem::take(&mut extras.errors);
     let entry = kind.entry();
     let mut fields = Vec::new();
 

@@ -113,6 +113,7 @@ async fn load(
             draft,
             models: listed,
             models_status: Some(status),
+            ..Extras::default()
         },
     };
     render_form(req, ctx, session, state, code, spec).await
