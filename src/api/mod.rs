@@ -11,6 +11,7 @@
 //! - Every endpoint is annotated for the OpenAPI 3.1 document served at
 //!   `/api/v1/openapi.json` ([`openapi`]); a test walks the route table against it.
 
+pub mod ai_route;
 pub mod audit;
 pub mod auth;
 pub mod catalog;
@@ -18,7 +19,6 @@ pub mod json;
 pub mod openapi;
 pub mod providers;
 pub mod rate;
-pub mod route;
 pub mod settings;
 pub mod skills;
 
@@ -46,14 +46,6 @@ pub fn v1<S: SessionStore + 'static>(sessions: SessionMiddleware<S>) -> impl Htt
         .wrap(from_fn(rate::limit))
 }
 
-/// The MCP endpoint (`POST /mcp`).
-pub fn mcp() -> impl HttpServiceFactory {
-    web::scope("/mcp")
-        .configure(crate::mcp::routes)
-        .default_service(web::to(no_endpoint))
-        .wrap(from_fn(rate::limit))
-}
-
 /// The route table of `/api/v1` (paths relative to it). Each route's handler carries the
 /// `#[utoipa::path]` that documents it; `tests/it/api` checks the two agree.
 fn routes(cfg: &mut web::ServiceConfig) {
@@ -63,7 +55,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .configure(settings::routes)
         .configure(skills::routes)
         .configure(audit::routes)
-        .configure(route::routes);
+        .configure(ai_route::routes);
 }
 
 /// No such endpoint: 401 without credentials (a token is always asked first), else 404

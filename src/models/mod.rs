@@ -6,6 +6,7 @@ pub mod api_token;
 pub mod audit;
 pub mod invitation;
 pub mod key_draft;
+pub mod login_throttle;
 pub mod membership;
 pub mod org;
 pub mod provider;

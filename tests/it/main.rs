@@ -10,6 +10,7 @@ mod browser_routing;
 mod browser_tokens;
 mod canary;
 pub(crate) mod console;
+mod floors;
 mod forms;
 mod helpers;
 mod keys;
