@@ -8,15 +8,14 @@ use rmcp::{
     model::{CallToolResponse, CallToolResult, ContentBlock},
 };
 
-use super::tools::ToolError;
-use crate::{api::providers::listing_error, ops::OpError};
+use crate::{api::providers::listing_error, error::AppError, ops::OpError};
 
 /// A refused listing, as a tool error.
 pub enum ListingError {
     /// A failed listing: status and the REST body.
     Failed(u16, serde_json::Value),
-    /// Anything else.
-    Other(ToolError),
+    /// Anything else, answered as every tool answers it.
+    Other(AppError),
 }
 
 impl From<OpError> for ListingError {
@@ -26,7 +25,7 @@ impl From<OpError> for ListingError {
                 body["error"]["status"] = status.into();
                 ListingError::Failed(status, body)
             }
-            Err(other) => ListingError::Other(ToolError::from_app(other)),
+            Err(other) => ListingError::Other(other),
         }
     }
 }
@@ -37,7 +36,17 @@ impl IntoCallToolResult for ListingError {
             ListingError::Failed(_, body) => {
                 Ok(CallToolResult::error(vec![ContentBlock::text(body.to_string())]).into())
             }
-            ListingError::Other(e) => e.into_call_tool_result(),
+            ListingError::Other(error) => {
+                if let AppError::Internal(cause) = &error {
+                    tracing::error!(error = ?cause, "internal error in an MCP tool");
+                }
+                let body = serde_json::json!({ "error": {
+                    "code": error.code(),
+                    "status": actix_web::ResponseError::status_code(&error).as_u16(),
+                    "message": error.public_message(),
+                }});
+                Ok(CallToolResult::error(vec![ContentBlock::text(body.to_string())]).into())
+            }
         }
     }
 }

@@ -63,13 +63,6 @@ impl From<OpError> for ToolError {
     }
 }
 
-impl ToolError {
-    /// An error already translated for the web.
-    pub fn from_app(e: AppError) -> Self {
-        Self(e)
-    }
-}
-
 impl IntoCallToolResult for ToolError {
     fn into_call_tool_result(self) -> Result<CallToolResponse, ErrorData> {
         let error = self.0;

@@ -13,11 +13,12 @@
 
 use chrono::TimeDelta;
 use diesel_async::AsyncPgConnection;
-use secrecy::{ExposeSecret as _, SecretString};
+use secrecy::SecretString;
 
+pub use super::input::{DraftRef, DraftScope};
 use super::input::{Fields, check_key};
 use crate::{
-    crypto::{secret as sealing, sha256},
+    crypto::secret as sealing,
     models::{key_draft, org::Org},
     ops::{Caller, OpError, OpResult, Scope},
     providers::ProviderKind,
@@ -29,36 +30,6 @@ pub const DRAFT_TTL: TimeDelta = TimeDelta::minutes(15);
 
 /// The form a draft belongs to: the add form, or the edit form of one provider.
 pub const NEW_FORM: &str = "new";
-
-/// Where a draft belongs: the console session and the form. No `Debug` of the binding.
-#[derive(Clone)]
-pub struct DraftScope {
-    /// The session's draft binding: a random value kept in the server-side session.
-    pub session: SecretString,
-    /// [`NEW_FORM`] or the id of the provider being edited.
-    pub form: String,
-}
-
-impl std::fmt::Debug for DraftScope {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DraftScope")
-            .field("form", &self.form)
-            .finish_non_exhaustive()
-    }
-}
-
-impl DraftScope {
-    fn session_hash(&self) -> [u8; 32] {
-        sha256(self.session.expose_secret().as_bytes())
-    }
-}
-
-/// A draft named by the form, in the scope of the request that names it.
-#[derive(Debug, Clone)]
-pub struct DraftRef {
-    pub id: String,
-    pub scope: DraftScope,
-}
 
 /// What the form may show of a kept draft: its id (a hidden field) and last four characters.
 #[derive(Debug, Clone, PartialEq, Eq)]
