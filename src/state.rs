@@ -25,6 +25,8 @@ pub struct AppState {
     pub checker: Checker,
     /// This instance's Prometheus metrics (`/metrics`).
     pub metrics: crate::metrics::Metrics,
+    /// Model lists endpoints answered, per provider, for a few minutes (per process).
+    pub model_lists: crate::providers::models::ModelListCache,
 }
 
 impl AppState {
@@ -49,6 +51,7 @@ impl AppState {
             hasher,
             checker: Checker::new(config.check.clone()).with_metrics(metrics.clone()),
             metrics,
+            model_lists: Default::default(),
             config: Arc::new(config),
             keyring,
         })

@@ -10,6 +10,7 @@
 //!   whole is saved through `update_provider` (the same rules as the console's edit form).
 
 mod body;
+mod models;
 
 use actix_web::{
     HttpRequest, HttpResponse,
@@ -22,6 +23,7 @@ pub use body::{
     ConfigInput, ConfigJson, Deactivated, LastCheckJson, NewProvider, ProviderJson,
     ProviderListJson, ProviderPatch, Tested, present,
 };
+pub use models::{ModelJson, ModelListJson, listing_error};
 
 use super::{
     auth::ApiCaller,
@@ -62,6 +64,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/orgs/{org}/providers/{id}/activate",
             web::post().to(activate_provider),
+        )
+        .route(
+            "/orgs/{org}/providers/{id}/models",
+            web::get().to(models::list_provider_models),
         );
 }
 
@@ -76,7 +82,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         delete_provider,
         test_provider,
         activate_provider,
-        deactivate_provider
+        deactivate_provider,
+        models::list_provider_models
     ),
     components(schemas(
         ProviderJson,
@@ -88,6 +95,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         ConfigInput,
         Tested,
         Deactivated,
+        ModelListJson,
+        ModelJson,
         crate::providers::ProviderKind
     )),
     tags((name = "providers", description = "The org's LLM provider records")),

@@ -107,6 +107,23 @@ diesel::table! {
 }
 
 diesel::table! {
+    key_drafts (id) {
+        id -> Text,
+        org_id -> Int8,
+        session_hash -> Bytea,
+        form -> Text,
+        kind -> Text,
+        base_url -> Nullable<Text>,
+        key_id -> Text,
+        version -> Int2,
+        envelope -> Bytea,
+        last4 -> Text,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     login_throttles (key) {
         key -> Text,
         window_started_at -> Timestamptz,
@@ -245,6 +262,7 @@ diesel::table! {
 diesel::joinable!(api_tokens -> orgs (org_id));
 diesel::joinable!(audit_events -> orgs (org_id));
 diesel::joinable!(invitations -> orgs (org_id));
+diesel::joinable!(key_drafts -> orgs (org_id));
 diesel::joinable!(memberships -> orgs (org_id));
 diesel::joinable!(memberships -> users (user_id));
 diesel::joinable!(org_ai_settings -> orgs (org_id));
@@ -264,6 +282,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_verifications,
     invitations,
     job_leases,
+    key_drafts,
     login_throttles,
     memberships,
     org_ai_settings,

@@ -7,6 +7,7 @@
 
 pub mod http;
 pub mod io;
+pub mod models;
 pub mod tools;
 
 use actix_web::{dev::HttpServiceFactory, middleware::from_fn, web};

@@ -25,7 +25,9 @@ use super::io::{
     ProviderOutput, SettingsOutput, SkillListOutput, TestOutput, UpdateProvider, UpdateSettings,
     provider_output,
 };
+use super::models::ListingError;
 use crate::{
+    api::providers::ModelListJson,
     error::AppError,
     ops::{Caller, OpError, providers, settings, skills},
     state::AppState,
@@ -197,6 +199,21 @@ impl Switchboard {
     ) -> Result<Json<TestOutput>, ToolError> {
         let (view, outcome) = providers::test_provider(&who.state, &who.caller, &input.id).await?;
         Ok(Json(TestOutput::of(&who.caller, view, outcome)))
+    }
+
+    #[tool(
+        name = "list-provider-models",
+        description = "The models a saved provider's endpoint lists (OpenAI-compatible /models, Ollama tags, Gemini, Anthropic, Bedrock foundation models), fetched with its stored key and cached a few minutes. A failed listing is an error whose code is the check's (timeout, unreachable, blocked_address, auth_rejected, ...). Scope aiProviders:test.",
+        annotations(read_only_hint = true, open_world_hint = true)
+    )]
+    async fn list_provider_models(
+        &self,
+        who: Authenticated,
+        Parameters(input): Parameters<ProviderId>,
+    ) -> Result<Json<ModelListJson>, ListingError> {
+        let listed =
+            providers::models::list_provider_models(&who.state, &who.caller, &input.id).await?;
+        Ok(Json(ModelListJson::of(&input.id, listed)))
     }
 
     #[tool(

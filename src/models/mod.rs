@@ -5,6 +5,7 @@ pub mod ai_settings;
 pub mod api_token;
 pub mod audit;
 pub mod invitation;
+pub mod key_draft;
 pub mod lease;
 pub mod login_throttle;
 pub mod membership;

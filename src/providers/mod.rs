@@ -8,6 +8,7 @@ pub mod catalog;
 pub mod check;
 pub mod cli;
 pub mod egress;
+pub mod models;
 
 pub use catalog::{CatalogEntry, ProviderKind, Tools, catalog};
 pub use check::{

@@ -91,6 +91,14 @@ pub fn console_routes(cfg: &mut web::ServiceConfig) {
                     web::get().to(provider::new_provider_form),
                 )
                 .route(
+                    "/settings/ai/provider/models",
+                    web::post().to(provider::load_models_new),
+                )
+                .route(
+                    "/settings/ai/providers/{id}/models",
+                    web::post().to(provider::load_models_edit),
+                )
+                .route(
                     "/settings/ai/provider/deactivate",
                     web::post().to(provider::deactivate_provider),
                 )

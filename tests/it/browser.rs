@@ -463,7 +463,7 @@ impl Browser {
     }
 
     /// The browser console since the last call (chromedriver hands each entry out once).
-    async fn console(&self) -> Vec<Value> {
+    pub(crate) async fn console(&self) -> Vec<Value> {
         let res = self
             .http
             .post(format!("{}/se/log", self.session_url))

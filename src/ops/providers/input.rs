@@ -16,17 +16,53 @@ use crate::{
 
 use super::view::{config_text, effective_base_url};
 
-/// Where the key comes from.
+/// Where a save's (or a model listing's) key comes from: the one shape the console, REST
+/// and MCP share (docs/DECISIONS.md "KeyInput"). Transports map their fields onto it and
+/// nothing else decides where a key comes from.
 #[derive(Debug)]
 pub enum KeyInput {
-    /// Keep the stored key (a blank key field on edit); no key on create.
+    /// Keep the stored key (a blank key field on edit); no key on create. Refused when the
+    /// kind or base URL changes (rule 4).
     Keep,
     /// A key typed in.
     New(SecretString),
+    /// The key typed into an earlier, failed save of this form in this session, kept as a
+    /// draft (console only: a draft needs a session). Dropped when the save succeeds.
+    Draft(DraftRef),
     /// The key of another provider of the org, shared by reference.
     LinkFrom(String),
     /// An existing secret of the org (`sec_…`, as the API names it), shared by reference.
     LinkSecret(String),
+}
+
+/// Where a draft belongs: the console session and the form. No `Debug` of the binding.
+#[derive(Clone)]
+pub struct DraftScope {
+    /// The session's draft binding: a random value kept in the server-side session.
+    pub session: SecretString,
+    /// `drafts::NEW_FORM` or the id of the provider being edited.
+    pub form: String,
+}
+
+impl std::fmt::Debug for DraftScope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DraftScope")
+            .field("form", &self.form)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DraftScope {
+    pub(super) fn session_hash(&self) -> [u8; 32] {
+        crate::crypto::sha256(self.session.expose_secret().as_bytes())
+    }
+}
+
+/// A draft named by the form, in the scope of the request that names it.
+#[derive(Debug, Clone)]
+pub struct DraftRef {
+    pub id: String,
+    pub scope: DraftScope,
 }
 
 /// A provider as entered (create or update).

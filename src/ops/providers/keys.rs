@@ -24,13 +24,15 @@ pub(super) enum Key {
     New(SecretString),
     /// An existing secret (kept, or linked from another provider).
     Stored(Secret, SecretString),
+    /// A key draft (its id): sealed into a new secret when saved, and the draft dropped.
+    Draft(String, SecretString),
 }
 
 impl Key {
     pub(super) fn value(&self) -> Option<SecretString> {
         match self {
             Key::None => None,
-            Key::New(v) | Key::Stored(_, v) => Some(v.clone()),
+            Key::New(v) | Key::Stored(_, v) | Key::Draft(_, v) => Some(v.clone()),
         }
     }
 }
@@ -87,7 +89,7 @@ pub(super) async fn resolve_key(
     Ok(key)
 }
 
-async fn key_of(
+pub(super) async fn key_of(
     conn: &mut AsyncPgConnection,
     state: &AppState,
     org: &Org,
@@ -120,6 +122,12 @@ async fn key_of(
                 });
             }
             stored_key(conn, state, org, current.secret_id.as_deref()).await
+        }
+        KeyInput::Draft(draft) => {
+            let target = super::drafts::DraftTarget::of(fields);
+            let value = super::drafts::open(conn, state, org, &draft, &target).await?;
+            input::check_key(fields.kind, &value)?;
+            Ok(Key::Draft(draft.id, value))
         }
         KeyInput::LinkFrom(other_id) => {
             let (other, _) = provider::find(conn, org.id, &other_id)
@@ -223,6 +231,12 @@ pub(super) async fn store(
         Key::None => (None, None),
         Key::New(value) => {
             let (id, preview) = seal_new(conn, state, caller, org, fields, value).await?;
+            (Some(id), Some(preview))
+        }
+        Key::Draft(draft_id, value) => {
+            let (id, preview) = seal_new(conn, state, caller, org, fields, value).await?;
+            // Dropped on use, in the save's transaction.
+            crate::models::key_draft::delete(conn, org.id, draft_id).await?;
             (Some(id), Some(preview))
         }
         Key::Stored(s, _) => (

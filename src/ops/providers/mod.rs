@@ -6,9 +6,11 @@
 //! deletions can't deadlock.
 
 mod activation;
+pub mod drafts;
 mod guards;
 mod input;
 mod keys;
+pub mod models;
 mod recheck;
 pub mod release;
 mod view;

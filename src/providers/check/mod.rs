@@ -9,6 +9,7 @@ mod fields;
 mod gemini;
 mod headers;
 mod invalid;
+mod listing;
 mod ollama;
 mod openai_compat;
 mod outcome;
@@ -25,6 +26,7 @@ use secrecy::ExposeSecret;
 
 pub use anthropic::ANTHROPIC_VERSION;
 pub use fields::validate_extra_field;
+pub use listing::{MAX_MODELS, lists_models};
 pub use outcome::{CheckOutcome, FailureCode};
 pub use redact::{EXCERPT_CHARS, REDACTED};
 pub use request::{CheckRequest, ValidationError};

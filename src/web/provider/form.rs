@@ -9,32 +9,35 @@ use serde::Deserialize;
 use super::{
     ProviderPath,
     actions::answer_saved,
+    drafts::{KeySource, key_rejected, scope},
     form_input::{Errors, ProviderForm, Values, refused},
-    form_view::{FormPage, build},
+    form_view::{Extras, FormPage, build},
 };
 use crate::{
     auth::{Flash, context::OrgContext},
     error::{AppError, AppResult},
     models::provider::CheckStatus,
-    ops::providers::{self, ProviderView},
+    ops::providers::{self, ProviderView, drafts::NEW_FORM},
     providers::{ProviderKind, catalog},
     state::AppState,
     web::{Tab, frame::org_frame, tab},
 };
 
 /// Which form to render.
-struct FormSpec {
+pub(super) struct FormSpec {
     /// The kind whose fields to show; `None`: the edited provider's kind (or the first).
-    kind: Option<ProviderKind>,
-    values: Values,
+    pub kind: Option<ProviderKind>,
+    pub values: Values,
     /// The id of the provider being edited.
-    editing: Option<String>,
-    lock_version: Option<i32>,
-    errors: Errors,
+    pub editing: Option<String>,
+    pub lock_version: Option<i32>,
+    pub errors: Errors,
+    /// A kept key draft and a model listing.
+    pub extras: Extras,
 }
 
 /// Renders the form (page or fragment) with status `code`.
-async fn render_form(
+pub(super) async fn render_form(
     req: &HttpRequest,
     ctx: &OrgContext,
     session: &Session,
@@ -64,7 +67,10 @@ async fn render_form(
         editing,
         lock_version,
         &list.providers,
-        spec.errors,
+        Extras {
+            errors: spec.errors,
+            ..spec.extras
+        },
     );
     let (chrome, org) = org_frame(session, ctx, &form.heading, Some(Tab::Provider))?;
     let page = FormPage { chrome, org, form };
@@ -109,6 +115,7 @@ pub async fn new_provider_form(
         editing: None,
         lock_version: None,
         errors: Errors::default(),
+        extras: Extras::default(),
     };
     render_form(&req, &ctx, &session, &state, StatusCode::OK, spec).await
 }
@@ -133,6 +140,7 @@ pub async fn edit_provider_form(
         editing: Some(view.id),
         lock_version: None,
         errors: Errors::default(),
+        extras: Extras::default(),
     };
     render_form(&req, &ctx, &session, &state, StatusCode::OK, spec).await
 }
@@ -155,12 +163,16 @@ pub async fn create_provider(
 ) -> AppResult<HttpResponse> {
     let form = form.into_inner();
     let values = form.values();
-    let (kind, result) = match form.kind() {
+    let scope = scope(&session, NEW_FORM)?;
+    let (kind, result, source) = match form.kind() {
         Ok(kind) => {
-            let result = providers::create_provider(&state, &ctx.caller, form.into_input(kind));
-            (Some(kind), result.await.map_err(|e| refused(e, kind)))
+            let source = KeySource::of(&form, kind, &scope);
+            let input = form.into_input(kind, &scope);
+            let result = providers::create_provider(&state, &ctx.caller, input);
+            let result = result.await.map_err(|e| refused(e, kind));
+            (Some(kind), result, Some(source))
         }
-        Err(errors) => (None, Err(Ok((StatusCode::BAD_REQUEST, errors)))),
+        Err(errors) => (None, Err(Ok((StatusCode::BAD_REQUEST, errors))), None),
     };
     let (code, errors) = match result {
         Ok(view) => {
@@ -168,12 +180,24 @@ pub async fn create_provider(
         }
         Err(refusal) => refusal?,
     };
+    let draft = match source {
+        Some(source) => {
+            source
+                .kept(&state, &ctx.caller, key_rejected(&errors))
+                .await
+        }
+        None => None,
+    };
     let spec = FormSpec {
         kind,
         values,
         editing: None,
         lock_version: None,
         errors,
+        extras: Extras {
+            draft,
+            ..Extras::default()
+        },
     };
     render_form(&req, &ctx, &session, &state, code, spec).await
 }
@@ -192,19 +216,30 @@ pub async fn update_provider(
     let form = form.into_inner();
     let lock_version = form.lock_version()?;
     let values = form.values();
-    let (kind, result) = match form.kind() {
+    let scope = scope(&session, id)?;
+    let (kind, result, source) = match form.kind() {
         Ok(kind) => {
-            let input = form.into_input(kind);
+            let source = KeySource::of(&form, kind, &scope);
+            let input = form.into_input(kind, &scope);
             let result = providers::update_provider(&state, &ctx.caller, id, lock_version, input);
-            (Some(kind), result.await.map_err(|e| refused(e, kind)))
+            let result = result.await.map_err(|e| refused(e, kind));
+            (Some(kind), result, Some(source))
         }
-        Err(errors) => (None, Err(Ok((StatusCode::BAD_REQUEST, errors)))),
+        Err(errors) => (None, Err(Ok((StatusCode::BAD_REQUEST, errors))), None),
     };
     let (code, errors) = match result {
         Ok(view) => {
             return answer_saved(&req, &ctx, &session, &state, saved(&view), &view.id).await;
         }
         Err(refusal) => refusal?,
+    };
+    let draft = match source {
+        Some(source) => {
+            source
+                .kept(&state, &ctx.caller, key_rejected(&errors))
+                .await
+        }
+        None => None,
     };
     let spec = FormSpec {
         kind,
@@ -213,6 +248,10 @@ pub async fn update_provider(
         // The version the admin edited: saving again without reloading conflicts again.
         lock_version: Some(lock_version),
         errors,
+        extras: Extras {
+            draft,
+            ..Extras::default()
+        },
     };
     render_form(&req, &ctx, &session, &state, code, spec).await
 }

@@ -11,7 +11,10 @@ use crate::{
     error::{AppError, AppResult},
     ops::{
         OpError,
-        providers::{KeyInput, ProviderInput, ProviderView},
+        providers::{
+            KeyInput, ProviderInput, ProviderView,
+            drafts::{DraftRef, DraftScope, DraftTarget},
+        },
     },
     providers::{FailureCode, ProviderKind, catalog},
 };
@@ -170,6 +173,9 @@ pub struct ProviderForm {
     api_key: Option<SecretString>,
     #[serde(default)]
     link_from: String,
+    /// The id of the key draft the form shows ("Using the key you typed").
+    #[serde(default)]
+    key_draft: String,
     #[serde(default)]
     lock_version: Option<String>,
 }
@@ -225,13 +231,34 @@ impl ProviderForm {
             .map_err(|_| AppError::Validation("lock_version must be a number.".to_owned()))
     }
 
-    /// The operation's input: blanks are `None`; a typed key wins over a linked one, and
-    /// neither keeps the stored key.
-    pub fn into_input(self, kind: ProviderKind) -> ProviderInput {
-        let key = match (self.api_key, optional(&self.link_from)) {
-            (Some(key), _) => KeyInput::New(key),
-            (None, Some(id)) => KeyInput::LinkFrom(id),
-            (None, None) => KeyInput::Keep,
+    /// The key typed into this post, if any.
+    pub fn typed_key(&self) -> Option<SecretString> {
+        self.api_key.clone()
+    }
+
+    /// The draft this post names, in `scope`.
+    pub fn draft(&self, scope: &DraftScope) -> Option<DraftRef> {
+        optional(&self.key_draft).map(|id| DraftRef {
+            id,
+            scope: scope.clone(),
+        })
+    }
+
+    /// What a key of this post is typed for: the kind, base URL and region entered.
+    pub fn target(&self, kind: ProviderKind) -> DraftTarget {
+        DraftTarget::entered(kind, Some(&self.base_url), Some(&self.region))
+    }
+
+    /// The operation's input: blanks are `None`; a typed key wins over a linked one, a
+    /// linked one over the draft of an earlier failed save (`scope`: this session and form),
+    /// and any of them over keeping the stored key.
+    pub fn into_input(self, kind: ProviderKind, scope: &DraftScope) -> ProviderInput {
+        let draft = self.draft(scope);
+        let key = match (self.api_key, optional(&self.link_from), draft) {
+            (Some(key), _, _) => KeyInput::New(key),
+            (None, Some(id), _) => KeyInput::LinkFrom(id),
+            (None, None, Some(draft)) => KeyInput::Draft(draft),
+            (None, None, None) => KeyInput::Keep,
         };
         ProviderInput {
             kind,

@@ -103,7 +103,15 @@ pub struct FormView {
     pub kind_error: Option<String>,
     pub lock_version: Option<i32>,
     pub fields: Vec<FieldView>,
-    pub models: &'static [&'static str],
+    /// The datalist of the model field: the endpoint's models once loaded, else the
+    /// catalog's examples.
+    pub models: Vec<String>,
+    /// Where "Load models" posts the form (`None`: the kind's endpoint lists none).
+    pub models_action: Option<String>,
+    /// What the last "Load models" came to.
+    pub models_status: Option<ModelsStatus>,
+    /// The key typed into an earlier failed save, kept as a draft.
+    pub key_draft: Option<KeyDraftView>,
     /// Other providers of the org whose key may be linked (empty: no select).
     pub link_options: Vec<OptionView>,
     pub link_error: Option<String>,
@@ -120,6 +128,29 @@ pub struct FormPage {
     pub form: FormView,
 }
 
+/// "Using the key you typed (…WXYZ)" and the draft's id for the hidden field.
+pub struct KeyDraftView {
+    pub id: String,
+    pub label: String,
+}
+
+/// The outcome of "Load models", shown under the model field.
+pub struct ModelsStatus {
+    pub failed: bool,
+    pub message: String,
+}
+
+/// What the form shows besides the catalog and the values: a kept key draft, and a model
+/// listing (its models, and what it came to).
+#[derive(Default)]
+pub struct Extras {
+    /// Why a save was refused.
+    pub errors: Errors,
+    pub draft: Option<crate::ops::providers::drafts::DraftHint>,
+    pub models: Option<Vec<String>>,
+    pub models_status: Option<ModelsStatus>,
+}
+
 /// Builds the form for `kind` from the catalog. `editing` is the stored provider on edit;
 /// `others` the org's providers (for the link select).
 pub fn build(
@@ -129,8 +160,9 @@ pub fn build(
     editing: Option<&ProviderView>,
     lock_version: Option<i32>,
     others: &[ProviderView],
-    errors: Errors,
+    mut extras: Extras,
 ) -> FormView {
+    let errors = std::mem::take(&mut extras.errors);
     let entry = kind.entry();
     let mut fields = endpoint_fields(entry, editing.is_some(), &errors);
     let mut checkboxes = Vec::new();
@@ -138,7 +170,13 @@ pub fn build(
     for field in &mut fields {
         field.value = values.text(field.name).to_owned();
     }
-    fields.push(key_field(entry, editing, &errors));
+    fields.push(key_field(
+        entry,
+        kind,
+        editing,
+        &errors,
+        extras.draft.is_some(),
+    ));
     let link_options = link_options(kind, values, editing.map(|p| p.id.as_str()), others);
     checkboxes.push(CheckboxView {
         name: "save_unverified",
@@ -182,7 +220,25 @@ pub fn build(
         kind_error: errors.on("kind"),
         lock_version,
         fields,
-        models: entry.example_models,
+        models: extras.models.unwrap_or_else(|| {
+            entry
+                .example_models
+                .iter()
+                .map(|m| (*m).to_owned())
+                .collect()
+        }),
+        models_action: crate::providers::check::lists_models(kind).then(|| match editing {
+            Some(p) => urls::provider_action(slug, &p.id, "models"),
+            None => format!("/orgs/{slug}/settings/ai/provider/models"),
+        }),
+        models_status: extras.models_status,
+        key_draft: extras.draft.map(|d| KeyDraftView {
+            label: match d.last4.as_str() {
+                "" => "Using the key you typed".to_owned(),
+                last4 => format!("Using the key you typed (…{last4})"),
+            },
+            id: d.id,
+        }),
         link_options,
         link_error: errors.on("link_from"),
         checkboxes,
@@ -254,7 +310,15 @@ fn extra_fields(
 }
 
 /// The key field: never filled in; its help says whether a stored key is kept.
-fn key_field(entry: &CatalogEntry, editing: Option<&ProviderView>, errors: &Errors) -> FieldView {
+/// The key field: required where the kind needs a key and neither a stored key (of the
+/// same kind) nor a kept draft stands in for it.
+fn key_field(
+    entry: &CatalogEntry,
+    kind: ProviderKind,
+    editing: Option<&ProviderView>,
+    errors: &Errors,
+    has_draft: bool,
+) -> FieldView {
     let mut key = FieldView::new("api_key", "API key", errors);
     key.input_type = "password";
     let stored = editing.and_then(|p| match &p.key {
@@ -267,11 +331,15 @@ fn key_field(entry: &CatalogEntry, editing: Option<&ProviderView>, errors: &Erro
         (true, None) => "Required.".to_owned(),
         (false, _) => "Optional: only if your endpoint asks for one.".to_owned(),
     };
-    key.help = Some(match stored {
-        Some(preview) => format!(
+    // The stored key can't go to another kind of API: switching kind needs the key again.
+    let stored = stored.filter(|_| editing.is_some_and(|p| p.kind == kind));
+    key.required = entry.key.required && stored.is_none() && !has_draft;
+    key.help = Some(match (has_draft, stored) {
+        (true, _) => "Type a new key here to use it instead.".to_owned(),
+        (false, Some(preview)) => format!(
             "Leave blank to keep the stored key{preview}. Changing the kind or base URL requires entering it again."
         ),
-        None => needs,
+        (false, None) => needs,
     });
     key
 }

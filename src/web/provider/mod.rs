@@ -5,10 +5,12 @@
 
 mod actions;
 mod activation;
+mod drafts;
 mod form;
 mod form_input;
 mod form_view;
 mod matrix;
+mod models;
 
 use actix_session::Session;
 use actix_web::{HttpRequest, HttpResponse, http::StatusCode, web};
@@ -20,6 +22,7 @@ pub use actions::{
 };
 pub use activation::activation_preview;
 pub use form::{create_provider, edit_provider_form, new_provider_form, update_provider};
+pub use models::{load_models_edit, load_models_new};
 
 use super::{Chrome, OrgHeader, Tab, frame::org_frame, tab, urls};
 use crate::{

@@ -27,8 +27,9 @@ use crate::{
     provider_ops::{BAD_KEY, GOOD_KEY, anthropic_mock},
 };
 
-const TOOLS: [&str; 11] = [
+const TOOLS: [&str; 12] = [
     "list-ai-providers",
+    "list-provider-models",
     "get-ai-provider",
     "create-ai-provider",
     "update-ai-provider",
@@ -218,7 +219,7 @@ async fn an_admin_token_lists_the_tools_and_calls_each_one() {
         .await;
     assert_eq!(status, 202);
 
-    // The eleven tools, each with a generated input schema.
+    // The twelve tools, each with a generated input schema.
     let listed = mcp.request("tools/list", json!({})).await;
     let tools = listed["tools"].as_array().unwrap();
     let mut names: Vec<&str> = tools.iter().map(|t| t["name"].as_str().unwrap()).collect();

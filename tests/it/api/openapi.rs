@@ -20,6 +20,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("delete", "/api/v1/orgs/{org}/providers/{id}"),
     ("post", "/api/v1/orgs/{org}/providers/{id}/test"),
     ("post", "/api/v1/orgs/{org}/providers/{id}/activate"),
+    ("get", "/api/v1/orgs/{org}/providers/{id}/models"),
     ("post", "/api/v1/orgs/{org}/providers/deactivate"),
     ("get", "/api/v1/orgs/{org}/ai-settings"),
     ("patch", "/api/v1/orgs/{org}/ai-settings"),
