@@ -133,7 +133,7 @@ impl Application {
                 // The machine-facing stack: bearer tokens (or the session with the CSRF
                 // header) and JSON errors.
                 .service(crate::api::v1(sessions()))
-                .service(crate::api::mcp())
+                .service(crate::mcp::scope())
                 // The console stack: session + CSRF around every page and form. Last, as
                 // its empty prefix matches every path the others did not take.
                 .service(

@@ -39,7 +39,7 @@ pub struct AuditQuery {
 }
 
 /// One page of events.
-#[derive(Serialize, utoipa::ToSchema)]
+#[derive(Serialize, utoipa::ToSchema, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AuditPage {
     /// Newest first.
@@ -49,7 +49,7 @@ pub struct AuditPage {
 }
 
 /// Who acted.
-#[derive(Serialize, utoipa::ToSchema)]
+#[derive(Serialize, utoipa::ToSchema, schemars::JsonSchema)]
 pub struct AuditActor {
     /// `user`, `token`, `system`, `operator` or `anonymous`.
     pub kind: &'static str,
@@ -59,7 +59,7 @@ pub struct AuditActor {
 }
 
 /// One event.
-#[derive(Serialize, utoipa::ToSchema)]
+#[derive(Serialize, utoipa::ToSchema, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AuditEventJson {
     pub id: i64,
@@ -78,9 +78,11 @@ pub struct AuditEventJson {
     pub summary: String,
     /// The value before (secret fields masked); absent for creations.
     #[schema(value_type = Option<Object>)]
+    #[schemars(with = "Option<serde_json::Map<String, serde_json::Value>>")]
     pub before: Option<serde_json::Value>,
     /// The value after (secret fields masked); absent for deletions.
     #[schema(value_type = Option<Object>)]
+    #[schemars(with = "Option<serde_json::Map<String, serde_json::Value>>")]
     pub after: Option<serde_json::Value>,
     pub request_id: Option<String>,
     pub ip: Option<String>,

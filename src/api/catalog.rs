@@ -7,7 +7,7 @@ use super::auth::ApiCaller;
 use crate::{error::AppError, providers::catalog::CatalogEntry};
 
 /// The catalog.
-#[derive(serde::Serialize, utoipa::ToSchema)]
+#[derive(serde::Serialize, utoipa::ToSchema, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Catalog {
     pub kinds: &'static [CatalogEntry],
@@ -25,7 +25,14 @@ pub struct Catalog {
     security(("bearer" = []), ("session" = [])),
 )]
 pub async fn get_catalog(_caller: ApiCaller) -> Result<HttpResponse, AppError> {
-    Ok(HttpResponse::Ok().json(Catalog {
-        kinds: crate::providers::catalog::catalog(),
-    }))
+    Ok(HttpResponse::Ok().json(Catalog::all()))
+}
+
+impl Catalog {
+    /// The whole catalog.
+    pub fn all() -> Self {
+        Self {
+            kinds: crate::providers::catalog::catalog(),
+        }
+    }
 }

@@ -46,14 +46,6 @@ pub fn v1<S: SessionStore + 'static>(sessions: SessionMiddleware<S>) -> impl Htt
         .wrap(from_fn(rate::limit))
 }
 
-/// The MCP endpoint (`POST /mcp`).
-pub fn mcp() -> impl HttpServiceFactory {
-    web::scope("/mcp")
-        .configure(crate::mcp::routes)
-        .default_service(web::to(no_endpoint))
-        .wrap(from_fn(rate::limit))
-}
-
 /// The route table of `/api/v1` (paths relative to it). Each route's handler carries the
 /// `#[utoipa::path]` that documents it; `tests/it/api` checks the two agree.
 fn routes(cfg: &mut web::ServiceConfig) {

@@ -7,13 +7,25 @@
 
 pub mod http;
 pub mod io;
+pub mod records;
+pub mod schema;
 pub mod tools;
 
-use actix_web::web;
+use actix_web::{dev::HttpServiceFactory, middleware::from_fn, web};
 
-/// The routes of `/mcp`, relative to it (`api::mcp` mounts them behind the rate limits):
-/// `POST /mcp` is the MCP endpoint; other methods get 405; paths below it don't exist.
-pub fn routes(cfg: &mut web::ServiceConfig) {
+use crate::api::{no_endpoint, rate};
+
+/// The MCP endpoint (`POST /mcp`), behind the API's rate limits.
+pub fn scope() -> impl HttpServiceFactory {
+    web::scope("/mcp")
+        .configure(routes)
+        .default_service(web::to(no_endpoint))
+        .wrap(from_fn(rate::limit))
+}
+
+/// The routes of `/mcp`, relative to it: `POST /mcp` is the MCP endpoint; other methods get
+/// 405; paths below it don't exist.
+fn routes(cfg: &mut web::ServiceConfig) {
     cfg.app_data(web::Data::new(http::service()))
         .route("", web::post().to(http::post))
         .route("", web::route().to(http::method_not_allowed));

@@ -17,6 +17,7 @@ pub mod orgs;
 pub mod providers;
 pub mod scopes;
 pub mod settings;
+pub mod skill_patch;
 pub mod skills;
 pub mod tokens;
 pub mod trail;

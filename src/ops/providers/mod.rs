@@ -8,6 +8,7 @@
 mod activation;
 mod input;
 mod keys;
+mod patch;
 mod recheck;
 pub mod release;
 mod view;
@@ -17,6 +18,7 @@ use diesel_async::{AsyncConnection as _, AsyncPgConnection};
 
 pub use activation::{activate_provider, deactivate};
 pub use input::{KeyInput, MAX_NAME_CHARS, ProviderInput};
+pub use patch::{ProviderPatch, patch_provider};
 pub use recheck::{RecheckReport, recheck_due};
 pub use view::{KeyDisplay, LastCheck, ProviderList, ProviderView};
 

@@ -5,6 +5,8 @@ mod audit;
 mod auth;
 mod bad_input;
 mod mcp;
+mod mcp_inspector;
+mod mcp_records;
 mod openapi;
 mod providers;
 mod rate;
