@@ -6,7 +6,7 @@
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
-use super::{auth::ApiCaller, openapi::ErrorBody};
+use super::{auth::ApiCaller, errors::ErrorBody};
 use crate::{
     error::AppError,
     ops::trail::{self, EventView, Filter, TrailQuery},

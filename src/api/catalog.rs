@@ -20,7 +20,7 @@ pub struct Catalog {
     tag = "catalog",
     responses(
         (status = 200, description = "The catalog", body = Catalog),
-        (status = 401, description = "No valid token or session", body = super::openapi::ErrorBody),
+        (status = 401, description = "No valid token or session", body = super::errors::ErrorBody),
     ),
     security(("bearer" = []), ("session" = [])),
 )]

@@ -25,8 +25,8 @@ pub use body::{
 
 use super::{
     auth::ApiCaller,
+    errors::ErrorBody,
     json::{etag, if_match, precondition},
-    openapi::ErrorBody,
 };
 use crate::{
     error::AppError,

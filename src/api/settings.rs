@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     auth::ApiCaller,
+    errors::ErrorBody,
     json::{etag, if_match, precondition},
-    openapi::ErrorBody,
     providers::present,
 };
 use crate::{

@@ -121,13 +121,27 @@ async fn the_document_validates_and_matches_the_route_table() {
             for scope in scopes {
                 assert!(Scope::parse(scope).is_some(), "{method} {path}: {scope}");
             }
-            for status in ["401", "403", "404"] {
+            for status in ["401", "403", "404", "503"] {
                 assert!(
                     responses.contains_key(status),
                     "{method} {path}: no {status}"
                 );
             }
         }
+        assert_eq!(
+            responses["429"]["$ref"], "#/components/responses/TooManyRequests",
+            "{method} {path}"
+        );
+        // Headers are strings (never `null`): openapi-core validates requests by them.
+        for p in op["parameters"].as_array().into_iter().flatten() {
+            if p["in"] == "header" {
+                assert_eq!(p["schema"], serde_json::json!({"type": "string"}), "{p}");
+            }
+        }
+    }
+    for shared in ["TooManyRequests", "Unavailable"] {
+        let r = &doc["components"]["responses"][shared];
+        assert!(r["headers"]["Retry-After"].is_object(), "{shared}: {r}");
     }
 
     // Every route answers (not "no such endpoint"), and nothing else answers on its paths.
@@ -148,6 +162,26 @@ async fn the_document_validates_and_matches_the_route_table() {
                 .await
                 .unwrap();
             let status = res.status().as_u16();
+            let allow = res
+                .headers()
+                .get("allow")
+                .map(|v| v.to_str().unwrap().to_owned());
+            if status == 405 {
+                // RFC 9110: a 405 says which methods the path has.
+                let allow =
+                    allow.unwrap_or_else(|| panic!("{method} {concrete}: 405 without Allow"));
+                let listed: Vec<String> = allow.split(", ").map(str::to_lowercase).collect();
+                assert!(
+                    !listed.contains(&method.to_owned()),
+                    "{method} {concrete}: {allow}"
+                );
+                for m in &listed {
+                    assert!(
+                        ROUTES.iter().any(|(rm, p)| rm == m && fits(p, &concrete)),
+                        "{method} {concrete}: Allow {allow} names {m}"
+                    );
+                }
+            }
             let body: Value = res.json().await.unwrap_or_default();
             let code = body["error"]["code"]
                 .as_str()
