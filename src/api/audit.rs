@@ -118,7 +118,7 @@ impl From<EventView> for AuditEventJson {
     params(
         ("org" = String, Path, description = "The org's slug"),
         ("cursor" = Option<String>, Query, description = "`nextCursor` of the previous page"),
-        ("limit" = Option<i64>, Query, description = "Events per page, 1 to 200 (default 50)"),
+        ("limit" = Option<i64>, Query, minimum = 1, maximum = 200, description = "Events per page, 1 to 200 (default 50)"),
         ("family" = Option<String>, Query, description = "Only this action family: provider, skills, api, keys, insights, member, auth, support, audit, org"),
         ("actor" = Option<String>, Query, description = "Only this actor (an email, a token's label, system, operator)"),
         ("from" = Option<String>, Query, description = "First day (YYYY-MM-DD, UTC)"),

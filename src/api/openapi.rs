@@ -102,6 +102,9 @@ const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
 /// The shared parts of every operation:
 /// - `If-Match` is a string (utoipa writes an optional header as `["string","null"]`, and a
 ///   header is never `null`);
+/// - `GET …/ai/route`'s `feature` is an enum of the features (`routing::Feature`);
+/// - a create answers with `links` to the record's get, update and delete, so a client
+///   (schemathesis' stateful phase among them) can chain the calls;
 /// - `429` (the rate limits, on every path) and `503` (the database is out, on every
 ///   authenticated one: the caller is looked up there) with `Retry-After`, as shared
 ///   responses.
@@ -121,6 +124,9 @@ pub fn finish(doc: &mut Value) {
         retry("Over the rate limit (per client address and per token)");
     components["responses"]["Unavailable"] =
         retry("The database cannot be reached right now; nothing was changed");
+    for (create, record) in [("create_provider", "provider"), ("create_skill", "skill")] {
+        add_links(doc, create, record);
+    }
     let Some(paths) = doc["paths"].as_object_mut() else {
         return;
     };
@@ -130,8 +136,16 @@ pub fn finish(doc: &mut Value) {
                 continue;
             };
             if let Some(params) = op.get_mut("parameters").and_then(Value::as_array_mut) {
-                for p in params.iter_mut().filter(|p| p["in"] == "header") {
-                    p["schema"] = json!({"type": "string"});
+                for p in params.iter_mut() {
+                    if p["in"] == "header" {
+                        p["schema"] = json!({"type": "string"});
+                    } else if p["in"] == "query" && p["name"] == "feature" {
+                        let features: Vec<&str> = crate::routing::Feature::ALL
+                            .iter()
+                            .map(|f| f.id())
+                            .collect();
+                        p["schema"] = json!({"type": "string", "enum": features});
+                    }
                 }
             }
             let authenticated = op
@@ -162,4 +176,33 @@ pub fn allowed(pattern: &str) -> Option<String> {
         .map(|m| m.to_uppercase())
         .collect();
     (!methods.is_empty()).then(|| methods.join(", "))
+}
+
+/// `links` on the `201` of operation `create`, to the get, update and delete of its `record`
+/// (operation ids `get_{record}`, `update_{record}`, `delete_{record}`), the new id from the
+/// answer's body and the org from the request's path.
+fn add_links(doc: &mut Value, create: &str, record: &str) {
+    let Some(paths) = doc["paths"].as_object_mut() else {
+        return;
+    };
+    let Some(created) = paths
+        .values_mut()
+        .filter_map(|item| item.get_mut("post"))
+        .find(|op| op["operationId"] == create)
+        .and_then(|op| op["responses"].get_mut("201"))
+    else {
+        return;
+    };
+    let mut links = serde_json::Map::new();
+    for verb in ["get", "update", "delete"] {
+        links.insert(
+            format!("{verb}_{record}"),
+            json!({
+                "operationId": format!("{verb}_{record}"),
+                "parameters": {"org": "$request.path.org", "id": "$response.body#/id"},
+                "description": format!("The new {record}: {verb} it by the id in this answer.")
+            }),
+        );
+    }
+    created["links"] = Value::Object(links);
 }

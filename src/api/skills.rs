@@ -104,6 +104,7 @@ pub struct SkillList {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct NewSkillJson {
     /// Unique in the org (whatever the case), at most 100 characters.
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
     /// At most 500 characters.
     #[serde(default)]

@@ -172,7 +172,10 @@ pub struct NewProvider {
     /// The kind's slug (see `GET /api/v1/catalog`).
     #[schema(value_type = ProviderKind)]
     pub provider: String,
+    /// Unique in the org, at most 100 characters.
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
+    #[schema(min_length = 1)]
     pub default_model: String,
     /// `null` or absent: the kind's default (required for kinds without one).
     #[serde(default)]
@@ -200,10 +203,10 @@ pub struct ProviderPatch {
     #[schema(value_type = ProviderKind)]
     pub provider: Option<String>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = String)]
+    #[schema(value_type = String, min_length = 1, max_length = 100)]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = String)]
+    #[schema(value_type = String, min_length = 1)]
     pub default_model: Option<String>,
     /// A new base URL (needs the key again); `null`: the kind's default.
     #[serde(default, deserialize_with = "present")]

@@ -139,6 +139,59 @@ async fn the_document_validates_and_matches_the_route_table() {
             }
         }
     }
+    // As strict as the server, and a create links to what follows it.
+    let route = &doc["paths"]["/api/v1/orgs/{org}/ai/route"]["get"]["parameters"];
+    let feature = route
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "feature")
+        .unwrap();
+    assert_eq!(
+        feature["schema"]["enum"].as_array().unwrap().len(),
+        9,
+        "{feature}"
+    );
+    let audit = &doc["paths"]["/api/v1/orgs/{org}/audit-events"]["get"]["parameters"];
+    let limit = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "limit")
+        .unwrap();
+    assert_eq!(limit["schema"]["minimum"], 1, "{limit}");
+    assert_eq!(limit["schema"]["maximum"], 200, "{limit}");
+    let schemas = &doc["components"]["schemas"];
+    for (schema, field) in [
+        ("NewProvider", "name"),
+        ("NewProvider", "defaultModel"),
+        ("ProviderPatch", "name"),
+        ("NewSkillJson", "name"),
+    ] {
+        assert_eq!(
+            schemas[schema]["properties"][field]["minLength"], 1,
+            "{schema}.{field}"
+        );
+    }
+    for (path, record) in [
+        ("/api/v1/orgs/{org}/providers", "provider"),
+        ("/api/v1/orgs/{org}/skills", "skill"),
+    ] {
+        let links = &doc["paths"][path]["post"]["responses"]["201"]["links"];
+        for verb in ["get", "update", "delete"] {
+            let link = &links[format!("{verb}_{record}")];
+            let op = link["operationId"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{path}: {links}"));
+            let target = doc["paths"]
+                .as_object()
+                .unwrap()
+                .values()
+                .any(|item| METHODS.iter().any(|m| item[*m]["operationId"] == op));
+            assert!(target, "{op} names no operation");
+            assert_eq!(link["parameters"]["id"], "$response.body#/id");
+        }
+    }
     for shared in ["TooManyRequests", "Unavailable"] {
         let r = &doc["components"]["responses"][shared];
         assert!(r["headers"]["Retry-After"].is_object(), "{shared}: {r}");
