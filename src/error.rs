@@ -3,6 +3,8 @@
 
 use actix_web::{HttpResponse, ResponseError, http::StatusCode};
 
+use crate::ops::OpError;
+
 /// Everything a handler can fail with.
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -159,6 +161,24 @@ impl From<diesel_async::pooled_connection::deadpool::PoolError> for AppError {
 impl From<askama::Error> for AppError {
     fn from(e: askama::Error) -> Self {
         Self::Internal(e.into())
+    }
+}
+
+/// An operation's error, as the web answers it.
+impl From<OpError> for AppError {
+    fn from(e: OpError) -> Self {
+        match e {
+            OpError::Invalid { message, .. } => AppError::Validation(message),
+            OpError::Unprocessable { message, .. } => AppError::Unprocessable(message),
+            e @ OpError::CheckFailed(_) => AppError::Unprocessable(e.to_string()),
+            OpError::Unauthenticated(m) => AppError::BadToken(m),
+            OpError::Forbidden(m) => AppError::Forbidden(m),
+            OpError::NotFound => AppError::NotFound,
+            OpError::Conflict(m) => AppError::Conflict(m),
+            OpError::TooManyRequests(m) => AppError::TooManyRequests(m),
+            OpError::Unavailable => AppError::Unavailable,
+            OpError::Internal(e) => AppError::Internal(e),
+        }
     }
 }
 

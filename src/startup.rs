@@ -12,7 +12,7 @@ use actix_web::{
     cookie::{Key, SameSite, time::Duration as CookieDuration},
     dev::Server,
     error::UrlencodedError,
-    middleware::{Compress, DefaultHeaders, from_fn},
+    middleware::{Compress, from_fn},
     web,
 };
 
@@ -25,10 +25,6 @@ use crate::{
     state::AppState,
     telemetry, web as console,
 };
-
-/// The Content-Security-Policy of every response.
-pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; object-src 'none'; \
-                       frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
 /// Knobs that differ between production and tests.
 #[derive(Clone, Debug)]
@@ -88,9 +84,19 @@ impl Application {
             )
             .await?,
         );
+        // Refuse to serve while a stored secret names a master key that is not configured:
+        // failing now, with the key named, beats failing later one secret at a time.
+        crate::ops::master_keys::check_configured(&state).await?;
+        let limiter = web::Data::new(crate::api::rate::Limiter::new(config.api_rate));
         let store = PgSessionStore::new(pool.clone(), options.clock.clone());
-        tokio::spawn(purge_sessions_periodically(pool, options.clock.clone()));
-        tokio::spawn(shrink_rate_buckets(state.clone()));
+        tokio::spawn(crate::jobs::purge_periodically(pool, options.clock.clone()));
+        {
+            let limiter = limiter.clone();
+            tokio::spawn(crate::jobs::every(
+                std::time::Duration::from_secs(60),
+                move || limiter.shrink(),
+            ));
+        }
         if let Some(interval) = config.recheck_interval {
             tokio::spawn(crate::jobs::recheck_periodically(state.clone(), interval));
         }
@@ -122,6 +128,7 @@ impl Application {
             };
             App::new()
                 .app_data(app_state.clone())
+                .app_data(limiter.clone())
                 .app_data(form_config())
                 .app_data(web::QueryConfig::default().error_handler(|e, _| {
                     AppError::Validation(format!("Bad query string: {e}")).into()
@@ -145,7 +152,7 @@ impl Application {
                 // Inside the error renderer, so its 400/404 render like any other error.
                 .wrap(from_fn(console::edge::reject_control_chars))
                 .wrap(from_fn(console::errors::render_errors))
-                .wrap(security_headers(https))
+                .wrap(console::headers::security_headers(https))
                 .wrap(from_fn(telemetry::request_log))
                 // gzip only (pure Rust); see docs/DECISIONS.md on BREACH.
                 .wrap(Compress::default())
@@ -192,37 +199,6 @@ impl Application {
     }
 }
 
-/// Deletes expired sessions (the login page creates anonymous ones) and ended login-throttle
-/// windows every ten minutes.
-async fn purge_sessions_periodically(pool: db::Pool, clock: Clock) {
-    let mut every = tokio::time::interval(std::time::Duration::from_secs(600));
-    loop {
-        every.tick().await;
-        let Ok(mut conn) = pool.get().await else {
-            continue;
-        };
-        match crate::models::session::purge_expired(&mut conn, clock.now()).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(sessions = n, "purged expired sessions"),
-            Err(e) => tracing::warn!(error = %e, "purging expired sessions failed"),
-        }
-        match crate::auth::throttle::purge_expired(&mut conn, clock.now()).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(windows = n, "purged ended login-throttle windows"),
-            Err(e) => tracing::warn!(error = %e, "purging login-throttle windows failed"),
-        }
-    }
-}
-
-/// Forgets the API's idle rate-limit buckets every minute.
-async fn shrink_rate_buckets(state: web::Data<AppState>) {
-    let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
-    loop {
-        every.tick().await;
-        state.rate.shrink();
-    }
-}
-
 fn form_config() -> web::FormConfig {
     web::FormConfig::default()
         .limit(csrf::FORM_LIMIT)
@@ -238,36 +214,4 @@ fn form_config() -> web::FormConfig {
             .into(),
             other => AppError::Validation(format!("The form is invalid: {other}")).into(),
         })
-}
-
-/// The browser features no page of the console uses, denied to it and to anything it embeds.
-pub const PERMISSIONS_POLICY: &str = "accelerometer=(), camera=(), display-capture=(), \
-     geolocation=(), gyroscope=(), hid=(), magnetometer=(), microphone=(), midi=(), \
-     payment=(), serial=(), usb=()";
-
-/// `Strict-Transport-Security` when `SWITCHBOARD_PUBLIC_URL` is https.
-pub const HSTS: &str = "max-age=31536000; includeSubDomains";
-
-/// The headers of every response (lower-case names; `render_errors` adds them itself to
-/// errors that bypass `DefaultHeaders`).
-pub const SECURITY_HEADERS: &[(&str, &str)] = &[
-    ("content-security-policy", CSP),
-    ("x-content-type-options", "nosniff"),
-    ("referrer-policy", "same-origin"),
-    ("x-frame-options", "DENY"),
-    ("cross-origin-opener-policy", "same-origin"),
-    ("permissions-policy", PERMISSIONS_POLICY),
-    // Only where a handler set nothing (hashed assets set their year-long cache): pages,
-    // fragments, redirects and JSON carry org data and are never stored.
-    ("cache-control", "no-store"),
-];
-
-fn security_headers(https: bool) -> DefaultHeaders {
-    let headers = SECURITY_HEADERS
-        .iter()
-        .fold(DefaultHeaders::new(), |headers, pair| headers.add(*pair));
-    match https {
-        true => headers.add(("strict-transport-security", HSTS)),
-        false => headers,
-    }
 }

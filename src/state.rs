@@ -4,11 +4,11 @@
 use std::sync::{Arc, Mutex};
 
 use crate::{
-    auth::throttle::LoginThrottle,
     clock::Clock,
     config::Config,
     crypto::{keyring::Keyring, password::PasswordHasher},
     db::Pool,
+    models::login_throttle::LoginThrottle,
     models::user::User,
     providers::check::Checker,
 };
@@ -26,21 +26,20 @@ pub struct AppState {
     pub keyring: Keyring,
     /// Live provider checks under the configured egress policy and timeout.
     pub checker: Checker,
-    /// The rate limits of `/api/v1` and `/mcp` (per process).
-    pub rate: crate::api::rate::Limiter,
 }
 
 impl AppState {
-    /// Builds the state over `pool`: loads the keyring, checks that every master key a
-    /// stored secret names is in it, starts the password hasher with `parallel_hashes`
-    /// permits, and makes the setup token while no user exists.
+    /// Builds the state over `pool`: loads the keyring, starts the password hasher with
+    /// `parallel_hashes` permits, and makes the setup token while no user exists. (Start-up
+    /// checks that every master key a stored secret names is in the keyring:
+    /// `ops::master_keys::check_key_ids`.)
     pub async fn new(
         config: Config,
         pool: Pool,
         clock: Clock,
         parallel_hashes: usize,
     ) -> anyhow::Result<Self> {
-        let keyring = crate::crypto::keyring::load(&config)?;
+        let keyring = crate::crypto::keyring::load(config.master_keys.as_ref(), &config.data_dir)?;
         let hasher =
             tokio::task::spawn_blocking(move || PasswordHasher::new(parallel_hashes)).await?;
         let setup_token = {
@@ -48,10 +47,6 @@ impl AppState {
                 .get()
                 .await
                 .map_err(|e| anyhow::anyhow!("database: {e}"))?;
-            // Refuse to run (server and every CLI command) while a stored secret names a
-            // master key that is not configured: failing now, with the key named, beats
-            // failing later one secret at a time.
-            crate::ops::keys::check_key_ids(&mut conn, &keyring).await?;
             (!User::any_exists(&mut conn).await?).then(|| crate::crypto::random_token(24))
         };
         Ok(Self {
@@ -61,14 +56,14 @@ impl AppState {
             hasher,
             setup_token: Mutex::new(setup_token),
             checker: Checker::new(config.check.clone()),
-            rate: crate::api::rate::Limiter::new(config.api_rate),
             config: Arc::new(config),
             keyring,
         })
     }
 
-    /// A pooled connection, or an opaque internal error.
-    pub async fn conn(&self) -> Result<crate::db::Conn, crate::error::AppError> {
-        Ok(self.pool.get().await?)
+    /// A pooled connection (callers turn a pool error into their own error type: an outage
+    /// becomes a 503).
+    pub async fn conn(&self) -> Result<crate::db::Conn, crate::db::PoolError> {
+        self.pool.get().await
     }
 }

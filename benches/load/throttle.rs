@@ -6,8 +6,8 @@
 use std::time::{Duration, Instant};
 
 use switchboard::{
-    auth::throttle::{Keys, LoginThrottle},
     clock::Clock,
+    models::login_throttle::{Keys, LoginThrottle},
 };
 
 use crate::client::{Outcome, Samples};

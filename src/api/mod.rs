@@ -11,6 +11,7 @@
 //! - Every endpoint is annotated for the OpenAPI 3.1 document served at
 //!   `/api/v1/openapi.json` ([`openapi`]); a test walks the route table against it.
 
+pub mod ai_route;
 pub mod audit;
 pub mod auth;
 pub mod catalog;
@@ -19,7 +20,6 @@ pub mod json;
 pub mod openapi;
 pub mod providers;
 pub mod rate;
-pub mod route;
 pub mod settings;
 pub mod skills;
 
@@ -56,7 +56,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .configure(settings::routes)
         .configure(skills::routes)
         .configure(audit::routes)
-        .configure(route::routes);
+        .configure(ai_route::routes);
 }
 
 /// No such endpoint: 401 without credentials (a token is always asked first), else 404

@@ -59,14 +59,14 @@ struct ApiDoc;
 
 /// The whole document.
 pub fn document() -> utoipa::openapi::OpenApi {
-    use super::{audit, providers, route, settings, skills};
+    use super::{ai_route, audit, providers, settings, skills};
     let mut doc = ApiDoc::openapi();
     for part in [
         providers::Doc::openapi(),
         settings::Doc::openapi(),
         skills::Doc::openapi(),
         audit::Doc::openapi(),
-        route::Doc::openapi(),
+        ai_route::Doc::openapi(),
     ] {
         doc.merge(part);
     }

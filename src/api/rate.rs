@@ -3,7 +3,8 @@
 //! `rate` requests a second with bursts of twice that. A refused request gets `429` with
 //! `Retry-After` and the JSON error, before it costs a database statement.
 //!
-//! The buckets live in each process (several instances each grant the full rate); see
+//! The buckets live in each process, as the API stack's own `web::Data<Limiter>` (no
+//! operation uses them) (several instances each grant the full rate); see
 //! docs/DECISIONS.md "Rate limits" for why that is enough here.
 
 use std::{num::NonZeroU32, time::Duration};
@@ -18,27 +19,7 @@ use actix_web::{
 };
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter, clock::Clock as _};
 
-use crate::state::AppState;
-
-/// Requests per second allowed when nothing is configured, per token and per IP: enough for
-/// the platform's AI services to resolve a route per request (docs/PERFORMANCE.md).
-pub const DEFAULT_PER_SECOND: u32 = 1000;
-
-/// The configured rates (requests per second; 0 = no limit).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Rates {
-    pub per_token: u32,
-    pub per_ip: u32,
-}
-
-impl Default for Rates {
-    fn default() -> Self {
-        Self {
-            per_token: DEFAULT_PER_SECOND,
-            per_ip: DEFAULT_PER_SECOND,
-        }
-    }
-}
+use crate::config::Rates;
 
 /// The buckets of one process.
 pub struct Limiter {
@@ -100,15 +81,13 @@ pub async fn limit(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    let verdict = req.app_data::<web::Data<AppState>>().map(|state| {
+    let verdict = req.app_data::<web::Data<Limiter>>().map(|limiter| {
         let token = req
             .headers()
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "));
-        state
-            .rate
-            .admit(crate::auth::context::client_ip(req.request()), token)
+        limiter.admit(crate::auth::context::client_ip(req.request()), token)
     });
     match verdict {
         Some(Err(wait)) => {

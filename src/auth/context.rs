@@ -19,11 +19,7 @@ use actix_web::{
 
 use crate::{
     error::AppError,
-    models::{
-        membership::{self, Role},
-        org::Org,
-        user::User,
-    },
+    models::{membership, org::Org, user::User},
     ops::{self, Access, Caller, RequestMeta},
     state::AppState,
     telemetry::RequestId,
@@ -140,20 +136,9 @@ pub async fn org_context(req: &HttpRequest) -> Result<OrgContext, AppError> {
         session.purge();
         return Err(AppError::Unauthenticated);
     }
-    let access = match role {
-        Some(Role::Admin) => Access::Admin,
-        Some(Role::Member) => Access::Member,
-        None if user.support => Access::Support,
-        None => return Err(AppError::NotFound),
-    };
-    let unsafe_method = !matches!(req.method().as_str(), "GET" | "HEAD" | "OPTIONS");
-    if unsafe_method && !access.scopes().can_write() {
-        return Err(AppError::Forbidden(
-            "You can view this org's settings but not change them.".to_owned(),
-        ));
-    }
-    let caller = Caller::in_org(&user, org, access, request_meta(req));
-    if access == Access::Support {
+    let writing = !matches!(req.method().as_str(), "GET" | "HEAD" | "OPTIONS");
+    let caller = Caller::for_session(&user, org, role, request_meta(req), writing)?;
+    if caller.access == Some(Access::Support) {
         let session_id = super::support_session_id(&session)?;
         ops::orgs::record_support_view(
             &mut conn,

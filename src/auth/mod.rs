@@ -5,7 +5,6 @@ pub mod client_ip;
 pub mod context;
 pub mod csrf;
 pub mod session_store;
-pub mod throttle;
 
 use actix_session::{Session, SessionExt as _};
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};

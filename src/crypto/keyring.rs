@@ -134,13 +134,17 @@ impl Keyring {
     }
 }
 
-/// Loads the master keyring: `SWITCHBOARD_MASTER_KEYS`, or `data_dir/master.key` (created
-/// on first run, with a warning that production should supply keys).
-pub fn load(config: &crate::config::Config) -> Result<Keyring, KeyringError> {
-    match &config.master_keys {
+/// Loads the master keyring: `master_keys` (`SWITCHBOARD_MASTER_KEYS`), or
+/// `data_dir/master.key` (created on first run, with a warning that production should supply
+/// keys).
+pub fn load(
+    master_keys: Option<&SecretString>,
+    data_dir: &std::path::Path,
+) -> Result<Keyring, KeyringError> {
+    match master_keys {
         Some(keys) => Keyring::parse(keys),
         None => {
-            let path = config.data_dir.join("master.key");
+            let path = data_dir.join("master.key");
             let (ring, created) = Keyring::load_or_create_file(&path)?;
             if created {
                 tracing::warn!(

@@ -16,6 +16,8 @@ use diesel_migrations::{EmbeddedMigrations, MigrationHarness as _, embed_migrati
 pub type Pool = deadpool::Pool<AsyncPgConnection>;
 /// A connection checked out of [`Pool`].
 pub type Conn = deadpool::Object<AsyncPgConnection>;
+/// Why no connection could be checked out of [`Pool`].
+pub type PoolError = deadpool::PoolError;
 
 /// Every migration under `migrations/`, compiled into the binary.
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
@@ -101,15 +103,18 @@ pub struct Database {
 impl Database {
     /// Connects to `DATABASE_URL`, or starts the embedded cluster under `data_dir` and makes
     /// sure its `switchboard` database exists; then applies pending migrations.
-    pub async fn open(config: &crate::config::Config) -> anyhow::Result<Self> {
+    pub async fn open(
+        database_url: Option<&secrecy::SecretString>,
+        data_dir: &std::path::Path,
+    ) -> anyhow::Result<Self> {
         use secrecy::ExposeSecret as _;
-        let db = match &config.database_url {
+        let db = match database_url {
             Some(url) => Self {
                 url: url.expose_secret().to_owned(),
                 cluster: None,
             },
             None => {
-                let root = config.data_dir.clone();
+                let root = data_dir.to_owned();
                 let cluster = tokio::task::spawn_blocking(move || {
                     embedded::EmbeddedCluster::start(&root, embedded::StartOptions::default())
                 })

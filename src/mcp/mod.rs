@@ -15,7 +15,8 @@ use actix_web::{dev::HttpServiceFactory, middleware::from_fn, web};
 
 use crate::api::{no_endpoint, rate};
 
-/// The MCP endpoint (`POST /mcp`), behind the API's rate limits.
+/// The MCP endpoint (`POST /mcp`), behind the API's rate limits; other paths answer the
+/// API's JSON `no_endpoint`.
 pub fn scope() -> impl HttpServiceFactory {
     web::scope("/mcp")
         .configure(routes)

@@ -5,6 +5,7 @@ pub mod ai_settings;
 pub mod api_token;
 pub mod audit;
 pub mod invitation;
+pub mod login_throttle;
 pub mod membership;
 pub mod org;
 pub mod provider;

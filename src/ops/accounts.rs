@@ -5,9 +5,9 @@ use diesel_async::{AsyncConnection as _, AsyncPgConnection};
 use secrecy::{ExposeSecret as _, SecretString};
 
 use super::{Action, Caller, OpError, OpResult, RequestMeta, Target, audit};
-pub use crate::auth::throttle::Refusal;
+pub use crate::models::login_throttle::Refusal;
 use crate::{
-    auth::throttle::Keys,
+    models::login_throttle::Keys,
     models::{
         membership, org,
         user::{self, NewUser, User},
@@ -30,7 +30,7 @@ pub enum LoginOutcome {
 }
 
 /// Checks an email and password: the attempt is reserved against the account's and the
-/// address's limits before anything else (`auth::throttle`), the database connection is
+/// address's limits before anything else (`models::login_throttle`), the database connection is
 /// given back before waiting for the hashing permit (a burst of logins must not hold the
 /// pool), argon2id runs off the async workers with a dummy hash for unknown users, and a
 /// failure is recorded as `login.failed` — also in the trail of every org the account

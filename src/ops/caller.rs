@@ -2,10 +2,10 @@
 //! [`Caller`] for every org request; the CLI builds an operator; the API's bearer guard
 //! will build one from a token.
 
-use crate::models::{org::Org, user::User};
+use crate::models::{membership::Role, org::Org, user::User};
 
 use super::{
-    OpError,
+    OpError, OpResult,
     scopes::{Access, Scope, ScopeSet},
 };
 
@@ -83,6 +83,25 @@ impl Caller {
             scopes: access.scopes(),
             meta,
         }
+    }
+
+    /// A signed-in user inside `org`, by their `role` there (the role → access table is
+    /// [`Access::of`]); `None` when the org does not exist for them. A read-only caller
+    /// asking to change something is refused here, once for every console page and form.
+    pub fn for_session(
+        user: &User,
+        org: Org,
+        role: Option<Role>,
+        meta: RequestMeta,
+        writing: bool,
+    ) -> OpResult<Self> {
+        let access = Access::of(role, user.support).ok_or(OpError::NotFound)?;
+        if writing && !access.scopes().can_write() {
+            return Err(OpError::Forbidden(
+                "You can view this org's settings but not change them.".to_owned(),
+            ));
+        }
+        Ok(Self::in_org(user, org, access, meta))
     }
 
     /// A logged-in user acting on their own account (no org).

@@ -1,8 +1,6 @@
 //! What an operation can fail with. Transports map it: the console to a page, fragment or
 //! flash, the API to `{"error": …}`, the CLI to one line on stderr.
 
-use crate::error::AppError;
-
 /// A failed operation.
 #[derive(Debug, thiserror::Error)]
 pub enum OpError {
@@ -105,23 +103,6 @@ impl From<diesel_async::pooled_connection::deadpool::PoolError> for OpError {
                 Self::Unavailable
             }
             false => Self::Internal(anyhow::anyhow!("database pool: {e}")),
-        }
-    }
-}
-
-impl From<OpError> for AppError {
-    fn from(e: OpError) -> Self {
-        match e {
-            OpError::Invalid { message, .. } => AppError::Validation(message),
-            OpError::Unprocessable { message, .. } => AppError::Unprocessable(message),
-            e @ OpError::CheckFailed(_) => AppError::Unprocessable(e.to_string()),
-            OpError::Unauthenticated(m) => AppError::BadToken(m),
-            OpError::Forbidden(m) => AppError::Forbidden(m),
-            OpError::NotFound => AppError::NotFound,
-            OpError::Conflict(m) => AppError::Conflict(m),
-            OpError::TooManyRequests(m) => AppError::TooManyRequests(m),
-            OpError::Unavailable => AppError::Unavailable,
-            OpError::Internal(e) => AppError::Internal(e),
         }
     }
 }

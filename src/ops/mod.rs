@@ -11,7 +11,7 @@ pub mod caller;
 pub mod error;
 pub mod insights;
 pub mod invitations;
-pub mod keys;
+pub mod master_keys;
 pub mod members;
 pub mod orgs;
 pub mod providers;

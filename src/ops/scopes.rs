@@ -4,6 +4,8 @@
 
 use std::fmt;
 
+use crate::models::membership::Role;
+
 /// One permission. The string form is what API tokens carry (`aiProviders:create`, …).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[repr(u8)]
@@ -175,6 +177,19 @@ const MEMBER_READS: [Scope; 5] = [
 ];
 
 impl Access {
+    /// The one role → access table, for every kind of caller that acts as a person of an
+    /// org (a console session, or a token acting with its creator's rights): an admin or a
+    /// member by their role there; support staff, who are never members, read every org;
+    /// anyone else has no access (`None`: the org does not exist for them).
+    pub fn of(role: Option<Role>, support: bool) -> Option<Access> {
+        match (role, support) {
+            (Some(Role::Admin), _) => Some(Access::Admin),
+            (Some(Role::Member), _) => Some(Access::Member),
+            (None, true) => Some(Access::Support),
+            (None, false) => None,
+        }
+    }
+
     /// The one access → scopes table (DESIGN.md "Architecture").
     pub fn scopes(self) -> ScopeSet {
         match self {

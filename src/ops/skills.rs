@@ -125,6 +125,18 @@ pub async fn enabled_skills(state: &AppState, caller: &Caller) -> OpResult<Vec<S
     Ok(skill::enabled_for_org(&mut conn, org.id).await?)
 }
 
+/// Whether the caller may open the form for a new skill (scope `skills:create`): the
+/// console asks before showing the form.
+pub fn may_create(caller: &Caller) -> OpResult<()> {
+    caller.require(Scope::SkillsCreate).map(drop)
+}
+
+/// The skill `id` for its edit form (scopes `skills:update` and `skills:get`).
+pub async fn skill_to_edit(state: &AppState, caller: &Caller, id: &str) -> OpResult<Skill> {
+    caller.require(Scope::SkillsUpdate)?;
+    get_skill(state, caller, id).await
+}
+
 /// One skill (scope `skills:get`).
 pub async fn get_skill(state: &AppState, caller: &Caller, id: &str) -> OpResult<Skill> {
     let org = caller.require(Scope::SkillsGet)?;

@@ -5,10 +5,10 @@ use actix_session::Session;
 use actix_web::{HttpRequest, HttpResponse, http::StatusCode, web};
 use askama::Template;
 
-use super::{Chrome, OrgHeader, Tab, frame::org_frame, tab};
+use super::{Chrome, OrgHeader, Tab, frame::org_frame, skills::SkillView, tab};
 use crate::{
-    auth::context::OrgContext, error::AppResult, models::skill::Skill, ops::settings,
-    prompts::Variant, routing::Policy, state::AppState,
+    auth::context::OrgContext, error::AppResult, ops::settings, prompts::Variant, routing::Policy,
+    state::AppState,
 };
 
 #[derive(Template)]
@@ -21,7 +21,7 @@ pub struct AdvancedPage {
     active: Option<String>,
     policy: Policy,
     insights_enabled: bool,
-    skills: Vec<Skill>,
+    skills: Vec<SkillView>,
 }
 
 /// `GET /orgs/{org}/settings/ai/advanced`.
@@ -42,7 +42,7 @@ pub async fn show_advanced(
             .map(|(name, kind, model)| format!("{name} ({}, model {model})", kind.entry().label)),
         policy: a.policy,
         insights_enabled: a.insights_enabled,
-        skills: a.skills,
+        skills: a.skills.into_iter().map(SkillView::from).collect(),
     };
     tab(&req, StatusCode::OK, &page, page.as_content())
 }

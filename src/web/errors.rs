@@ -105,7 +105,7 @@ fn render_middleware_error(wants: Wants, err: actix_web::Error) -> actix_web::Er
     };
     let (code, message, unauthenticated) = describe(status, &err);
     let mut res = render(wants, status, code, &message, unauthenticated);
-    for (name, value) in crate::startup::SECURITY_HEADERS {
+    for (name, value) in super::headers::SECURITY_HEADERS {
         res.headers_mut().insert(
             header::HeaderName::from_static(name),
             header::HeaderValue::from_static(value),
@@ -114,7 +114,7 @@ fn render_middleware_error(wants: Wants, err: actix_web::Error) -> actix_web::Er
     if wants.https {
         res.headers_mut().insert(
             header::STRICT_TRANSPORT_SECURITY,
-            header::HeaderValue::from_static(crate::startup::HSTS),
+            header::HeaderValue::from_static(super::headers::HSTS),
         );
     }
     InternalError::from_response(err, res).into()

@@ -9,7 +9,7 @@ use actix_web::{
 };
 use askama::Template;
 
-use super::urls;
+use super::urls::{self, Tab};
 use crate::{
     auth::{Flash, context::OrgContext},
     error::AppResult,
@@ -46,59 +46,6 @@ impl Chrome {
             self.flash = flash;
         }
         self
-    }
-}
-
-/// The tabs of the AI settings, in order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Tab {
-    Provider,
-    Skills,
-    Insights,
-    Advanced,
-    Audit,
-}
-
-impl Tab {
-    /// The tabs that exist, in order.
-    pub const ALL: [Tab; 5] = [
-        Tab::Provider,
-        Tab::Skills,
-        Tab::Insights,
-        Tab::Advanced,
-        Tab::Audit,
-    ];
-
-    /// The URL segment.
-    pub fn slug(self) -> &'static str {
-        match self {
-            Tab::Provider => "provider",
-            Tab::Skills => "skills",
-            Tab::Insights => "insights",
-            Tab::Advanced => "advanced",
-            Tab::Audit => "audit",
-        }
-    }
-
-    fn label(self) -> &'static str {
-        match self {
-            Tab::Provider => "Provider",
-            Tab::Skills => "Skills",
-            Tab::Insights => "Insights",
-            Tab::Advanced => "Advanced",
-            Tab::Audit => "Audit",
-        }
-    }
-
-    /// The scope a caller needs to see the tab at all.
-    fn needs(self) -> Scope {
-        match self {
-            Tab::Provider => Scope::AiProvidersList,
-            Tab::Skills => Scope::SkillsList,
-            Tab::Insights => Scope::SettingsGet,
-            Tab::Advanced => Scope::SettingsGet,
-            Tab::Audit => Scope::AuditRead,
-        }
     }
 }
 

@@ -19,7 +19,7 @@ use crate::{
     markdown,
     models::skill::{Skill, SkillSummary},
     ops::{
-        OpError, Scope,
+        OpError,
         skills::{self, MAX_DESCRIPTION_CHARS, MAX_INSTRUCTIONS_CHARS, MAX_NAME_CHARS, SkillInput},
     },
     state::AppState,
@@ -57,12 +57,33 @@ impl SkillCard {
     }
 }
 
+/// What a page shows of a skill (CONVENTIONS: models never reach templates).
+pub struct SkillView {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub instructions: String,
+    pub enabled: bool,
+}
+
+impl From<Skill> for SkillView {
+    fn from(s: Skill) -> Self {
+        Self {
+            id: s.id,
+            name: s.name,
+            description: s.description,
+            instructions: s.instructions,
+            enabled: s.enabled,
+        }
+    }
+}
+
 #[derive(Template)]
 #[template(path = "skills/show.html", blocks = ["content"])]
 pub struct SkillPage {
     chrome: Chrome,
     org: OrgHeader,
-    skill: Skill,
+    skill: SkillView,
     /// Sanitised HTML of the instructions.
     html: String,
     back_href: String,
@@ -86,7 +107,7 @@ pub async fn show_skill(
         html: markdown::render(&skill.instructions),
         back_href: urls::tab(slug, Tab::Skills),
         edit_href: urls::skill_action(slug, &skill.id, "edit"),
-        skill,
+        skill: skill.into(),
     };
     tab(&req, StatusCode::OK, &page, page.as_content())
 }
@@ -263,7 +284,7 @@ pub async fn new_skill_form(
     ctx: OrgContext,
     session: Session,
 ) -> AppResult<HttpResponse> {
-    ctx.caller.require(Scope::SkillsCreate)?;
+    skills::may_create(&ctx.caller)?;
     let form = SkillForm::new(&ctx.org().slug, None);
     render_form(&req, &ctx, &session, StatusCode::OK, form)
 }
@@ -279,8 +300,7 @@ pub async fn edit_skill_form(
     state: web::Data<AppState>,
     path: SkillPath,
 ) -> AppResult<HttpResponse> {
-    ctx.caller.require(Scope::SkillsUpdate)?;
-    let skill = skills::get_skill(&state, &ctx.caller, &path.1).await?;
+    let skill = skills::skill_to_edit(&state, &ctx.caller, &path.1).await?;
     let form = SkillForm::new(&ctx.org().slug, Some(&skill));
     render_form(&req, &ctx, &session, StatusCode::OK, form)
 }

@@ -1,7 +1,60 @@
 //! The console's URLs, spelled once. Handlers and view structs call these; templates get
 //! the finished strings.
 
-use super::frame::Tab;
+use crate::ops::Scope;
+
+/// The tabs of the AI settings, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tab {
+    Provider,
+    Skills,
+    Insights,
+    Advanced,
+    Audit,
+}
+
+impl Tab {
+    /// The tabs that exist, in order.
+    pub const ALL: [Tab; 5] = [
+        Tab::Provider,
+        Tab::Skills,
+        Tab::Insights,
+        Tab::Advanced,
+        Tab::Audit,
+    ];
+
+    /// The URL segment.
+    pub fn slug(self) -> &'static str {
+        match self {
+            Tab::Provider => "provider",
+            Tab::Skills => "skills",
+            Tab::Insights => "insights",
+            Tab::Advanced => "advanced",
+            Tab::Audit => "audit",
+        }
+    }
+
+    pub(super) fn label(self) -> &'static str {
+        match self {
+            Tab::Provider => "Provider",
+            Tab::Skills => "Skills",
+            Tab::Insights => "Insights",
+            Tab::Advanced => "Advanced",
+            Tab::Audit => "Audit",
+        }
+    }
+
+    /// The scope a caller needs to see the tab at all.
+    pub(super) fn needs(self) -> Scope {
+        match self {
+            Tab::Provider => Scope::AiProvidersList,
+            Tab::Skills => Scope::SkillsList,
+            Tab::Insights => Scope::SettingsGet,
+            Tab::Advanced => Scope::SettingsGet,
+            Tab::Audit => Scope::AuditRead,
+        }
+    }
+}
 
 /// `/orgs/{org}/settings/ai`: the AI settings (redirects to the first tab).
 pub fn ai_settings(org: &str) -> String {

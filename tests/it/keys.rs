@@ -19,7 +19,7 @@ use switchboard::{
     },
     ops::{
         Caller, OpError,
-        keys::{check_key_ids, rotate},
+        master_keys::{check_key_ids, rotate},
     },
     startup::{Application, Options},
 };

@@ -9,6 +9,7 @@ mod browser_routing;
 mod browser_tokens;
 mod canary;
 pub(crate) mod console;
+mod floors;
 mod helpers;
 mod keys;
 mod models;

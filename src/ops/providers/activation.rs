@@ -5,7 +5,10 @@ use chrono::{DateTime, Utc};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel_async::{AsyncConnection as _, AsyncPgConnection};
 
-use super::{for_check, keys::Key, view::ProviderView, view_of};
+use super::{
+    keys::{Key, for_check},
+    view::{ProviderView, view_of},
+};
 use crate::{
     models::{
         org::Org,

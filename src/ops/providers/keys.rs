@@ -255,3 +255,18 @@ async fn seal_new(
     .await?;
     Ok((id, sealed.preview))
 }
+
+/// Loads a provider and its key for a live check.
+pub(super) async fn for_check(
+    state: &AppState,
+    org: &Org,
+    id: &str,
+) -> OpResult<(Provider, Fields, Key)> {
+    let mut conn = state.pool.get().await?;
+    let (p, _) = provider::find(&mut conn, org.id, id)
+        .await?
+        .ok_or(OpError::NotFound)?;
+    let fields = Fields::of(&p)?;
+    let key = stored_key(&mut conn, state, org, p.secret_id.as_deref()).await?;
+    Ok((p, fields, key))
+}

@@ -36,7 +36,8 @@ use crate::{
 };
 use activation::revert_to_platform;
 use input::Fields;
-use keys::{Key, resolve_key, store, stored_key, verify};
+use keys::{for_check, resolve_key, store, verify};
+use view::view_of;
 
 /// The org's providers, oldest first, and which one is active (scope `aiProviders:list`).
 pub async fn list_providers(state: &AppState, caller: &Caller) -> OpResult<ProviderList> {
@@ -90,38 +91,27 @@ pub async fn activation_preview(
     }
 }
 
+/// Whether the caller may open the form for a new provider (scope `aiProviders:create`):
+/// the console asks before showing the form.
+pub fn may_create(caller: &Caller) -> OpResult<()> {
+    caller.require(Scope::AiProvidersCreate).map(drop)
+}
+
+/// Provider `id` for its edit form (scopes `aiProviders:update` and `aiProviders:get`).
+pub async fn provider_to_edit(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+) -> OpResult<ProviderView> {
+    caller.require(Scope::AiProvidersUpdate)?;
+    get_provider(state, caller, id).await
+}
+
 /// One provider (scope `aiProviders:get`).
 pub async fn get_provider(state: &AppState, caller: &Caller, id: &str) -> OpResult<ProviderView> {
     let org = caller.require(Scope::AiProvidersGet)?;
     let mut conn = state.pool.get().await?;
     view_of(&mut conn, caller, org, id).await
-}
-
-async fn view_of(
-    conn: &mut AsyncPgConnection,
-    caller: &Caller,
-    org: &Org,
-    id: &str,
-) -> OpResult<ProviderView> {
-    let (p, preview) = provider::find(conn, org.id, id)
-        .await?
-        .ok_or(OpError::NotFound)?;
-    let active = provider::active_provider_id(conn, org.id).await?;
-    let others: Vec<_> = match &p.secret_id {
-        Some(secret_id) => secret::users(conn, org.id, secret_id)
-            .await?
-            .into_iter()
-            .map(|(id, name)| (id, name, Some(secret_id.clone())))
-            .collect(),
-        None => Vec::new(),
-    };
-    Ok(view::view(
-        caller,
-        &p,
-        preview.as_deref(),
-        active.as_deref(),
-        &others,
-    ))
 }
 
 /// The audited description of a provider's settings (no key: only its masked preview).
@@ -285,17 +275,6 @@ fn stale(name: &str) -> OpError {
     OpError::Conflict(format!(
         "Someone else changed {name} while you were editing it. Here is the current state; make your change again if you still want it."
     ))
-}
-
-/// Loads a provider and its key for a live check.
-async fn for_check(state: &AppState, org: &Org, id: &str) -> OpResult<(Provider, Fields, Key)> {
-    let mut conn = state.pool.get().await?;
-    let (p, _) = provider::find(&mut conn, org.id, id)
-        .await?
-        .ok_or(OpError::NotFound)?;
-    let fields = Fields::of(&p)?;
-    let key = stored_key(&mut conn, state, org, p.secret_id.as_deref()).await?;
-    Ok((p, fields, key))
 }
 
 /// Runs the live check of saved provider `id` with its stored key, outside any transaction:

@@ -3,13 +3,18 @@
 
 use chrono::{DateTime, Utc};
 
+use diesel_async::AsyncPgConnection;
+
 use crate::{
-    models::provider::{CheckStatus, Provider},
+    models::{
+        org::Org,
+        provider::{self, CheckStatus, Provider},
+        secret,
+    },
+    ops::{Caller, OpError, OpResult},
     providers::catalog::{BaseUrlSpec, ProviderKind},
     routing::{Active, Policy, Settings},
 };
-
-use super::super::Caller;
 
 /// How a provider's key is shown.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -190,4 +195,32 @@ pub(crate) fn view(
         created_at: p.created_at,
         updated_at: p.updated_at,
     }
+}
+
+/// One provider as `caller` sees it.
+pub(super) async fn view_of(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    org: &Org,
+    id: &str,
+) -> OpResult<ProviderView> {
+    let (p, preview) = provider::find(conn, org.id, id)
+        .await?
+        .ok_or(OpError::NotFound)?;
+    let active = provider::active_provider_id(conn, org.id).await?;
+    let others: Vec<_> = match &p.secret_id {
+        Some(secret_id) => secret::users(conn, org.id, secret_id)
+            .await?
+            .into_iter()
+            .map(|(id, name)| (id, name, Some(secret_id.clone())))
+            .collect(),
+        None => Vec::new(),
+    };
+    Ok(view(
+        caller,
+        &p,
+        preview.as_deref(),
+        active.as_deref(),
+        &others,
+    ))
 }

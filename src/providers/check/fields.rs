@@ -3,7 +3,7 @@
 //! whether it is required ([`ExtraField::required`]) and its [`FieldFormat`].
 
 use super::headers::header_name;
-use super::request::ValidationError;
+use super::invalid::ValidationError;
 use crate::providers::catalog::{ExtraField, FieldFormat, ProviderKind};
 
 /// Validates one extra field of `kind` by name, as entered: `None` or blank is empty.

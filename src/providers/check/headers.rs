@@ -5,7 +5,7 @@
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderName, HeaderValue};
 use secrecy::{ExposeSecret, SecretString};
 
-use super::request::ValidationError;
+use super::invalid::ValidationError;
 
 /// Headers Switchboard sets itself; an extra header may not replace them.
 const RESERVED: [&str; 8] = [

@@ -8,6 +8,7 @@ mod classify;
 mod fields;
 mod gemini;
 mod headers;
+mod invalid;
 mod ollama;
 mod openai_compat;
 mod outcome;

@@ -7,7 +7,8 @@ use actix_web::{HttpRequest, HttpResponse, http::StatusCode, web};
 use serde::Deserialize;
 
 use super::{
-    ProviderPath, answer_saved,
+    ProviderPath,
+    actions::answer_saved,
     form_input::{Errors, ProviderForm, Values, refused},
     form_view::{FormPage, build},
 };
@@ -15,10 +16,7 @@ use crate::{
     auth::{Flash, context::OrgContext},
     error::{AppError, AppResult},
     models::provider::CheckStatus,
-    ops::{
-        Scope,
-        providers::{self, ProviderView},
-    },
+    ops::providers::{self, ProviderView},
     providers::{ProviderKind, catalog},
     state::AppState,
     web::{Tab, frame::org_frame, tab},
@@ -101,7 +99,7 @@ pub async fn new_provider_form(
     state: web::Data<AppState>,
     query: web::Query<FormQuery>,
 ) -> AppResult<HttpResponse> {
-    ctx.caller.require(Scope::AiProvidersCreate)?;
+    providers::may_create(&ctx.caller)?;
     let spec = FormSpec {
         kind: query.kind()?,
         values: Values {
@@ -124,8 +122,7 @@ pub async fn edit_provider_form(
     path: ProviderPath,
     query: web::Query<FormQuery>,
 ) -> AppResult<HttpResponse> {
-    ctx.caller.require(Scope::AiProvidersUpdate)?;
-    let view = providers::get_provider(&state, &ctx.caller, &path.1).await?;
+    let view = providers::provider_to_edit(&state, &ctx.caller, &path.1).await?;
     let mut values = Values::of(&view);
     if let Some(name) = &query.name {
         values.name = name.clone();

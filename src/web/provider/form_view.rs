@@ -9,7 +9,7 @@ use crate::{
     ops::providers::{KeyDisplay, ProviderView},
     providers::{
         ProviderKind,
-        catalog::{BaseUrlSpec, FieldType, catalog},
+        catalog::{BaseUrlSpec, CatalogEntry, FieldType, catalog},
     },
     web::{Chrome, OrgHeader, urls},
 };
@@ -132,117 +132,14 @@ pub fn build(
     errors: Errors,
 ) -> FormView {
     let entry = kind.entry();
-    let mut fields = Vec::new();
-
-    let mut name = FieldView::new("name", "Name", &errors);
-    name.required = true;
-    name.help = Some("How the console and the audit trail call this provider.".to_owned());
-    fields.push(name);
-
-    let mut model = FieldView::new("default_model", "Default model", &errors);
-    model.required = true;
-    model.placeholder = entry.example_models.first().map(|m| (*m).to_owned());
-    model.help = Some(format!("For example {}.", entry.example_models.join(", ")));
-    model.list = Some("pf-models");
-    fields.push(model);
-
-    let mut base = FieldView::new("base_url", "Base URL", &errors);
-    base.input_type = "url";
-    let again = " Changing it requires entering the key again.";
-    let help = match entry.base_url {
-        BaseUrlSpec::Default { url } => {
-            base.placeholder = Some(url.to_owned());
-            format!("Leave blank for {url}.")
-        }
-        BaseUrlSpec::Required => {
-            base.required = true;
-            "The address of your endpoint.".to_owned()
-        }
-        BaseUrlSpec::FromRegion { template } => {
-            format!("Leave blank for {template}, with your region.")
-        }
-    };
-    base.help = Some(if editing.is_some() {
-        help + again
-    } else {
-        help
-    });
-    fields.push(base);
-
+    let mut fields = endpoint_fields(entry, editing.is_some(), &errors);
     let mut checkboxes = Vec::new();
-    for extra in entry.extra_fields {
-        match extra.field_type {
-            FieldType::Text => {
-                let mut f = FieldView::new(extra.name, extra.label, &errors);
-                f.required = extra.required;
-                f.help = Some(extra.help.to_owned());
-                fields.push(f);
-            }
-            FieldType::Bool => checkboxes.push(CheckboxView {
-                name: extra.name,
-                id: format!("pf-{}", extra.name),
-                label: extra.label,
-                checked: values.supports_tools,
-                help: Some(extra.help),
-                error: errors.on(extra.name),
-            }),
-            // Gateway extra headers are not stored yet: no field for them.
-            FieldType::HeaderNames => {}
-        }
-    }
+    extra_fields(entry, values, &errors, &mut fields, &mut checkboxes);
     for field in &mut fields {
         field.value = values.text(field.name).to_owned();
     }
-
-    let mut key = FieldView::new("api_key", "API key", &errors);
-    key.input_type = "password";
-    let stored = editing.and_then(|p| match &p.key {
-        KeyDisplay::None => None,
-        KeyDisplay::Set => Some(String::new()),
-        KeyDisplay::Preview(preview) => Some(format!(" ({preview})")),
-    });
-    let needs = match (entry.key.required, entry.key.prefix) {
-        (true, Some(prefix)) => format!("Required; it starts with {prefix}."),
-        (true, None) => "Required.".to_owned(),
-        (false, _) => "Optional: only if your endpoint asks for one.".to_owned(),
-    };
-    key.help = Some(match stored {
-        Some(preview) => format!(
-            "Leave blank to keep the stored key{preview}. Changing the kind or base URL requires entering it again."
-        ),
-        None => needs,
-    });
-    fields.push(key);
-
-    let editing_id = editing.map(|p| p.id.as_str());
-    let mut link_options: Vec<OptionView> = others
-        .iter()
-        // Sharing needs the same kind (and base URL, which the operation checks).
-        .filter(|p| Some(p.id.as_str()) != editing_id && p.kind == kind)
-        .filter_map(|p| {
-            let key = match &p.key {
-                KeyDisplay::None => return None,
-                KeyDisplay::Set => String::new(),
-                KeyDisplay::Preview(preview) => format!(", {preview}"),
-            };
-            Some(OptionView {
-                label: format!("{} ({}{key})", p.name, p.kind.entry().label),
-                selected: values.link_from == p.id,
-                value: p.id.clone(),
-            })
-        })
-        .collect();
-    if !link_options.is_empty() {
-        link_options.insert(
-            0,
-            OptionView {
-                value: String::new(),
-                label: "None".to_owned(),
-                selected: values.link_from.is_empty(),
-            },
-        );
-    }
-
+    fields.push(key_field(entry, editing, &errors));
+    let link_options = link_options(kind, values, editing.map(|p| p.id.as_str()), others);
     checkboxes.push(CheckboxView {
         name: "save_unverified",
         id: "pf-save_unverified".to_owned(),
@@ -251,23 +148,7 @@ pub fn build(
         help: Some("Save even if the live check fails; the provider is marked unverified."),
         error: errors.on("save_unverified"),
     });
-
-    let mut shown: Vec<&str> = fields.iter().map(|f| f.name).collect();
-    shown.extend(checkboxes.iter().map(|c| c.name));
-    shown.push("kind");
-    if !link_options.is_empty() {
-        shown.push("link_from");
-    }
-    let summary = errors
-        .messages
-        .iter()
-        .map(|(field, message)| SummaryItem {
-            message: message.clone(),
-            href: field
-                .filter(|f| shown.contains(f))
-                .map(|f| format!("#pf-{f}")),
-        })
-        .collect();
+    let summary = error_summary(&errors, &fields, &checkboxes, !link_options.is_empty());
 
     let (heading, action, switch_action, submit_label) = match editing {
         Some(p) => (
@@ -308,4 +189,152 @@ pub fn build(
         summary,
         check: errors.check,
     }
+}
+
+/// Name, default model and base URL, with the kind's help.
+fn endpoint_fields(entry: &CatalogEntry, editing: bool, errors: &Errors) -> Vec<FieldView> {
+    let mut name = FieldView::new("name", "Name", errors);
+    name.required = true;
+    name.help = Some("How the console and the audit trail call this provider.".to_owned());
+
+    let mut model = FieldView::new("default_model", "Default model", errors);
+    model.required = true;
+    model.placeholder = entry.example_models.first().map(|m| (*m).to_owned());
+    model.help = Some(format!("For example {}.", entry.example_models.join(", ")));
+    model.list = Some("pf-models");
+
+    let mut base = FieldView::new("base_url", "Base URL", errors);
+    base.input_type = "url";
+    let again = " Changing it requires entering the key again.";
+    let help = match entry.base_url {
+        BaseUrlSpec::Default { url } => {
+            base.placeholder = Some(url.to_owned());
+            format!("Leave blank for {url}.")
+        }
+        BaseUrlSpec::Required => {
+            base.required = true;
+            "The address of your endpoint.".to_owned()
+        }
+        BaseUrlSpec::FromRegion { template } => {
+            format!("Leave blank for {template}, with your region.")
+        }
+    };
+    base.help = Some(if editing { help + again } else { help });
+    vec![name, model, base]
+}
+
+/// The kind's own fields: text fields into `fields`, flags into `checkboxes`.
+fn extra_fields(
+    entry: &CatalogEntry,
+    values: &Values,
+    errors: &Errors,
+    fields: &mut Vec<FieldView>,
+    checkboxes: &mut Vec<CheckboxView>,
+) {
+    for extra in entry.extra_fields {
+        match extra.field_type {
+            FieldType::Text => {
+                let mut f = FieldView::new(extra.name, extra.label, errors);
+                f.required = extra.required;
+                f.help = Some(extra.help.to_owned());
+                fields.push(f);
+            }
+            FieldType::Bool => checkboxes.push(CheckboxView {
+                name: extra.name,
+                id: format!("pf-{}", extra.name),
+                label: extra.label,
+                checked: values.supports_tools,
+                help: Some(extra.help),
+                error: errors.on(extra.name),
+            }),
+            // Gateway extra headers are not stored yet: no field for them.
+            FieldType::HeaderNames => {}
+        }
+    }
+}
+
+/// The key field: never filled in; its help says whether a stored key is kept.
+fn key_field(entry: &CatalogEntry, editing: Option<&ProviderView>, errors: &Errors) -> FieldView {
+    let mut key = FieldView::new("api_key", "API key", errors);
+    key.input_type = "password";
+    let stored = editing.and_then(|p| match &p.key {
+        KeyDisplay::None => None,
+        KeyDisplay::Set => Some(String::new()),
+        KeyDisplay::Preview(preview) => Some(format!(" ({preview})")),
+    });
+    let needs = match (entry.key.required, entry.key.prefix) {
+        (true, Some(prefix)) => format!("Required; it starts with {prefix}."),
+        (true, None) => "Required.".to_owned(),
+        (false, _) => "Optional: only if your endpoint asks for one.".to_owned(),
+    };
+    key.help = Some(match stored {
+        Some(preview) => format!(
+            "Leave blank to keep the stored key{preview}. Changing the kind or base URL requires entering it again."
+        ),
+        None => needs,
+    });
+    key
+}
+
+/// The org's other providers of the same kind whose key may be linked ("None" first);
+/// empty when there are none.
+fn link_options(
+    kind: ProviderKind,
+    values: &Values,
+    editing_id: Option<&str>,
+    others: &[ProviderView],
+) -> Vec<OptionView> {
+    let mut options: Vec<OptionView> = others
+        .iter()
+        // Sharing needs the same kind (and base URL, which the operation checks).
+        .filter(|p| Some(p.id.as_str()) != editing_id && p.kind == kind)
+        .filter_map(|p| {
+            let key = match &p.key {
+                KeyDisplay::None => return None,
+                KeyDisplay::Set => String::new(),
+                KeyDisplay::Preview(preview) => format!(", {preview}"),
+            };
+            Some(OptionView {
+                label: format!("{} ({}{key})", p.name, p.kind.entry().label),
+                selected: values.link_from == p.id,
+                value: p.id.clone(),
+            })
+        })
+        .collect();
+    if !options.is_empty() {
+        options.insert(
+            0,
+            OptionView {
+                value: String::new(),
+                label: "None".to_owned(),
+                selected: values.link_from.is_empty(),
+            },
+        );
+    }
+    options
+}
+
+/// The error summary at the top: each message, linked to its field when the form shows it.
+fn error_summary(
+    errors: &Errors,
+    fields: &[FieldView],
+    checkboxes: &[CheckboxView],
+    has_link: bool,
+) -> Vec<SummaryItem> {
+    let mut shown: Vec<&str> = fields.iter().map(|f| f.name).collect();
+    shown.extend(checkboxes.iter().map(|c| c.name));
+    shown.push("kind");
+    if has_link {
+        shown.push("link_from");
+    }
+    errors
+        .messages
+        .iter()
+        .map(|(field, message)| SummaryItem {
+            message: message.clone(),
+            href: field
+                .filter(|f| shown.contains(f))
+                .map(|f| format!("#pf-{f}")),
+        })
+        .collect()
 }

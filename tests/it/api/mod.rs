@@ -1,6 +1,7 @@
 //! The REST API (`/api/v1`) and MCP over real HTTP on loopback, with tokens made through
 //! the operation layer as `switchboard token create` makes them.
 
+mod ai_route;
 mod audit;
 mod auth;
 mod bad_input;
@@ -10,7 +11,6 @@ mod mcp_records;
 mod openapi;
 mod providers;
 mod rate;
-mod route;
 pub mod schemathesis;
 mod settings;
 mod skills;

@@ -143,7 +143,7 @@ async fn guessing_the_current_password_is_throttled_like_a_login() {
     let app = TestApp::spawn().await;
     app.seed_and_login_admin().await;
     // The login that seeded the session succeeded; five wrong guesses use up the account's
-    // allowance (auth::throttle::ACCOUNT_LIMIT).
+    // allowance (models::login_throttle::ACCOUNT_LIMIT).
     for _ in 0..5 {
         let res = change(&app, "a wrong guess!", NEW_PASSWORD, NEW_PASSWORD).await;
         assert_eq!(res.status(), 400);

@@ -37,7 +37,7 @@ async fn every_html_response_carries_the_security_headers() {
         let h = res.headers();
         assert_eq!(
             h["content-security-policy"],
-            switchboard::startup::CSP,
+            switchboard::web::headers::CSP,
             "{path}"
         );
         assert_eq!(h["x-content-type-options"], "nosniff");

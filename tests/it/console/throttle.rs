@@ -9,8 +9,8 @@ use diesel::{ExpressionMethods as _, QueryDsl as _};
 use diesel_async::RunQueryDsl as _;
 use futures_util::future::join_all;
 use switchboard::{
-    auth::throttle::{ACCOUNT_LIMIT, IP_LIMIT},
     db::schema::{audit_events, login_throttles, orgs},
+    models::login_throttle::{ACCOUNT_LIMIT, IP_LIMIT},
     models::membership::Role,
 };
 
@@ -192,7 +192,7 @@ async fn ended_windows_are_purged_with_the_sessions() {
         ["acct:ada@acme.test", "ip:127.0.0.1"]
     );
     let mut conn = app.db().await;
-    let purge = switchboard::auth::throttle::purge_expired;
+    let purge = switchboard::models::login_throttle::purge_expired;
     assert_eq!(purge(&mut conn, app.clock.now()).await.unwrap(), 0);
     app.clock.advance(Duration::from_secs(15 * 60 + 1));
     assert_eq!(purge(&mut conn, app.clock.now()).await.unwrap(), 2);

@@ -12,18 +12,23 @@ use chrono::{DateTime, TimeDelta, Utc};
 use diesel_async::AsyncConnection as _;
 use secrecy::{ExposeSecret as _, SecretString};
 
+mod authenticate;
+mod grants;
+
+pub use authenticate::authenticate;
+pub use grants::{DEFAULT_LIFETIME, MAX_LIFETIME, grantable, parse_lifetime, parse_scopes};
+
 use super::{
-    Access, Action, Actor, Caller, Change, OpError, OpResult, RequestMeta, Scope, ScopeSet, Target,
-    audit,
+    Access, Action, Actor, Caller, Change, OpError, OpResult, Scope, ScopeSet, Target, audit,
 };
 use crate::{
     models::{
         api_token::{self, ApiToken, NewApiToken},
-        membership::Role,
         user::{self, User},
     },
     state::AppState,
 };
+use grants::check_lifetime;
 
 /// What every token starts with.
 pub const TOKEN_PREFIX: &str = "swb_";
@@ -33,99 +38,6 @@ const TOKEN_BYTES: usize = 32;
 const SHOWN_CHARS: usize = 8;
 /// Longest token name.
 pub const MAX_NAME_CHARS: usize = 100;
-/// Longest lifetime a token may be given: a year (366 days, so "a year from now" fits
-/// across a 29 February).
-pub const MAX_LIFETIME: TimeDelta = TimeDelta::days(366);
-/// The lifetime of a token when none is chosen (the console's preselected expiry and the
-/// CLI's `--expires` default): long enough for a script, short enough that a forgotten
-/// token dies on its own (docs/DECISIONS.md "API tokens").
-pub const DEFAULT_LIFETIME: TimeDelta = TimeDelta::days(90);
-
-/// The scopes an API token may carry: every scope but the console-only member ones.
-pub fn grantable() -> impl Iterator<Item = Scope> {
-    Scope::ALL
-        .into_iter()
-        .filter(|s| !matches!(s, Scope::MembersList | Scope::MembersManage))
-}
-
-/// The grantable scopes' names, comma-separated: what an error about a scope lists.
-fn grantable_names() -> String {
-    grantable()
-        .map(Scope::as_str)
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// Parses scope names as a form or the CLI gives them (`aiProviders:list`, …): every name
-/// must be a scope a token may carry, and one at least must be given. The console and the
-/// CLI share it, so both refuse the same names with the same message naming the valid ones.
-pub fn parse_scopes<S: AsRef<str>>(names: &[S]) -> OpResult<Vec<Scope>> {
-    let mut scopes = Vec::with_capacity(names.len());
-    for name in names.iter().map(|n| n.as_ref().trim()) {
-        match Scope::parse(name).filter(|s| grantable().any(|g| g == *s)) {
-            Some(scope) => scopes.push(scope),
-            None => {
-                // Named back (cut short) so the user sees which one; askama escapes it.
-                let shown: String = name.chars().take(40).collect();
-                return Err(OpError::invalid(
-                    "scopes",
-                    format!(
-                        "Unknown scope '{shown}'. A token may carry: {}.",
-                        grantable_names()
-                    ),
-                ));
-            }
-        }
-    }
-    if scopes.is_empty() {
-        return Err(OpError::invalid("scopes", "Choose at least one scope."));
-    }
-    Ok(scopes)
-}
-
-/// Parses a lifetime as the console's expiry select and the CLI's `--expires` spell it:
-/// `Nd` (days), `Nh` (hours) or `never` (`None`). It must be positive and at most
-/// [`MAX_LIFETIME`].
-pub fn parse_lifetime(text: &str) -> OpResult<Option<TimeDelta>> {
-    let text = text.trim();
-    if text == "never" {
-        return Ok(None);
-    }
-    let bad = || {
-        OpError::invalid(
-            "expires",
-            "The expiry must be a number of days or hours (e.g. 30d, 12h) or 'never'.",
-        )
-    };
-    let (number, per) = match (text.strip_suffix('d'), text.strip_suffix('h')) {
-        (Some(days), _) => (days, TimeDelta::try_days as fn(i64) -> Option<TimeDelta>),
-        (_, Some(hours)) => (hours, TimeDelta::try_hours as fn(i64) -> Option<TimeDelta>),
-        _ => return Err(bad()),
-    };
-    // Digits only (`u32` would also take a leading `+`).
-    if number.is_empty() || !number.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(bad());
-    }
-    let n: u32 = number.parse().map_err(|_| bad())?;
-    let lifetime = per(n.into()).ok_or_else(bad)?;
-    check_lifetime(Some(lifetime))?;
-    Ok(Some(lifetime))
-}
-
-fn check_lifetime(lifetime: Option<TimeDelta>) -> OpResult<()> {
-    match lifetime {
-        Some(d) if d <= TimeDelta::zero() => Err(OpError::invalid(
-            "expires",
-            "The expiry must be in the future.",
-        )),
-        Some(d) if d > MAX_LIFETIME => Err(OpError::invalid(
-            "expires",
-            "A token may live at most a year (or never expire).",
-        )),
-        _ => Ok(()),
-    }
-}
-
 /// A token to create.
 #[derive(Debug, Clone)]
 pub struct TokenInput {
@@ -199,14 +111,6 @@ pub struct CreatedToken {
     pub secret: SecretString,
 }
 
-/// The access a role gives.
-fn access_of(role: Role) -> Access {
-    match role {
-        Role::Admin => Access::Admin,
-        Role::Member => Access::Member,
-    }
-}
-
 fn check_input(input: &TokenInput) -> OpResult<String> {
     let name = input.name.trim().to_owned();
     if name.is_empty() {
@@ -270,7 +174,7 @@ pub async fn create_token(
                         format!("{} is not a member of this org.", owner.email),
                     )
                 })?;
-            let allowed = access_of(role).scopes();
+            let allowed = Access::of(Some(role), false).map_or(ScopeSet::EMPTY, Access::scopes);
             if let Some(s) = scopes.iter().find(|s| !allowed.contains(**s)) {
                 return Err(OpError::invalid(
                     "scopes",
@@ -384,113 +288,4 @@ pub async fn revoke_token(state: &AppState, caller: &Caller, id: i64) -> OpResul
         Ok(TokenView::of(token, email))
     })
     .await
-}
-
-/// Why a presented token does not authenticate (one answer for all: the client learns
-/// nothing about which tokens exist).
-const REJECTED: &str = "The API token is missing, malformed, expired or revoked.";
-
-/// Authenticates a presented bearer token: the [`Caller`] it acts as, in its own org, with
-/// its scopes cut to its creator's current access. Costs one SELECT (and, at most once a
-/// minute per token, one UPDATE of `last_used_at`).
-pub async fn authenticate(
-    state: &AppState,
-    presented: &str,
-    meta: RequestMeta,
-) -> OpResult<Caller> {
-    let well_formed = presented.starts_with(TOKEN_PREFIX)
-        && presented.len() <= 64
-        && presented[TOKEN_PREFIX.len()..]
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    if !well_formed {
-        return Err(OpError::Unauthenticated(REJECTED.to_owned()));
-    }
-    let hash = crate::crypto::sha256(presented.as_bytes());
-    let now = state.clock.now();
-    let mut conn = state.pool.get().await?;
-    let (token, org, user, role) = api_token::by_hash(&mut conn, &hash)
-        .await?
-        .ok_or_else(|| OpError::Unauthenticated(REJECTED.to_owned()))?;
-    let live = token.revoked_at.is_none() && token.expires_at.is_none_or(|at| at > now);
-    if !live || user.disabled {
-        return Err(OpError::Unauthenticated(REJECTED.to_owned()));
-    }
-    if token
-        .last_used_at
-        .is_none_or(|at| at < now - api_token::LAST_USED_PRECISION)
-    {
-        api_token::touch(&mut conn, token.id, now).await?;
-    }
-    let granted = ScopeSet::of(
-        &token
-            .scopes
-            .iter()
-            .filter_map(|s| Scope::parse(s))
-            .collect::<Vec<_>>(),
-    );
-    let access = role.map(access_of);
-    let scopes = access.map_or(ScopeSet::EMPTY, |a| granted.intersect(a.scopes()));
-    Ok(Caller {
-        actor: Actor::Token {
-            id: token.id,
-            user_id: user.id,
-            label: format!("{} ({})", token.name, user.email),
-        },
-        org: Some(org),
-        access,
-        scopes,
-        meta,
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn lifetimes_parse_as_the_console_and_the_cli_spell_them() {
-        assert_eq!(parse_lifetime("never").unwrap(), None);
-        assert_eq!(parse_lifetime("30d").unwrap(), Some(TimeDelta::days(30)));
-        assert_eq!(parse_lifetime(" 12h ").unwrap(), Some(TimeDelta::hours(12)));
-        assert_eq!(parse_lifetime("366d").unwrap(), Some(MAX_LIFETIME));
-        for bad in [
-            "",
-            "d",
-            "0d",
-            "0h",
-            "367d",
-            "8785h",
-            "-1d",
-            "+3d",
-            "3",
-            "3w",
-            "1y",
-            "3 d",
-            "9999999999d",
-            "é",
-            "1é",
-            "Never",
-        ] {
-            assert!(parse_lifetime(bad).is_err(), "{bad:?} is refused");
-        }
-    }
-
-    #[test]
-    fn scopes_parse_only_when_a_token_may_carry_them() {
-        assert_eq!(
-            parse_scopes(&["aiProviders:list", " ai:resolve"]).unwrap(),
-            vec![Scope::AiProvidersList, Scope::AiResolve]
-        );
-        let none: [&str; 0] = [];
-        assert!(parse_scopes(&none).is_err());
-        for bad in ["members:list", "aiProviders:fly", "", "AIPROVIDERS:LIST"] {
-            let message = parse_scopes(&[bad]).unwrap_err().to_string();
-            assert!(
-                message.contains("A token may carry: aiProviders:list,")
-                    && message.contains("ai:resolve."),
-                "{bad:?}: {message}"
-            );
-        }
-    }
 }

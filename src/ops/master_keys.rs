@@ -221,3 +221,14 @@ pub async fn check_key_ids(conn: &mut AsyncPgConnection, ring: &Keyring) -> anyh
     );
     Ok(())
 }
+
+/// [`check_key_ids`] over a pooled connection of `state`: start-up (the server and every CLI
+/// command) refuses to run while a stored secret names a master key that is not configured.
+pub async fn check_configured(state: &AppState) -> anyhow::Result<()> {
+    let mut conn = state
+        .pool
+        .get()
+        .await
+        .map_err(|e| anyhow::anyhow!("database: {e}"))?;
+    check_key_ids(&mut conn, &state.keyring).await
+}

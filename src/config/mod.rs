@@ -5,10 +5,31 @@ use std::{net::SocketAddr, path::PathBuf};
 
 use secrecy::SecretString;
 
-use crate::{
-    auth::client_ip::TrustedProxies,
-    providers::check::{CheckSettings, SettingsError},
-};
+mod proxies;
+
+pub use proxies::TrustedProxies;
+
+use crate::providers::check::{CheckSettings, SettingsError};
+
+/// Requests per second allowed when nothing is configured, per token and per IP: enough for
+/// the platform's AI services to resolve a route per request (docs/PERFORMANCE.md).
+pub const DEFAULT_PER_SECOND: u32 = 1000;
+
+/// The configured rates (requests per second; 0 = no limit).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rates {
+    pub per_token: u32,
+    pub per_ip: u32,
+}
+
+impl Default for Rates {
+    fn default() -> Self {
+        Self {
+            per_token: DEFAULT_PER_SECOND,
+            per_ip: DEFAULT_PER_SECOND,
+        }
+    }
+}
 
 /// A configuration problem: the message names the variable and what is wrong with it.
 #[derive(Debug, thiserror::Error)]
@@ -56,7 +77,7 @@ pub struct Config {
     pub trusted_proxies: TrustedProxies,
     /// `SWITCHBOARD_API_TOKEN_RATE` and `SWITCHBOARD_API_IP_RATE` (requests per second, bursts
     /// of twice that; `0` = no limit): the limits of `/api/v1` and `/mcp`.
-    pub api_rate: crate::api::rate::Rates,
+    pub api_rate: Rates,
 }
 
 impl std::fmt::Debug for Config {
@@ -162,7 +183,7 @@ impl Config {
         };
 
         let rate = |var: &'static str| match get(var) {
-            None => Ok(crate::api::rate::DEFAULT_PER_SECOND),
+            None => Ok(DEFAULT_PER_SECOND),
             Some(v) => v.trim().parse::<u32>().map_err(|_| {
                 ConfigError::new(
                     var,
@@ -170,7 +191,7 @@ impl Config {
                 )
             }),
         };
-        let api_rate = crate::api::rate::Rates {
+        let api_rate = Rates {
             per_token: rate("SWITCHBOARD_API_TOKEN_RATE")?,
             per_ip: rate("SWITCHBOARD_API_IP_RATE")?,
         };

@@ -1,6 +1,5 @@
-//! Background jobs of a serving instance. Jobs act through the operation layer as the
-//! system; whatever must hold across instances (who checks which provider) is decided in
-//! PostgreSQL, so any number of instances may run them.
+//! Scheduled provider re-checks: each instance looks for due providers now and then; which
+//! instance checks which provider is decided in PostgreSQL (`ops::providers::recheck_due`).
 
 use std::time::Duration;
 

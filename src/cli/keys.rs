@@ -1,0 +1,116 @@
+//! `keys generate|rotate` (master keys) and `audit verify` (the trail's hash chains).
+
+use clap::Subcommand;
+use secrecy::ExposeSecret as _;
+
+use super::{StateCommand, line, org_by_slug};
+use crate::{
+    crypto::keyring::Keyring,
+    ops::{Caller, master_keys},
+};
+
+#[derive(Subcommand, Debug)]
+pub enum AuditCommand {
+    /// Walk every event's hash chain (or one org's) from its first event; exit non-zero
+    /// naming the first broken link.
+    Verify {
+        /// Only this org's chain (its slug).
+        #[arg(long)]
+        org: Option<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum KeysCommand {
+    /// Print a new master key entry `id:base64key` (for SWITCHBOARD_MASTER_KEYS).
+    Generate {
+        /// The key id (letters, digits, `-`, `_`); default `k` + the UTC date and time.
+        #[arg(long)]
+        id: Option<String>,
+    },
+    /// Re-wrap every stored secret under the primary (first) master key. Resumable: each
+    /// secret commits on its own, so running it again continues where it stopped.
+    Rotate {
+        /// Secrets read per query.
+        #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(i64).range(1..=10_000))]
+        batch: i64,
+    },
+}
+
+/// `audit verify`: the count on stdout, or an error naming the first broken link.
+pub(super) fn verify_audit(org: Option<String>) -> StateCommand {
+    Box::new(move |state| {
+        Box::pin(async move {
+            let org = match org {
+                Some(slug) => Some(org_by_slug(state, &slug).await?),
+                None => None,
+            };
+            let report = crate::ops::trail::verify(state, &Caller::operator(None), org.as_ref())
+                .await
+                .map_err(line)?;
+            if let Some((slug, broken)) = report.broken {
+                let chain = slug.map_or("events without an org".to_owned(), |s| format!("org {s}"));
+                let event = broken
+                    .event_id
+                    .map_or("after the last stored event".to_owned(), |id| {
+                        format!("at event {id}")
+                    });
+                anyhow::bail!(
+                    "audit chain of {chain} is broken {event}: {} ({} events verified before it)",
+                    broken.reason,
+                    report.verified
+                );
+            }
+            Ok(format!(
+                "verified {} audit events in {} chain{}: every hash matches",
+                report.verified,
+                report.chains,
+                if report.chains == 1 { "" } else { "s" }
+            ))
+        })
+    })
+}
+
+/// Prints a new master key entry on stdout (the only place the key appears) and how to use
+/// it on stderr. Needs no database.
+pub(super) fn generate_key(id: Option<String>) -> anyhow::Result<()> {
+    let id = id.unwrap_or_else(|| format!("k{}", chrono::Utc::now().format("%Y%m%d-%H%M%S")));
+    anyhow::ensure!(
+        !id.is_empty()
+            && id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'),
+        "key id '{id}' must be letters, digits, '-' or '_'"
+    );
+    let entry = Keyring::generate_entry(&id);
+    println!("{}", entry.expose_secret());
+    eprintln!(
+        "New master key '{id}'. Prepend it to SWITCHBOARD_MASTER_KEYS (SWITCHBOARD_MASTER_KEYS=<it>,<current keys>), \
+         restart Switchboard, run `switchboard keys rotate`, then remove the old keys."
+    );
+    Ok(())
+}
+
+/// `keys rotate`: progress on stderr every 100 secrets and at the end, the count on stdout.
+pub(super) fn rotate_keys(batch: i64) -> StateCommand {
+    Box::new(move |state| {
+        Box::pin(async move {
+            let report = master_keys::rotate(state, &Caller::operator(None), batch, |at| {
+                if at.done() % 100 == 0 || at.done() == at.total {
+                    let skipped = match at.skipped {
+                        0 => String::new(),
+                        n => format!(" ({n} skipped)"),
+                    };
+                    eprintln!("rotated {}/{}{skipped}", at.rotated, at.total);
+                }
+            })
+            .await
+            .map_err(line)?;
+            Ok(format!(
+                "rotated {} secrets to master key '{}' ({} skipped because they changed meanwhile, \
+                 {} already under it)",
+                report.rotated, report.key_id, report.skipped, report.already
+            ))
+        })
+    })
+}

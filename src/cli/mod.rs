@@ -1,0 +1,209 @@
+//! The command line: `serve` (default), `migrate`, and the operator commands (one file per
+//! group: `people` for users, orgs and memberships, `tokens`, `keys` for master keys and the
+//! audit trail). Each command only translates into an operation and out of it. Errors are
+//! one clear line and a non-zero exit.
+
+mod keys;
+mod people;
+mod tokens;
+
+pub use keys::{AuditCommand, KeysCommand};
+pub use people::{MemberCommand, OrgCommand, UserCommand};
+pub use tokens::{Lifetime, TokenCommand};
+
+use keys::{generate_key, rotate_keys, verify_audit};
+use people::{member_command, org_command, user_command};
+use tokens::token_command;
+
+use std::io::BufRead as _;
+
+use clap::{Parser, Subcommand};
+use secrecy::SecretString;
+
+use crate::{
+    clock::Clock,
+    config::Config,
+    db::{self, Database},
+    models::org::Org,
+    ops::OpError,
+    startup::{Application, Options},
+    state::AppState,
+};
+
+/// Switchboard: choose the LLM provider behind each organisation's AI features.
+#[derive(Parser, Debug)]
+#[command(name = "switchboard", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Top-level commands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Serve the console (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage users.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Manage organisations.
+    Org {
+        #[command(subcommand)]
+        command: OrgCommand,
+    },
+    /// Manage memberships.
+    Member {
+        #[command(subcommand)]
+        command: MemberCommand,
+    },
+    /// Check provider connectivity (key read from standard input).
+    Provider {
+        #[command(subcommand)]
+        command: crate::providers::cli::ProviderCommand,
+    },
+    /// Check the audit trail's tamper evidence.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+    /// Create, list and revoke API tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// Generate master keys and re-encrypt stored secrets under the primary one.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+/// Runs the parsed command line.
+pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(config).await,
+        Command::Migrate => {
+            let db = Database::open(config.database_url.as_ref(), &config.data_dir).await?;
+            let checked = warn_about_support_members(&db.url).await;
+            db.close().await;
+            checked?;
+            println!("database is up to date");
+            Ok(())
+        }
+        Command::User { command } => with_state(config, user_command(command)).await,
+        Command::Org { command } => with_state(config, org_command(command)).await,
+        Command::Member { command } => with_state(config, member_command(command)).await,
+        Command::Token { command } => with_state(config, token_command(command)).await,
+        Command::Audit {
+            command: AuditCommand::Verify { org },
+        } => with_state(config, verify_audit(org)).await,
+        Command::Keys {
+            command: KeysCommand::Generate { id },
+        } => generate_key(id),
+        Command::Keys {
+            command: KeysCommand::Rotate { batch },
+        } => with_state(config, rotate_keys(batch)).await,
+        Command::Provider { command } => {
+            let code = crate::providers::cli::run(command, config.check.clone()).await;
+            if code == std::process::ExitCode::SUCCESS {
+                Ok(())
+            } else {
+                Err(ProviderCheckFailed(code).into())
+            }
+        }
+    }
+}
+
+/// Reports, one warning line on stderr each, support accounts that are also members of an
+/// org: the rules refuse to create that combination now, but older data may hold it.
+async fn warn_about_support_members(url: &str) -> anyhow::Result<()> {
+    let pool = db::pool(url, 1)?;
+    let mut conn = pool.get().await?;
+    for (email, org) in crate::models::membership::support_members(&mut conn).await? {
+        eprintln!(
+            "warning: {email} is a support account and a member of {org}; support staff are \
+             never members: remove the membership, or give them a separate non-support account"
+        );
+    }
+    Ok(())
+}
+
+/// A provider check that did not pass; it has already printed why.
+#[derive(Debug, thiserror::Error)]
+#[error("provider check did not pass")]
+pub struct ProviderCheckFailed(pub std::process::ExitCode);
+
+type BoxFut<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = anyhow::Result<String>> + 'a>>;
+type StateCommand = Box<dyn for<'s> FnOnce(&'s AppState) -> BoxFut<'s>>;
+
+/// Opens the database (embedded or `DATABASE_URL`), builds the state operations need, runs
+/// `command` as an operator and prints its one-line result.
+async fn with_state(config: Config, command: StateCommand) -> anyhow::Result<()> {
+    let db = Database::open(config.database_url.as_ref(), &config.data_dir).await?;
+    let result = async {
+        let pool = db::pool(&db.url, 2)?;
+        let state = AppState::new(config, pool, Clock::default(), 1).await?;
+        crate::ops::master_keys::check_configured(&state).await?;
+        command(&state).await
+    }
+    .await;
+    db.close().await;
+    println!("{}", result?);
+    Ok(())
+}
+
+/// An operation's error as one line for the operator.
+fn line(e: OpError) -> anyhow::Error {
+    match e {
+        OpError::Internal(cause) => cause,
+        other => anyhow::anyhow!("{other}"),
+    }
+}
+
+/// Reads a password from the first line of standard input.
+fn password_from_stdin(password_stdin: bool) -> anyhow::Result<SecretString> {
+    anyhow::ensure!(
+        password_stdin,
+        "pass --password-stdin and the password on standard input"
+    );
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(SecretString::from(
+        line.trim_end_matches(['\n', '\r']).to_owned(),
+    ))
+}
+
+/// The org with `slug`, for an operator command.
+async fn org_by_slug(state: &AppState, slug: &str) -> anyhow::Result<Org> {
+    let mut conn = state.pool.get().await?;
+    Org::find_by_slug(&mut conn, slug)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no org with slug {slug}"))
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let db = Database::open(config.database_url.as_ref(), &config.data_dir).await?;
+    let result = async {
+        let app = Application::build(config.clone(), &db.url, Options::default()).await?;
+        let base = config
+            .public_url
+            .as_ref()
+            .map(|u| u.as_str().trim_end_matches('/').to_owned())
+            .unwrap_or_else(|| format!("http://{}:{}", config.bind.ip(), app.port()));
+        tracing::info!(address = %base, "Switchboard is listening");
+        if let Some(token) = app.setup_token() {
+            // Printed to stdout, not the log: it is a one-time secret for the operator.
+            println!("No users yet. Create the first admin and org at: {base}/setup?token={token}");
+        }
+        app.run_until_stopped().await?;
+        tracing::info!("server stopped");
+        anyhow::Ok(())
+    }
+    .await;
+    db.close().await;
+    result
+}

@@ -1,0 +1,219 @@
+//! The Provider tab: which LLM provider serves the org now (the platform default or one of
+//! the org's own), a card per configured provider, and — for admins — the actions on them
+//! (test, activate, deactivate, remove key, delete). The add/edit form is in [`form`].
+//! Every rule lives in `ops::providers`; these handlers only translate.
+
+mod actions;
+mod activation;
+mod form;
+mod form_input;
+mod form_view;
+mod matrix;
+
+use actix_session::Session;
+use actix_web::{HttpRequest, HttpResponse, http::StatusCode, web};
+use askama::Template;
+
+pub use actions::{
+    activate_provider, deactivate_provider, delete_provider, remove_key, set_routing_policy,
+    test_provider,
+};
+pub use activation::activation_preview;
+pub use form::{create_provider, edit_provider_form, new_provider_form, update_provider};
+
+use super::{Chrome, OrgHeader, Tab, frame::org_frame, tab, urls};
+use crate::{
+    auth::{Flash, context::OrgContext},
+    error::AppResult,
+    ops::providers::{self, KeyDisplay, ProviderList, ProviderView},
+    providers::{ProviderKind, Tools},
+    routing::Policy,
+    state::AppState,
+};
+use matrix::{MatrixRow, Platform, PolicyChoice};
+
+/// The provider in the path (`/orgs/{org}/settings/ai/providers/{id}/…`).
+type ProviderPath = web::Path<(String, String)>;
+
+/// How times are shown on the tab.
+const TIME: &str = "%Y-%m-%d %H:%M UTC";
+
+/// Which provider serves the org's AI features now.
+pub struct ModeView {
+    /// The active provider's name; `None`: the platform default serves.
+    pub name: Option<String>,
+    pub kind_label: String,
+    pub model: String,
+}
+
+/// One line of a card's kind-specific details.
+pub struct Detail {
+    pub label: &'static str,
+    pub value: String,
+}
+
+/// One provider as its card shows it. Holds no key: at most its masked preview.
+pub struct CardView {
+    pub id: String,
+    pub name: String,
+    pub kind_label: &'static str,
+    pub model: String,
+    pub base_url: String,
+    pub details: Vec<Detail>,
+    /// The masked preview (admins), "Key set" or "No key".
+    pub key: String,
+    pub has_key: bool,
+    pub shared_with: Option<String>,
+    pub check_status: &'static str,
+    pub check_code: Option<String>,
+    pub check_message: Option<String>,
+    pub checked_at: Option<String>,
+    pub active: bool,
+    pub edit_href: String,
+    pub test_action: String,
+    /// The activation preview (GET) and the activation itself (POST).
+    pub activate_action: String,
+    pub remove_key_action: String,
+    pub delete_action: String,
+}
+
+impl CardView {
+    fn new(org: &str, p: ProviderView) -> Self {
+        let entry = p.kind.entry();
+        let mut details = Vec::new();
+        for (label, value) in [
+            ("Deployment", &p.deployment),
+            ("API version", &p.api_version),
+            ("Region", &p.region),
+        ] {
+            if let Some(value) = value {
+                details.push(Detail {
+                    label,
+                    value: value.clone(),
+                });
+            }
+        }
+        if entry.tools == Tools::AdminSays {
+            details.push(Detail {
+                label: "Tool calling",
+                value: if p.supports_tools { "yes" } else { "no" }.to_owned(),
+            });
+        }
+        let (key, has_key) = match p.key {
+            KeyDisplay::None => ("No key".to_owned(), false),
+            KeyDisplay::Set => ("Key set".to_owned(), true),
+            KeyDisplay::Preview(preview) => (preview, true),
+        };
+        Self {
+            edit_href: urls::edit_provider(org, &p.id),
+            test_action: urls::provider_action(org, &p.id, "test"),
+            activate_action: urls::provider_action(org, &p.id, "activate"),
+            remove_key_action: urls::provider_action(org, &p.id, "remove-key"),
+            delete_action: urls::provider_action(org, &p.id, "delete"),
+            id: p.id,
+            name: p.name,
+            kind_label: entry.label,
+            model: p.default_model,
+            base_url: p
+                .effective_base_url
+                .unwrap_or_else(|| "(the provider's default)".to_owned()),
+            details,
+            key,
+            has_key,
+            shared_with: (!p.shared_with.is_empty()).then(|| p.shared_with.join(", ")),
+            check_status: p.last_check.status.as_str(),
+            check_code: p.last_check.code,
+            check_message: p.last_check.message,
+            checked_at: p.last_check.checked_at.map(|t| t.format(TIME).to_string()),
+            active: p.active,
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "provider/tab.html", blocks = ["content"])]
+pub struct ProviderTabPage {
+    chrome: Chrome,
+    org: OrgHeader,
+    mode: ModeView,
+    cards: Vec<CardView>,
+    add_href: String,
+    deactivate_action: String,
+    matrix: Vec<MatrixRow>,
+    policy: Policy,
+    policy_choices: Vec<PolicyChoice>,
+    policy_action: String,
+    settings_lock_version: i32,
+}
+
+/// Who serves the platform default: `SWITCHBOARD_PLATFORM_PROVIDER` is `kind:model`; a
+/// kind the catalog doesn't know is shown as configured.
+fn platform(state: &AppState) -> Platform {
+    let (kind, model) = providers::platform_default(state);
+    let kind_label = kind
+        .parse::<ProviderKind>()
+        .map_or(kind, |k| k.entry().label.to_owned());
+    Platform { kind_label, model }
+}
+
+fn mode(platform: &Platform, list: &ProviderList) -> ModeView {
+    match list.active_provider() {
+        Some(p) => ModeView {
+            name: Some(p.name.clone()),
+            kind_label: p.kind.entry().label.to_owned(),
+            model: p.default_model.clone(),
+        },
+        None => ModeView {
+            name: None,
+            kind_label: platform.kind_label.clone(),
+            model: platform.model.clone(),
+        },
+    }
+}
+
+/// Renders the tab (page or fragment) with `flash` shown in place of any queued message.
+async fn render_tab(
+    req: &HttpRequest,
+    ctx: &OrgContext,
+    session: &Session,
+    state: &AppState,
+    code: StatusCode,
+    flash: Option<Flash>,
+) -> AppResult<HttpResponse> {
+    let list = providers::list_providers(state, &ctx.caller).await?;
+    let slug = &ctx.org().slug;
+    let platform = platform(state);
+    let mode = mode(&platform, &list);
+    let matrix = matrix::rows(&list.routing(), &platform);
+    let (policy, settings_lock_version) = (list.policy, list.settings_lock_version);
+    let cards = list
+        .providers
+        .into_iter()
+        .map(|p| CardView::new(slug, p))
+        .collect();
+    let (chrome, org) = org_frame(session, ctx, "Provider", Some(Tab::Provider))?;
+    let page = ProviderTabPage {
+        chrome: chrome.with_flash(flash),
+        org,
+        mode,
+        cards,
+        add_href: urls::new_provider_form(slug, None),
+        deactivate_action: urls::deactivate(slug),
+        matrix,
+        policy,
+        policy_choices: matrix::policy_choices(policy),
+        policy_action: urls::routing_policy(slug),
+        settings_lock_version,
+    };
+    tab(req, code, &page, page.as_content())
+}
+
+/// `GET /orgs/{org}/settings/ai/provider`.
+pub async fn show_provider_tab(
+    req: HttpRequest,
+    ctx: OrgContext,
+    session: Session,
+    state: web::Data<AppState>,
+) -> AppResult<HttpResponse> {
+    render_tab(&req, &ctx, &session, &state, StatusCode::OK, None).await
+}
