@@ -5,6 +5,7 @@
 
 mod keys;
 mod people;
+mod plumbing;
 mod tokens;
 
 pub use keys::{AuditCommand, KeysCommand};
@@ -13,21 +14,15 @@ pub use tokens::{Lifetime, TokenCommand};
 
 use keys::{generate_key, rotate_keys, verify_audit};
 use people::{member_command, org_command, user_command};
+use plumbing::with_state;
 use tokens::token_command;
 
-use std::io::BufRead as _;
-
 use clap::{Parser, Subcommand};
-use secrecy::SecretString;
 
 use crate::{
-    clock::Clock,
     config::Config,
     db::{self, Database},
-    models::org::Org,
-    ops::OpError,
     startup::{Application, Options},
-    state::AppState,
 };
 
 /// Switchboard: choose the LLM provider behind each organisation's AI features.
@@ -136,54 +131,6 @@ async fn warn_about_support_members(url: &str) -> anyhow::Result<()> {
 #[derive(Debug, thiserror::Error)]
 #[error("provider check did not pass")]
 pub struct ProviderCheckFailed(pub std::process::ExitCode);
-
-type BoxFut<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = anyhow::Result<String>> + 'a>>;
-type StateCommand = Box<dyn for<'s> FnOnce(&'s AppState) -> BoxFut<'s>>;
-
-/// Opens the database (embedded or `DATABASE_URL`), builds the state operations need, runs
-/// `command` as an operator and prints its one-line result.
-async fn with_state(config: Config, command: StateCommand) -> anyhow::Result<()> {
-    let db = Database::open(config.database_url.as_ref(), &config.data_dir).await?;
-    let result = async {
-        let pool = db::pool(&db.url, 2)?;
-        let state = AppState::new(config, pool, Clock::default(), 1).await?;
-        crate::ops::master_keys::check_configured(&state).await?;
-        command(&state).await
-    }
-    .await;
-    db.close().await;
-    println!("{}", result?);
-    Ok(())
-}
-
-/// An operation's error as one line for the operator.
-fn line(e: OpError) -> anyhow::Error {
-    match e {
-        OpError::Internal(cause) => cause,
-        other => anyhow::anyhow!("{other}"),
-    }
-}
-
-/// Reads a password from the first line of standard input.
-fn password_from_stdin(password_stdin: bool) -> anyhow::Result<SecretString> {
-    anyhow::ensure!(
-        password_stdin,
-        "pass --password-stdin and the password on standard input"
-    );
-    let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line)?;
-    Ok(SecretString::from(
-        line.trim_end_matches(['\n', '\r']).to_owned(),
-    ))
-}
-
-/// The org with `slug`, for an operator command.
-async fn org_by_slug(state: &AppState, slug: &str) -> anyhow::Result<Org> {
-    let mut conn = state.pool.get().await?;
-    Org::find_by_slug(&mut conn, slug)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("no org with slug {slug}"))
-}
 
 async fn serve(config: Config) -> anyhow::Result<()> {
     let db = Database::open(config.database_url.as_ref(), &config.data_dir).await?;

@@ -2,7 +2,7 @@
 
 use clap::Subcommand;
 
-use super::{StateCommand, line, org_by_slug, password_from_stdin};
+use super::plumbing::{StateCommand, line, org_by_slug, password_from_stdin};
 use crate::{
     models::membership::Role,
     ops::{

@@ -3,7 +3,7 @@
 use clap::Subcommand;
 use secrecy::ExposeSecret as _;
 
-use super::{StateCommand, line, org_by_slug};
+use super::plumbing::{StateCommand, line, org_by_slug};
 use crate::ops::{
     Caller, OpError, Scope,
     tokens::{self, TokenInput},
