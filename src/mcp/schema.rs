@@ -117,6 +117,9 @@ fn one_type(schema: &mut Value) {
     match schema {
         Value::Array(items) => items.iter_mut().for_each(one_type),
         Value::Object(map) => {
+            // First this object's own `null` (a merged branch may bring `properties`), then
+            // its properties' (still unrewritten, so their `null` shows).
+            strip_null(map);
             if let Some(Value::Object(props)) = map.get("properties") {
                 let nullable: Vec<String> = props
                     .iter()
@@ -130,7 +133,6 @@ fn one_type(schema: &mut Value) {
                     }
                 }
             }
-            strip_null(map);
             for value in map.values_mut() {
                 one_type(value);
             }
