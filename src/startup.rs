@@ -22,6 +22,7 @@ use crate::{
     config::Config,
     db,
     error::AppError,
+    ops::setup::StartupSetup,
     state::AppState,
     telemetry, web as console,
 };
@@ -51,6 +52,7 @@ pub struct Application {
     port: u16,
     server: Server,
     state: web::Data<AppState>,
+    setup: StartupSetup,
 }
 
 impl Application {
@@ -71,6 +73,13 @@ impl Application {
         if let Some(warning) = config.bind_warning() {
             tracing::warn!("{warning}");
         }
+        if db::roles::is_superuser(database_url).await? {
+            tracing::warn!(
+                "the database connection is a superuser's: whoever holds it can disable the audit \
+                 trail's append-only triggers and read the server's files. Set DATABASE_URL to a \
+                 role that owns Switchboard's tables but is not a superuser (README, \"Database role\")"
+            );
+        }
         let session_key = config
             .session_key
             .as_deref()
@@ -88,6 +97,14 @@ impl Application {
         // failing now, with the key named, beats failing later one secret at a time.
         crate::ops::master_keys::check_configured(&state).await?;
         let limiter = web::Data::new(crate::api::rate::Limiter::new(config.api_rate));
+        // Every instance starts here; the setup token lives in the database, so one of
+        // several starting together makes it and the others say so.
+        let setup = crate::ops::setup::on_start(&state)
+            .await
+            .map_err(|e| match e {
+                crate::ops::OpError::Internal(cause) => cause.context("setup token"),
+                other => anyhow::anyhow!("setup token: {other}"),
+            })?;
         let store = PgSessionStore::new(pool.clone(), options.clock.clone());
         tokio::spawn(crate::jobs::purge_periodically(pool, options.clock.clone()));
         {
@@ -100,6 +117,7 @@ impl Application {
         if let Some(interval) = config.recheck_interval {
             tokio::spawn(crate::jobs::recheck_periodically(state.clone(), interval));
         }
+        crate::jobs::audit::start(state.clone());
 
         let listener = TcpListener::bind(config.bind)?;
         let port = listener.local_addr()?.port();
@@ -166,6 +184,7 @@ impl Application {
             port,
             server: server.run(),
             state,
+            setup,
         })
     }
 
@@ -174,13 +193,17 @@ impl Application {
         self.port
     }
 
-    /// The first-run setup token, while no user exists.
+    /// The first-run setup token, when this instance made it (no user yet).
     pub fn setup_token(&self) -> Option<String> {
-        self.state
-            .setup_token
-            .lock()
-            .expect("setup token lock poisoned")
-            .clone()
+        match &self.setup {
+            StartupSetup::Issued(token) => Some(token.clone()),
+            _ => None,
+        }
+    }
+
+    /// What this instance found about first-run setup when it started.
+    pub fn setup(&self) -> &StartupSetup {
+        &self.setup
     }
 
     /// The shared state (tests reach the pool and clock through it).

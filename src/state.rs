@@ -1,7 +1,7 @@
 //! Shared application state handed to every handler through `web::Data<AppState>`, and to
 //! every operation. Nothing reads the environment after it is built.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use crate::{
     clock::Clock,
@@ -9,7 +9,6 @@ use crate::{
     crypto::{keyring::Keyring, password::PasswordHasher},
     db::Pool,
     models::login_throttle::LoginThrottle,
-    models::user::User,
     providers::check::Checker,
 };
 
@@ -19,8 +18,6 @@ pub struct AppState {
     pub clock: Clock,
     pub hasher: PasswordHasher,
     pub throttle: LoginThrottle,
-    /// The one-time first-run token, while no user exists.
-    pub setup_token: Mutex<Option<String>>,
     pub config: Arc<Config>,
     /// Master keys that seal and open stored secrets.
     pub keyring: Keyring,
@@ -30,9 +27,9 @@ pub struct AppState {
 
 impl AppState {
     /// Builds the state over `pool`: loads the keyring, starts the password hasher with
-    /// `parallel_hashes` permits, and makes the setup token while no user exists. (Start-up
-    /// checks that every master key a stored secret names is in the keyring:
-    /// `ops::master_keys::check_key_ids`.)
+    /// `parallel_hashes` permits. (Start-up checks that every master key a stored secret
+    /// names is in the keyring, `ops::master_keys::check_key_ids`, and makes the first-run
+    /// setup token, `ops::setup::on_start`.)
     pub async fn new(
         config: Config,
         pool: Pool,
@@ -42,19 +39,11 @@ impl AppState {
         let keyring = crate::crypto::keyring::load(config.master_keys.as_ref(), &config.data_dir)?;
         let hasher =
             tokio::task::spawn_blocking(move || PasswordHasher::new(parallel_hashes)).await?;
-        let setup_token = {
-            let mut conn = pool
-                .get()
-                .await
-                .map_err(|e| anyhow::anyhow!("database: {e}"))?;
-            (!User::any_exists(&mut conn).await?).then(|| crate::crypto::random_token(24))
-        };
         Ok(Self {
             throttle: LoginThrottle::new(pool.clone(), clock.clone()),
             pool,
             clock,
             hasher,
-            setup_token: Mutex::new(setup_token),
             checker: Checker::new(config.check.clone()),
             config: Arc::new(config),
             keyring,

@@ -26,6 +26,8 @@
 //! `ai/route` limit is the WAL flush each release waits for while it holds the org's audit
 //! chain head.
 //! `SWITCHBOARD_BENCH_AUDIT=1` runs only the audit trail scenario instead (`audit.rs`).
+//! `SWITCHBOARD_BENCH_WRITE=1` (or the argument `settings-write`) runs only the settings
+//! write against its bare-write anchor instead (`write.rs`).
 
 mod audit;
 mod client;
@@ -35,6 +37,7 @@ mod report;
 mod seed;
 mod server;
 mod throttle;
+mod write;
 
 use std::{
     process::ExitCode,
@@ -77,6 +80,10 @@ fn main() -> ExitCode {
         .expect("tokio runtime");
     let result = if std::env::var("SWITCHBOARD_BENCH_AUDIT").is_ok_and(|v| v == "1") {
         runtime.block_on(audit::run(measure_window()))
+    } else if std::env::var("SWITCHBOARD_BENCH_WRITE").is_ok_and(|v| v == "1")
+        || std::env::args().any(|a| a == "settings-write")
+    {
+        runtime.block_on(write::run(measure_window()))
     } else {
         runtime.block_on(run())
     };

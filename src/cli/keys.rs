@@ -3,7 +3,7 @@
 use clap::Subcommand;
 use secrecy::ExposeSecret as _;
 
-use super::plumbing::{StateCommand, line, org_by_slug};
+use super::plumbing::{StateCommand, line};
 use crate::{
     crypto::keyring::Keyring,
     ops::{Caller, master_keys},
@@ -17,7 +17,17 @@ pub enum AuditCommand {
         /// Only this org's chain (its slug).
         #[arg(long)]
         org: Option<String>,
+        /// Directories of signed checkpoints (JSON Lines) from the external store.
+        #[arg(long, num_args = 1..)]
+        checkpoints: Vec<std::path::PathBuf>,
+        /// More public keys (`id:base64`) to check signatures with.
+        #[arg(long)]
+        public_key: Vec<String>,
     },
+    /// Record a legitimate restore from backup: a signed marker at every chain's head.
+    MarkRestore,
+    /// Print the audit signing key's public key (`id:base64`).
+    PublicKey,
 }
 
 #[derive(Subcommand, Debug)]
@@ -27,6 +37,9 @@ pub enum KeysCommand {
         /// The key id (letters, digits, `-`, `_`); default `k` + the UTC date and time.
         #[arg(long)]
         id: Option<String>,
+        /// An audit signing key (for SWITCHBOARD_AUDIT_SIGNING_KEY) instead of a master key.
+        #[arg(long)]
+        audit: bool,
     },
     /// Re-wrap every stored secret under the primary (first) master key. Resumable: each
     /// secret commits on its own, so running it again continues where it stopped.
@@ -35,40 +48,6 @@ pub enum KeysCommand {
         #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(i64).range(1..=10_000))]
         batch: i64,
     },
-}
-
-/// `audit verify`: the count on stdout, or an error naming the first broken link.
-pub(super) fn verify_audit(org: Option<String>) -> StateCommand {
-    Box::new(move |state| {
-        Box::pin(async move {
-            let org = match org {
-                Some(slug) => Some(org_by_slug(state, &slug).await?),
-                None => None,
-            };
-            let report = crate::ops::trail::verify(state, &Caller::operator(None), org.as_ref())
-                .await
-                .map_err(line)?;
-            if let Some((slug, broken)) = report.broken {
-                let chain = slug.map_or("events without an org".to_owned(), |s| format!("org {s}"));
-                let event = broken
-                    .event_id
-                    .map_or("after the last stored event".to_owned(), |id| {
-                        format!("at event {id}")
-                    });
-                anyhow::bail!(
-                    "audit chain of {chain} is broken {event}: {} ({} events verified before it)",
-                    broken.reason,
-                    report.verified
-                );
-            }
-            Ok(format!(
-                "verified {} audit events in {} chain{}: every hash matches",
-                report.verified,
-                report.chains,
-                if report.chains == 1 { "" } else { "s" }
-            ))
-        })
-    })
 }
 
 /// Prints a new master key entry on stdout (the only place the key appears) and how to use

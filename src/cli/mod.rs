@@ -7,14 +7,15 @@ mod keys;
 mod people;
 mod plumbing;
 mod tokens;
+mod trust;
 
 pub use keys::{AuditCommand, KeysCommand};
 pub use people::{MemberCommand, OrgCommand, UserCommand};
 pub use tokens::{Lifetime, TokenCommand};
 
-use keys::{generate_key, rotate_keys, verify_audit};
+use keys::{generate_key, rotate_keys};
 use people::{member_command, org_command, user_command};
-use plumbing::with_state;
+use plumbing::{line, with_state};
 use tokens::token_command;
 
 use clap::{Parser, Subcommand};
@@ -22,6 +23,7 @@ use clap::{Parser, Subcommand};
 use crate::{
     config::Config,
     db::{self, Database},
+    ops::setup::StartupSetup,
     startup::{Application, Options},
 };
 
@@ -75,6 +77,9 @@ pub enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Print a new first-run setup URL (valid 24 h, once), voiding the previous one;
+    /// refused once a user exists.
+    SetupUrl,
 }
 
 /// Runs the parsed command line.
@@ -94,14 +99,41 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
         Command::Member { command } => with_state(config, member_command(command)).await,
         Command::Token { command } => with_state(config, token_command(command)).await,
         Command::Audit {
-            command: AuditCommand::Verify { org },
-        } => with_state(config, verify_audit(org)).await,
+            command:
+                AuditCommand::Verify {
+                    org,
+                    checkpoints,
+                    public_key,
+                },
+        } => with_state(config, trust::verify(org, checkpoints, public_key)).await,
+        Command::Audit {
+            command: AuditCommand::MarkRestore,
+        } => with_state(config, trust::mark_restore()).await,
+        Command::Audit {
+            command: AuditCommand::PublicKey,
+        } => trust::public_key(&config),
         Command::Keys {
-            command: KeysCommand::Generate { id },
+            command: KeysCommand::Generate { id, audit: true },
+        } => trust::generate(id),
+        Command::Keys {
+            command: KeysCommand::Generate { id, audit: false },
         } => generate_key(id),
         Command::Keys {
             command: KeysCommand::Rotate { batch },
         } => with_state(config, rotate_keys(batch)).await,
+        Command::SetupUrl => {
+            let base = base_url(&config, config.bind.port());
+            with_state(
+                config,
+                Box::new(move |state| {
+                    Box::pin(async move {
+                        let token = crate::ops::setup::new_token(state).await.map_err(line)?;
+                        Ok(setup_line(&base, &token))
+                    })
+                }),
+            )
+            .await
+        }
         Command::Provider { command } => {
             let code = crate::providers::cli::run(command, config.check.clone()).await;
             if code == std::process::ExitCode::SUCCESS {
@@ -132,19 +164,38 @@ async fn warn_about_support_members(url: &str) -> anyhow::Result<()> {
 #[error("provider check did not pass")]
 pub struct ProviderCheckFailed(pub std::process::ExitCode);
 
+/// The address operators reach the console at: `SWITCHBOARD_PUBLIC_URL`, else the bind
+/// address with `port`.
+fn base_url(config: &Config, port: u16) -> String {
+    config
+        .public_url
+        .as_ref()
+        .map(|u| u.as_str().trim_end_matches('/').to_owned())
+        .unwrap_or_else(|| format!("http://{}:{}", config.bind.ip(), port))
+}
+
+/// The line that hands the operator a setup URL.
+fn setup_line(base: &str, token: &str) -> String {
+    format!(
+        "No users yet. Create the first admin and org at: {base}/setup?token={token} \
+         (valid for 24 hours, once)"
+    )
+}
+
 async fn serve(config: Config) -> anyhow::Result<()> {
     let db = Database::open(config.database_url.as_ref(), &config.data_dir).await?;
     let result = async {
         let app = Application::build(config.clone(), &db.url, Options::default()).await?;
-        let base = config
-            .public_url
-            .as_ref()
-            .map(|u| u.as_str().trim_end_matches('/').to_owned())
-            .unwrap_or_else(|| format!("http://{}:{}", config.bind.ip(), app.port()));
+        let base = base_url(&config, app.port());
         tracing::info!(address = %base, "Switchboard is listening");
-        if let Some(token) = app.setup_token() {
+        match app.setup() {
             // Printed to stdout, not the log: it is a one-time secret for the operator.
-            println!("No users yet. Create the first admin and org at: {base}/setup?token={token}");
+            StartupSetup::Issued(token) => println!("{}", setup_line(&base, token)),
+            StartupSetup::PrintedElsewhere => println!(
+                "No users yet. A setup URL was printed by another instance (or an earlier \
+                 start); `switchboard setup-url` prints a new one and voids the old."
+            ),
+            StartupSetup::Done => {}
         }
         app.run_until_stopped().await?;
         tracing::info!("server stopped");

@@ -78,6 +78,15 @@ pub struct Config {
     /// `SWITCHBOARD_API_TOKEN_RATE` and `SWITCHBOARD_API_IP_RATE` (requests per second, bursts
     /// of twice that; `0` = no limit): the limits of `/api/v1` and `/mcp`.
     pub api_rate: Rates,
+    /// `SWITCHBOARD_AUDIT_SIGNING_KEY` (`id:base64`): signs the audit trail's checkpoints;
+    /// absent, the trail is unsigned (DESIGN.md "Audit trail trust").
+    pub audit_signer: Option<crate::crypto::signing::AuditSigner>,
+    /// `SWITCHBOARD_AUDIT_CHECKPOINTS`: the directory this instance appends signed
+    /// checkpoints to (JSON Lines), for shipping to write-once storage.
+    pub audit_checkpoints: Option<PathBuf>,
+    /// `SWITCHBOARD_AUDIT_VERIFY_INTERVAL` (default `1d`, `0` = off): how often the whole
+    /// trail is verified and the result recorded for the Audit tab.
+    pub audit_verify_interval: Option<std::time::Duration>,
 }
 
 impl std::fmt::Debug for Config {
@@ -97,6 +106,9 @@ impl std::fmt::Debug for Config {
             .field("recheck_interval", &self.recheck_interval)
             .field("trusted_proxies", &self.trusted_proxies)
             .field("api_rate", &self.api_rate)
+            .field("audit_signer", &self.audit_signer)
+            .field("audit_checkpoints", &self.audit_checkpoints)
+            .field("audit_verify_interval", &self.audit_verify_interval)
             .finish()
     }
 }
@@ -196,6 +208,20 @@ impl Config {
             per_ip: rate("SWITCHBOARD_API_IP_RATE")?,
         };
 
+        let audit_signer = get("SWITCHBOARD_AUDIT_SIGNING_KEY")
+            .map(|v| {
+                crate::crypto::signing::AuditSigner::parse(&SecretString::from(v))
+                    .map_err(|e| ConfigError::new("SWITCHBOARD_AUDIT_SIGNING_KEY", e.to_string()))
+            })
+            .transpose()?;
+        let audit_checkpoints =
+            get("SWITCHBOARD_AUDIT_CHECKPOINTS").map(|v| PathBuf::from(v.trim()));
+        let audit_verify_interval = match get("SWITCHBOARD_AUDIT_VERIFY_INTERVAL") {
+            Some(v) => parse_interval(v.trim())
+                .map_err(|p| ConfigError::new("SWITCHBOARD_AUDIT_VERIFY_INTERVAL", p))?,
+            None => Some(std::time::Duration::from_secs(86_400)),
+        };
+
         Ok(Self {
             database_url,
             bind,
@@ -208,6 +234,9 @@ impl Config {
             recheck_interval,
             trusted_proxies,
             api_rate,
+            audit_signer,
+            audit_checkpoints,
+            audit_verify_interval,
         })
     }
 
@@ -357,6 +386,8 @@ mod tests {
             ("SWITCHBOARD_MASTER_KEYS", "k1:notbase64!"),
             ("SWITCHBOARD_PLATFORM_PROVIDER", "openai"),
             ("SWITCHBOARD_TRUSTED_PROXIES", "127.0.0.1/32,not-a-cidr"),
+            ("SWITCHBOARD_AUDIT_SIGNING_KEY", "a1:c2hvcnQ="),
+            ("SWITCHBOARD_AUDIT_VERIFY_INTERVAL", "5"),
         ] {
             let err = with(&[(var, value)]).unwrap_err();
             assert!(err.to_string().starts_with(var), "{err}");

@@ -1,8 +1,10 @@
-//! Cryptography Switchboard owns: the master keyring and password hashing.
+//! Cryptography Switchboard owns: the master keyring, password hashing and the audit
+//! trail's signing key.
 
 pub mod keyring;
 pub mod password;
 pub mod secret;
+pub mod signing;
 
 use rand::TryRngCore as _;
 

@@ -107,6 +107,14 @@ impl EmbeddedCluster {
         )
     }
 
+    /// [`Self::url`] for role `user` instead of the superuser `postgres`.
+    pub fn url_as(&self, db: &str, user: &str) -> String {
+        format!(
+            "postgresql:///{db}?host={}&user={user}",
+            self.data_dir.display()
+        )
+    }
+
     /// The cluster's data directory.
     pub fn data_dir(&self) -> &Path {
         &self.data_dir

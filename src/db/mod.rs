@@ -4,6 +4,7 @@
 pub mod embedded;
 pub mod outage;
 pub mod prelude;
+pub mod roles;
 pub mod schema;
 
 use diesel_async::{
@@ -94,6 +95,14 @@ pub async fn ensure_database(admin_url: &str, name: &str) -> anyhow::Result<()> 
     Ok(())
 }
 
+async fn migrate(url: &str) -> anyhow::Result<()> {
+    let applied = run_migrations(url).await?;
+    if !applied.is_empty() {
+        tracing::info!(count = applied.len(), "applied database migrations");
+    }
+    Ok(())
+}
+
 /// The database the process uses: the configured `DATABASE_URL`, or the embedded cluster.
 pub struct Database {
     pub url: String,
@@ -109,10 +118,11 @@ impl Database {
     ) -> anyhow::Result<Self> {
         use secrecy::ExposeSecret as _;
         let db = match database_url {
-            Some(url) => Self {
-                url: url.expose_secret().to_owned(),
-                cluster: None,
-            },
+            Some(url) => {
+                let url = url.expose_secret().to_owned();
+                migrate(&url).await?;
+                Self { url, cluster: None }
+            }
             None => {
                 let root = data_dir.to_owned();
                 let cluster = tokio::task::spawn_blocking(move || {
@@ -120,16 +130,17 @@ impl Database {
                 })
                 .await??;
                 ensure_database(&cluster.url("postgres"), "switchboard").await?;
+                // Migrations as the cluster's superuser, then the application connects as
+                // its own non-superuser role.
+                let admin = cluster.url("switchboard");
+                migrate(&admin).await?;
+                roles::grant_app_role(&admin).await?;
                 Self {
-                    url: cluster.url("switchboard"),
+                    url: cluster.url_as("switchboard", roles::APP_ROLE),
                     cluster: Some(cluster),
                 }
             }
         };
-        let applied = run_migrations(&db.url).await?;
-        if !applied.is_empty() {
-            tracing::info!(count = applied.len(), "applied database migrations");
-        }
         Ok(db)
     }
 

@@ -55,6 +55,33 @@ diesel::table! {
 }
 
 diesel::table! {
+    audit_signed_checkpoints (id) {
+        id -> Int8,
+        kind -> Text,
+        chain_id -> Int8,
+        seq -> Int8,
+        head_hash -> Bytea,
+        signed_at -> Timestamptz,
+        prev_hash -> Bytea,
+        hash -> Bytea,
+        key_id -> Text,
+        signature -> Bytea,
+    }
+}
+
+diesel::table! {
+    audit_verifications (chain_id, check_kind) {
+        chain_id -> Int8,
+        check_kind -> Text,
+        checked_at -> Timestamptz,
+        ok -> Bool,
+        through_seq -> Int8,
+        external_at -> Nullable<Timestamptz>,
+        problem -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
     invitations (id) {
         id -> Int8,
         org_id -> Int8,
@@ -68,6 +95,14 @@ diesel::table! {
         accepted_at -> Nullable<Timestamptz>,
         accepted_by -> Nullable<Int8>,
         revoked_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    job_leases (name) {
+        name -> Text,
+        holder -> Text,
+        until -> Timestamptz,
     }
 }
 
@@ -160,6 +195,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    setup_tokens (singleton) {
+        singleton -> Bool,
+        token_hash -> Bytea,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     skills (id) {
         id -> Text,
         org_id -> Int8,
@@ -216,7 +260,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_chain_checkpoints,
     audit_chain_heads,
     audit_events,
+    audit_signed_checkpoints,
+    audit_verifications,
     invitations,
+    job_leases,
     login_throttles,
     memberships,
     org_ai_settings,
@@ -224,6 +271,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     providers,
     secrets,
     sessions,
+    setup_tokens,
     skills,
     support_views,
     users,

@@ -2,6 +2,7 @@
 //! act through the operation layer as the system; whatever must hold across instances (who
 //! checks which provider) is decided in PostgreSQL, so any number of instances may run them.
 
+pub mod audit;
 mod purge;
 mod recheck;
 

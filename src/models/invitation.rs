@@ -109,6 +109,27 @@ pub async fn revoke(
     .optional()
 }
 
+/// Revokes every open invitation `inviter` sent for `org_id` (they were removed or
+/// demoted); returns them.
+pub async fn revoke_sent_by(
+    conn: &mut AsyncPgConnection,
+    org_id: i64,
+    inviter: i64,
+    now: DateTime<Utc>,
+) -> QueryResult<Vec<Invitation>> {
+    diesel::update(
+        invitations::table
+            .filter(invitations::org_id.eq(org_id))
+            .filter(invitations::invited_by.eq(inviter))
+            .filter(invitations::accepted_at.is_null())
+            .filter(invitations::revoked_at.is_null()),
+    )
+    .set(invitations::revoked_at.eq(now))
+    .returning(Invitation::as_returning())
+    .get_results(conn)
+    .await
+}
+
 /// Claims an open, unexpired invitation, in one conditional statement: of two concurrent
 /// claims of one token, the second waits for the first and then matches no row. `None`:
 /// unknown token, or accepted, revoked or expired at `now`. Run in a transaction that then

@@ -237,6 +237,7 @@ pub async fn create_user(state: &AppState, caller: &Caller, input: NewAccount) -
     let email = user::normalize_email(&input.email).map_err(|e| OpError::invalid("email", e))?;
     if !input.name.is_empty() {
         org::validate_name(&input.name).map_err(|e| OpError::invalid("name", e))?;
+        super::names::refuse_invisible("name", "name", &input.name)?;
     }
     checked_password(&input.password)?;
     let mut conn = state.pool.get().await?;

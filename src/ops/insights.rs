@@ -63,24 +63,35 @@ pub async fn set_insights(
     let now = state.clock.now();
     let mut conn = state.pool.get().await?;
     conn.transaction::<_, OpError, _>(async |conn| {
-        let saved = write_insights(conn, caller, org, input, now).await?;
-        let Some(saved) = saved else {
-            // Nothing written: tell a stale form from a switch already in that position.
-            let (current, _) = ai_settings::with_updater(conn, org.id).await?;
-            return if current.lock_version == input.lock_version {
-                Ok(InsightsChange::Unchanged)
-            } else {
-                Err(stale())
-            };
-        };
-        Ok(InsightsChange::Saved(InsightsStatus {
-            enabled: saved.insights_enabled,
-            lock_version: saved.lock_version,
-            changed_by: Some(caller.actor.label().to_owned()),
-            changed_at: saved.updated_at,
-        }))
+        set_insights_in(conn, caller, org, input, now).await
     })
     .await
+}
+
+/// [`set_insights`] inside the caller's transaction (scope checked by the caller).
+pub(super) async fn set_insights_in(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    org: &Org,
+    input: SetInsights,
+    now: DateTime<Utc>,
+) -> OpResult<InsightsChange> {
+    let saved = write_insights(conn, caller, org, input, now).await?;
+    let Some(saved) = saved else {
+        // Nothing written: tell a stale form from a switch already in that position.
+        let (current, _) = ai_settings::with_updater(conn, org.id).await?;
+        return if current.lock_version == input.lock_version {
+            Ok(InsightsChange::Unchanged)
+        } else {
+            Err(stale())
+        };
+    };
+    Ok(InsightsChange::Saved(InsightsStatus {
+        enabled: saved.insights_enabled,
+        lock_version: saved.lock_version,
+        changed_by: Some(caller.actor.label().to_owned()),
+        changed_at: saved.updated_at,
+    }))
 }
 
 /// The conflict of a stale `lock_version`.

@@ -213,6 +213,9 @@ pub async fn change_member(
             after,
         )
         .await?;
+        if demotes_admin {
+            revoke_their_invitations(conn, caller, org.id, user_id, state.clock.now()).await?;
+        }
         if let Some(reason) = reason {
             User::bump_session_epoch(conn, user_id).await?;
             audit::record(
@@ -232,4 +235,31 @@ pub async fn change_member(
         Ok(outcome)
     })
     .await
+}
+
+/// Revokes the open invitations an admin who was just removed or demoted had sent (they no
+/// longer hold the right to grant those roles), each recorded as `invitation.revoked`.
+async fn revoke_their_invitations(
+    conn: &mut diesel_async::AsyncPgConnection,
+    caller: &Caller,
+    org_id: i64,
+    inviter: i64,
+    now: chrono::DateTime<chrono::Utc>,
+) -> OpResult<()> {
+    for inv in crate::models::invitation::revoke_sent_by(conn, org_id, inviter, now).await? {
+        audit::record(
+            conn,
+            caller,
+            Action::InvitationRevoked,
+            Target::User(inv.email.clone()),
+            Some(
+                Change::new()
+                    .text("role", inv.role().as_str())
+                    .text("invitation", inv.id.to_string()),
+            ),
+            Some(Change::new().text("reason", "the admin who sent it is no longer an admin")),
+        )
+        .await?;
+    }
+    Ok(())
 }

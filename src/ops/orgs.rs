@@ -3,7 +3,6 @@
 
 use diesel_async::{AsyncConnection as _, AsyncPgConnection, RunQueryDsl as _};
 use secrecy::{ExposeSecret as _, SecretString};
-use subtle::ConstantTimeEq as _;
 
 use super::{
     Access, Action, Caller, Change, OpError, OpResult, RequestMeta, Target, audit, members,
@@ -27,6 +26,7 @@ pub struct NewOrgInput {
 fn check_org(input: &NewOrgInput) -> OpResult<()> {
     org::validate_slug(&input.slug).map_err(|e| OpError::invalid("org_slug", e))?;
     org::validate_name(&input.name).map_err(|e| OpError::invalid("org_name", e))?;
+    super::names::refuse_invisible("org_name", "org's name", &input.name)?;
     Ok(())
 }
 
@@ -86,39 +86,32 @@ pub struct FirstRun {
     pub org: NewOrgInput,
 }
 
-/// Whether `token` is the one-time setup token (while no user exists).
-pub fn setup_token_valid(state: &AppState, token: &str) -> bool {
-    let current = state.setup_token.lock().expect("setup token lock poisoned");
-    current
-        .as_deref()
-        .is_some_and(|t| bool::from(t.as_bytes().ct_eq(token.as_bytes())))
-}
-
-/// Creates the first admin and org in one transaction, then retires the setup token.
-/// `NotFound` when the token is wrong or a user exists already.
+/// Creates the first admin and org in one transaction that also uses up the setup token
+/// (`ops::setup`). `NotFound` when the token is wrong, used, expired or replaced, or a user
+/// exists already.
 pub async fn set_up(
     state: &AppState,
     token: &str,
     input: FirstRun,
     meta: RequestMeta,
 ) -> OpResult<(User, Org)> {
-    if !setup_token_valid(state, token) {
+    if !super::setup::token_valid(state, token).await? {
         return Err(OpError::NotFound);
     }
     org::validate_name(&input.name).map_err(|e| OpError::invalid("name", e))?;
+    super::names::refuse_invisible("name", "name", &input.name)?;
     let email = user::normalize_email(&input.email).map_err(|e| OpError::invalid("email", e))?;
     user::validate_password(input.password.expose_secret())
         .map_err(|e| OpError::invalid("password", e))?;
     check_org(&input.org)?;
     let hash = state.hasher.hash(input.password).await;
+    let now = state.clock.now();
     let mut conn = state.pool.get().await?;
     let created = conn
         .transaction::<_, OpError, _>(async |conn| {
-            // Serialise concurrent setups; the loser finds a user and stops.
-            diesel::sql_query("SELECT pg_advisory_xact_lock(7401)")
-                .execute(conn)
-                .await?;
-            if User::any_exists(conn).await? {
+            // Under the setup lock: of concurrent setups with one token, one uses it and
+            // the others find it gone.
+            if !super::setup::take(conn, token, now).await? || User::any_exists(conn).await? {
                 return Ok(None);
             }
             let user = NewUser {
@@ -137,11 +130,6 @@ pub async fn set_up(
             Ok(Some((user, org)))
         })
         .await?;
-    state
-        .setup_token
-        .lock()
-        .expect("setup token lock poisoned")
-        .take();
     created.ok_or(OpError::NotFound)
 }
 

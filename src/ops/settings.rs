@@ -52,21 +52,32 @@ pub async fn set_routing_policy(
     let now = state.clock.now();
     let mut conn = state.pool.get().await?;
     conn.transaction::<_, OpError, _>(async |conn| {
-        let Some(saved) = write_policy(conn, caller, org, input, now).await? else {
-            let (current, _) = ai_settings::with_updater(conn, org.id).await?;
-            return if current.lock_version == input.lock_version {
-                Ok(PolicyChange::Unchanged)
-            } else {
-                Err(OpError::Conflict(
-                    "Someone else changed these settings while you were looking. Here is the current state; try again if you still want to change the policy.".to_owned(),
-                ))
-            };
-        };
-        Ok(PolicyChange::Saved {
-            lock_version: saved.lock_version,
-        })
+        set_policy_in(conn, caller, org, input, now).await
     })
     .await
+}
+
+/// [`set_routing_policy`] inside the caller's transaction (scope checked by the caller).
+async fn set_policy_in(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    org: &Org,
+    input: SetPolicy,
+    now: DateTime<Utc>,
+) -> OpResult<PolicyChange> {
+    let Some(saved) = write_policy(conn, caller, org, input, now).await? else {
+        let (current, _) = ai_settings::with_updater(conn, org.id).await?;
+        return if current.lock_version == input.lock_version {
+            Ok(PolicyChange::Unchanged)
+        } else {
+            Err(OpError::Conflict(
+                "Someone else changed these settings while you were looking. Here is the current state; try again if you still want to change the policy.".to_owned(),
+            ))
+        };
+    };
+    Ok(PolicyChange::Saved {
+        lock_version: saved.lock_version,
+    })
 }
 
 /// Sets the policy if the row is still at `input.lock_version` and the policy differs, with
@@ -185,15 +196,16 @@ pub struct UpdateSettings {
     pub insights_enabled: Option<bool>,
 }
 
-/// Changes several AI settings, each through the operation that owns it (so each writes
-/// its own audit event): the active provider first, because its live check is the step
-/// that can fail on its merits and a 422 then leaves everything as it was; then the policy,
-/// then Insights. Every scope the change needs (`settings:get` for the answer,
-/// `settings:update` for policy and Insights, `aiProviders:activate` for the active
-/// provider) is checked before anything is done. A setting already as asked is left alone
-/// (no re-activation, no audit event). A stale `lock_version`, at the start or between two
-/// steps because someone else changed the settings meanwhile, is a conflict; steps done
-/// before it stay done.
+/// Changes several AI settings in one transaction, each part through the rules of the
+/// operation that owns it (so each writes its own audit event). Every scope the change
+/// needs (`settings:get` for the answer, `settings:update` for policy and Insights,
+/// `aiProviders:activate` for the active provider) is checked before anything is done.
+/// The live check of a provider to activate runs first, outside any transaction (a 422
+/// leaves everything as it was); then one transaction re-reads the settings row under a
+/// lock when the active provider changes, and applies the active provider, the policy
+/// and Insights in that order. A setting already as asked is left alone (no re-activation,
+/// no audit event). A stale `lock_version`, or a change by someone else since the settings
+/// were read, is a conflict; whatever fails, nothing of the change is applied.
 pub async fn update_settings(
     state: &AppState,
     caller: &Caller,
@@ -207,63 +219,93 @@ pub async fn update_settings(
         caller.require(Scope::AiProvidersActivate)?;
     }
     let org = caller.require(Scope::SettingsGet)?;
-    let stale = || {
-        OpError::Conflict(
-            "Someone else changed these settings meanwhile. Fetch them again and make your change again if you still want it.".to_owned(),
-        )
-    };
     let mut conn = state.pool.get().await?;
     let (current, _) = ai_settings::with_updater(&mut conn, org.id).await?;
-    drop(conn);
     if input
         .lock_version
         .is_some_and(|v| v != current.lock_version)
     {
         return Err(stale());
     }
-    let mut version = current.lock_version;
-    match input.active_provider {
+    // What the active provider part does, decided on the settings read above.
+    let activation = match &input.active_provider {
         Some(Some(id)) if current.active_provider_id.as_deref() != Some(id.as_str()) => {
-            providers::activate_provider(state, caller, &id)
+            // The live check, outside any transaction (it waits on the provider).
+            drop(conn);
+            let checked = providers::check_activation(state, org, id)
                 .await
-                .map_err(|e| match e {
-                    OpError::NotFound => OpError::invalid(
-                        "active_provider_id",
-                        "There is no such provider in this org.",
-                    ),
-                    other => other,
-                })?;
-            // Activation bumps the version once; a change by someone else in between makes
-            // the next step's version stale, which it reports as a conflict.
-            version += 1;
+                .map_err(unknown_provider)?;
+            conn = state.pool.get().await?;
+            Some(Some(checked))
         }
-        Some(None) if providers::deactivate(state, caller).await? => version += 1,
-        _ => {}
-    }
-    if let Some(policy) = input.policy {
-        let change = set_routing_policy(
-            state,
-            caller,
-            SetPolicy {
+        Some(None) if current.active_provider_id.is_some() => Some(None),
+        _ => None,
+    };
+    let now = state.clock.now();
+    conn.transaction::<_, OpError, _>(async |conn| {
+        let mut version = current.lock_version;
+        if let Some(activation) = &activation {
+            // The active provider part depends on the row as read: re-read it locked.
+            let settings = provider::lock_settings(conn, org.id).await?;
+            if settings.lock_version != version {
+                return Err(stale());
+            }
+            let changed = match activation {
+                Some(checked) => {
+                    let saved = providers::activate_in(conn, caller, org, &settings, checked, now)
+                        .await
+                        .map_err(unknown_provider)?;
+                    Some(saved.lock_version)
+                }
+                None => providers::deactivate_in(conn, caller, org, &settings, now)
+                    .await?
+                    .then_some(version + 1),
+            };
+            if let Some(v) = changed {
+                version = v;
+            }
+        }
+        // Policy and Insights write only over the version this transaction expects (a
+        // conditional update), so a change by someone else is a conflict, not an overwrite.
+        if let Some(policy) = input.policy {
+            let input = SetPolicy {
                 policy,
                 lock_version: version,
-            },
-        )
-        .await?;
-        if let PolicyChange::Saved { lock_version } = change {
-            version = lock_version;
+            };
+            if let PolicyChange::Saved { lock_version } =
+                set_policy_in(conn, caller, org, input, now).await?
+            {
+                version = lock_version;
+            }
         }
-    }
-    if let Some(enabled) = input.insights_enabled {
-        insights::set_insights(
-            state,
-            caller,
-            SetInsights {
+        if let Some(enabled) = input.insights_enabled {
+            let input = SetInsights {
                 enabled,
                 lock_version: version,
-            },
-        )
-        .await?;
-    }
+            };
+            insights::set_insights_in(conn, caller, org, input, now).await?;
+        }
+        Ok(())
+    })
+    .await?;
+    drop(conn);
     ai_settings(state, caller).await
+}
+
+/// The conflict of a stale version.
+fn stale() -> OpError {
+    OpError::Conflict(
+        "Someone else changed these settings meanwhile. Fetch them again and make your change again if you still want it.".to_owned(),
+    )
+}
+
+/// An unknown provider named as the active one is bad input, not a missing page.
+fn unknown_provider(e: OpError) -> OpError {
+    match e {
+        OpError::NotFound => OpError::invalid(
+            "active_provider_id",
+            "There is no such provider in this org.",
+        ),
+        other => other,
+    }
 }

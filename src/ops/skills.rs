@@ -44,6 +44,7 @@ impl SkillInput {
         if name.is_empty() {
             return Err(OpError::invalid("name", "Give the skill a name."));
         }
+        super::names::refuse_invisible("name", "name", name)?;
         let chars = name.chars().count();
         if chars > MAX_NAME_CHARS {
             return Err(OpError::invalid(

@@ -20,7 +20,7 @@ struct Asset {
     content_type: &'static str,
 }
 
-const ASSETS: [Asset; 3] = [
+const ASSETS: [Asset; 4] = [
     Asset {
         file: "htmx.min.js",
         body: include_bytes!("../../static/htmx.min.js"),
@@ -30,6 +30,11 @@ const ASSETS: [Asset; 3] = [
         file: "app.css",
         body: include_bytes!("../../static/app.css"),
         content_type: "text/css; charset=utf-8",
+    },
+    Asset {
+        file: "console.js",
+        body: include_bytes!("../../static/console.js"),
+        content_type: "text/javascript; charset=utf-8",
     },
     Asset {
         file: "favicon.svg",

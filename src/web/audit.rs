@@ -16,7 +16,10 @@ use super::{Chrome, OrgHeader, Tab, frame::org_frame, tab, urls};
 use crate::{
     auth::context::OrgContext,
     error::{AppError, AppResult},
-    ops::trail::{self, EventView, Family, Filter, TrailQuery, chain::ChainStatus, export},
+    ops::trail::{
+        self, EventView, Family, Filter, TrailQuery, chain::ChainStatus, export,
+        signing::TrustStatus,
+    },
     state::AppState,
 };
 
@@ -41,6 +44,77 @@ pub struct AuditView {
     pub csv_href: String,
     pub jsonl_href: String,
     pub chain: ChainLine,
+    pub trust: TrustLines,
+}
+
+/// Exactly what was verified, when, and against what (issue 22).
+pub struct TrustLines {
+    /// What this view itself checked.
+    pub this_view: String,
+    /// The trail is unsigned (no signing key configured).
+    pub unsigned: bool,
+    pub checkpoint: Option<String>,
+    /// The signing job found the chain does not match its checkpoint.
+    pub signing_alert: Option<String>,
+    /// The scheduled full verification: (passed, sentence).
+    pub full: (bool, String),
+}
+
+fn utc(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+impl TrustLines {
+    fn new(trust: &TrustStatus, now: chrono::DateTime<chrono::Utc>) -> Self {
+        let full = match &trust.full_check {
+            None => (
+                true,
+                "No full verification of the whole trail has run yet (it runs daily).".to_owned(),
+            ),
+            Some(r) if r.ok => (
+                true,
+                format!(
+                    "Full verification of all {} events passed at {}{}.",
+                    r.through_seq,
+                    utc(r.checked_at),
+                    r.external_at.map_or_else(
+                        || ", against the database's signed checkpoints (not the external store)"
+                            .to_owned(),
+                        |t| format!(", verified against the external checkpoint of {}", utc(t))
+                    )
+                ),
+            ),
+            Some(r) => (
+                false,
+                format!(
+                    "Full verification failed at {}: {}",
+                    utc(r.checked_at),
+                    r.problem.clone().unwrap_or_default()
+                ),
+            ),
+        };
+        Self {
+            this_view: format!(
+                "This view, at {}, rechecked the events written since the last check and the events shown on this page; older events are covered by the full verification.",
+                utc(now)
+            ),
+            unsigned: !trust.signing,
+            checkpoint: trust.last_checkpoint.map(|(seq, at)| {
+                format!(
+                    "Last signed checkpoint: event #{seq} of this org, at {}.",
+                    utc(at)
+                )
+            }),
+            signing_alert: trust.signing_check.as_ref().filter(|r| !r.ok).map(|r| {
+                format!(
+                    "Signing stopped at {}: {}",
+                    utc(r.checked_at),
+                    r.problem.clone().unwrap_or_default()
+                )
+            }),
+            full,
+        }
+    }
 }
 
 /// The chain's status line.
@@ -118,6 +192,7 @@ pub async fn show_audit(
         csv_href: urls::with_query(&urls::audit_export(&slug, "csv"), &pairs),
         jsonl_href: urls::with_query(&urls::audit_export(&slug, "jsonl"), &pairs),
         chain: ChainLine::new(&page.chain),
+        trust: TrustLines::new(&page.trust, state.clock.now()),
         action,
     };
     let older_swap = req

@@ -9,11 +9,12 @@ use serde::Deserialize;
 use super::{Chrome, page, see_other, urls};
 use crate::{
     auth::context::request_meta,
-    error::{AppError, AppResult},
+    error::AppResult,
     ops::{
         OpError,
         accounts::{self, LoginOutcome},
         orgs::{self, FirstRun, NewOrgInput},
+        setup,
     },
     state::AppState,
 };
@@ -142,8 +143,28 @@ pub struct SetupQuery {
     token: Option<String>,
 }
 
-fn setup_gone() -> AppError {
-    AppError::NotFound
+#[derive(Template)]
+#[template(path = "error.html")]
+struct SetupGonePage<'a> {
+    chrome: Chrome,
+    heading: &'a str,
+    message: &'a str,
+}
+
+/// A setup link that is not (or no longer) valid: 404 with a page that says why it may be
+/// and what to do, rather than the bare "not found".
+fn setup_gone(session: &Session) -> AppResult<HttpResponse> {
+    let chrome = Chrome::new(session, "Setup link not valid", None)?;
+    page(
+        StatusCode::NOT_FOUND,
+        &SetupGonePage {
+            chrome,
+            heading: "This setup link is not valid",
+            message: "It was already used, it expired (links last 24 hours), or a newer one \
+                      replaced it. If Switchboard is set up, log in. Otherwise an operator can \
+                      print a new link with `switchboard setup-url`.",
+        },
+    )
 }
 
 /// `GET /setup?token=…`: only while no user exists and with the printed token.
@@ -153,8 +174,8 @@ pub async fn setup_form(
     query: web::Query<SetupQuery>,
 ) -> AppResult<HttpResponse> {
     let token = query.into_inner().token.unwrap_or_default();
-    if !orgs::setup_token_valid(&state, &token) {
-        return Err(setup_gone());
+    if !setup::token_valid(&state, &token).await? {
+        return setup_gone(&session);
     }
     let chrome = Chrome::new(&session, "Set up", None)?;
     page(
@@ -207,7 +228,7 @@ pub async fn set_up(
                 },
             )
         }
-        Err(OpError::NotFound) => Err(setup_gone()),
+        Err(OpError::NotFound) => setup_gone(&session),
         Err(other) => Err(other.into()),
     }
 }

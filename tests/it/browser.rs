@@ -307,6 +307,22 @@ impl Browser {
             .unwrap_or_else(|e| panic!("execute {script}: {e}"))
     }
 
+    /// Runs a Chrome DevTools Protocol command through chromedriver (viewport emulation,
+    /// screenshots); fails naming the command if chromedriver refuses it.
+    pub(crate) async fn cdp(&self, cmd: &str, params: Value) -> Value {
+        let res = self
+            .http
+            .post(format!("{}/goog/cdp/execute", self.session_url))
+            .json(&json!({ "cmd": cmd, "params": params }))
+            .send()
+            .await
+            .expect("chromedriver's CDP endpoint");
+        let status = res.status();
+        let body: Value = res.json().await.expect("CDP answer JSON");
+        assert!(status.is_success(), "CDP {cmd}: {status} {body}");
+        body["value"].clone()
+    }
+
     /// axe-core's violations on the current document: its default rules (WCAG 2 A and AA
     /// and best practices, everything axe enables by default) over the whole page.
     ///

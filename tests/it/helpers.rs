@@ -39,6 +39,9 @@ struct DbServer {
     /// Builds the URL of database `name`.
     url_for: UrlFor,
     template: String,
+    /// Builds the URL the application under test connects with: the embedded cluster's
+    /// non-superuser application role; `None` (a configured `DATABASE_URL`): that URL.
+    app_url_for: Option<UrlFor>,
 }
 
 static DB_SERVER: OnceCell<DbServer> = OnceCell::const_new();
@@ -47,7 +50,7 @@ static CLUSTER: OnceLock<EmbeddedCluster> = OnceLock::new();
 async fn db_server() -> &'static DbServer {
     DB_SERVER
         .get_or_init(|| async {
-            let (admin_url, url_for): (String, UrlFor) =
+            let (admin_url, url_for, app_url_for): (String, UrlFor, Option<UrlFor>) =
                 match std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty()) {
                     Some(url) => {
                         let base = url::Url::parse(&url).expect("DATABASE_URL is a URL");
@@ -56,7 +59,7 @@ async fn db_server() -> &'static DbServer {
                             u.set_path(&format!("/{name}"));
                             u.to_string()
                         };
-                        (f("postgres"), Box::new(f))
+                        (f("postgres"), Box::new(f), None)
                     }
                     None => {
                         let root = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("it-pg");
@@ -70,6 +73,9 @@ async fn db_server() -> &'static DbServer {
                         (
                             cluster.url("postgres"),
                             Box::new(|name: &str| CLUSTER.get().unwrap().url(name)),
+                            Some(Box::new(|name: &str| {
+                                CLUSTER.get().unwrap().url_as(name, db::roles::APP_ROLE)
+                            })),
                         )
                     }
                 };
@@ -88,10 +94,18 @@ async fn db_server() -> &'static DbServer {
             db::run_migrations(&url_for(&template))
                 .await
                 .expect("migrate template");
+            if app_url_for.is_some() {
+                // As production's embedded cluster: the app's tables belong to its own
+                // non-superuser role (clones of the template keep their owners).
+                db::roles::grant_app_role(&url_for(&template))
+                    .await
+                    .expect("set up the application's role");
+            }
             DbServer {
                 admin_url,
                 url_for,
                 template,
+                app_url_for,
             }
         })
         .await
@@ -101,7 +115,11 @@ async fn db_server() -> &'static DbServer {
 pub struct TestApp {
     pub address: String,
     pub db_name: String,
+    /// A superuser's URL of the database (arranging, asserting, playing the attacker).
     pub db_url: String,
+    /// The URL the application itself connects with (a non-superuser role on the embedded
+    /// cluster; `db_url` with a configured `DATABASE_URL`).
+    pub app_db_url: String,
     pub clock: Clock,
     pub client: reqwest::Client,
     pub setup_token: Option<String>,
@@ -165,7 +183,12 @@ impl TestApp {
             workers: Some(2),
             pool_size: 4,
         };
-        let app = Application::build(config, &db_url, options)
+        let server = db_server().await;
+        let app_db_url = server
+            .app_url_for
+            .as_ref()
+            .map_or_else(|| db_url.clone(), |f| f(&db_name));
+        let app = Application::build(config, &app_db_url, options)
             .await
             .expect("build app");
         let port = app.port();
@@ -177,6 +200,7 @@ impl TestApp {
             address: format!("http://127.0.0.1:{port}"),
             db_name,
             db_url,
+            app_db_url,
             clock,
             client: client(),
             setup_token,

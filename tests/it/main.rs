@@ -5,6 +5,7 @@ mod api;
 mod browser;
 mod browser_audit;
 mod browser_invitations;
+mod browser_layout;
 mod browser_routing;
 mod browser_tokens;
 mod canary;

@@ -3,6 +3,7 @@
 //! with one conditional UPDATE and rolls everything back on a refusal.
 
 use chrono::{DateTime, Utc};
+use diesel::QueryResult;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel_async::{AsyncConnection as _, AsyncPgConnection};
 use secrecy::{ExposeSecret as _, SecretString};
@@ -30,6 +31,8 @@ pub enum Closed {
     Accepted,
     Revoked,
     Expired,
+    /// The admin who sent it can no longer grant its role (removed, demoted or disabled).
+    Void,
 }
 
 impl Closed {
@@ -39,6 +42,10 @@ impl Closed {
             Closed::Accepted => "This invitation has been used already: each link works once.",
             Closed::Revoked => "This invitation was withdrawn by an admin of the org.",
             Closed::Expired => "This invitation has expired: links work for 7 days.",
+            Closed::Void => {
+                "This invitation is no longer valid: the admin who sent it can no longer grant \
+                 that role in the org. Ask one of the org's admins for a new invitation."
+            }
         }
     }
 }
@@ -86,6 +93,29 @@ fn state_at(inv: &Invitation, now: DateTime<Utc>) -> Option<Closed> {
     }
 }
 
+/// Whether whoever sent `inv` may still grant its role: an enabled admin of the org (an
+/// operator's invitation, with no inviter, always may). With `lock`, the org's memberships
+/// are locked (as every membership change does), so a demotion and an acceptance serialise.
+async fn inviter_may_grant(
+    conn: &mut AsyncPgConnection,
+    inv: &Invitation,
+    lock: bool,
+) -> QueryResult<bool> {
+    let Some(inviter) = inv.invited_by else {
+        return Ok(true);
+    };
+    if lock {
+        return Ok(membership::lock_org(conn, inv.org_id)
+            .await?
+            .is_enabled_admin(inviter));
+    }
+    let admin = membership::role_in(conn, inv.org_id, inviter).await? == Some(Role::Admin);
+    let enabled = User::find(conn, inviter)
+        .await?
+        .is_some_and(|u| !u.disabled);
+    Ok(admin && enabled)
+}
+
 /// The invitation behind a link (anyone holding it may ask).
 pub async fn look_up(state: &AppState, token: &str) -> OpResult<Opened<OpenInvitation>> {
     let hash = token_hash(token)?;
@@ -95,6 +125,9 @@ pub async fn look_up(state: &AppState, token: &str) -> OpResult<Opened<OpenInvit
         .ok_or(OpError::NotFound)?;
     if let Some(closed) = state_at(&inv, state.clock.now()) {
         return Ok(Opened::Closed(closed));
+    }
+    if !inviter_may_grant(&mut conn, &inv, false).await? {
+        return Ok(Opened::Closed(Closed::Void));
     }
     Ok(Opened::Open(OpenInvitation {
         org_name: org.name,
@@ -152,6 +185,10 @@ async fn claim(
     let org = Org::find(conn, inv.org_id)
         .await?
         .ok_or(OpError::NotFound)?;
+    if !inviter_may_grant(conn, &inv, true).await? {
+        // Rolled back with the claim: the link stays void, not used.
+        return Err(Stop::Closed(Closed::Void));
+    }
     Ok((inv, org))
 }
 
@@ -272,6 +309,7 @@ pub async fn sign_up_and_accept(
         return Ok(Opened::Closed(closed));
     }
     org::validate_name(&input.name).map_err(|e| OpError::invalid("name", capitalised(e)))?;
+    crate::ops::names::refuse_invisible("name", "name", &input.name)?;
     user::validate_password(input.password.expose_secret())
         .map_err(|e| OpError::invalid("password", capitalised(e)))?;
     if input.password.expose_secret() != input.confirm.expose_secret() {

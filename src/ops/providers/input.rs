@@ -138,6 +138,7 @@ pub(super) fn check_fields(input: &ProviderInput) -> Result<Fields, OpError> {
             "The name contains control characters.",
         ));
     }
+    crate::ops::names::refuse_invisible("name", "name", &name)?;
     let fields = Fields {
         kind: input.kind,
         default_model: input.default_model.trim().to_owned(),

@@ -97,6 +97,11 @@ async fn key_of(
 ) -> OpResult<Key> {
     match key {
         KeyInput::New(value) => {
+            let stored = match current.and_then(|c| c.secret_id.as_deref()) {
+                Some(id) => secret::find(conn, org.id, id).await?.map(|s| s.preview),
+                None => None,
+            };
+            super::guards::refuse_preview(&value, stored.as_deref())?;
             input::check_key(fields.kind, &value)?;
             Ok(Key::New(value))
         }

@@ -6,6 +6,7 @@
 //! deletions can't deadlock.
 
 mod activation;
+mod guards;
 mod input;
 mod keys;
 mod patch;
@@ -16,6 +17,7 @@ mod view;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel_async::{AsyncConnection as _, AsyncPgConnection};
 
+pub(crate) use activation::{activate_in, check_activation, deactivate_in};
 pub use activation::{activate_provider, deactivate};
 pub use input::{KeyInput, MAX_NAME_CHARS, ProviderInput};
 pub use patch::{ProviderPatch, patch_provider};
@@ -217,6 +219,9 @@ pub async fn update_provider(
     if current.lock_version != lock_version {
         return Err(stale(&current.name));
     }
+    if input.save_unverified {
+        guards::refuse_unverified_active(&mut conn, org.id, id, &current.name, false).await?;
+    }
     let key = resolve_key(&mut conn, state, org, &fields, Some(&current), input.key).await?;
     drop(conn);
     let verdict = verify(state, &fields, &key, input.save_unverified).await?;
@@ -227,6 +232,11 @@ pub async fn update_provider(
     let now = state.clock.now();
     let mut conn = state.pool.get().await?;
     conn.transaction::<_, OpError, _>(async |conn| {
+        if verdict.status == CheckStatus::Unverified {
+            // Lock order as everywhere: the settings row first. It may have become active
+            // since the first look.
+            guards::refuse_unverified_active(conn, org.id, id, &current.name, true).await?;
+        }
         let (secret_id, preview) = store(conn, state, caller, org, &fields, &key).await?;
         let mut changes = ProviderChanges::new(caller.user_id(), now);
         changes.name = Some(&fields.name);

@@ -128,6 +128,7 @@ fn check_input(input: &TokenInput) -> OpResult<String> {
             "The name contains control characters.",
         ));
     }
+    super::names::refuse_invisible("name", "name", &name)?;
     if input.scopes.is_empty() {
         return Err(OpError::invalid("scopes", "Choose at least one scope."));
     }

@@ -3,8 +3,11 @@
 //! module only reads them (and records that an export happened).
 
 pub mod chain;
+pub mod checkpoint;
 pub mod describe;
 pub mod export;
+pub mod signing;
+pub mod trust;
 
 use chrono::{Months, NaiveDate, TimeZone as _, Utc};
 
@@ -176,6 +179,8 @@ pub struct TrailPage {
     pub older: Option<i64>,
     /// How far the org's chain is verified.
     pub chain: chain::ChainStatus,
+    /// Signing and the scheduled verifications, as recorded.
+    pub trust: signing::TrustStatus,
 }
 
 /// The most events one API page may ask for (`?limit=`).
@@ -235,10 +240,12 @@ pub async fn page_of(
     {
         chain.broken = chain::check_window(&mut conn, Some(org.id), oldest.seq, newest.seq).await?;
     }
+    let trust = signing::status(&mut conn, state, org.id).await?;
     Ok(TrailPage {
         events: rows.iter().map(|e| describe::view(e, previews)).collect(),
         older,
         chain,
+        trust,
     })
 }
 

@@ -2,7 +2,12 @@
 //! and the routing-policy switch: each calls one operation and answers with the tab.
 
 use actix_session::Session;
-use actix_web::{HttpRequest, HttpResponse, http::StatusCode, web};
+use actix_web::{
+    HttpRequest, HttpResponse,
+    http::StatusCode,
+    http::header::{HeaderName, HeaderValue},
+    web,
+};
 
 use super::super::{frame::push_url, see_other, urls, wants_fragment};
 use super::{ProviderPath, render_tab};
@@ -31,13 +36,42 @@ async fn answer(
     state: &AppState,
     outcome: Outcome,
 ) -> AppResult<HttpResponse> {
+    answer_about(req, ctx, session, state, outcome, None).await
+}
+
+/// [`answer`], about the provider `saved` (just created or edited) when given: a plain
+/// post is sent to its card (`…/provider#provider-{id}`, which CSS highlights as the
+/// target); htmx gets the card marked as just saved and scrolled into view.
+async fn answer_about(
+    req: &HttpRequest,
+    ctx: &OrgContext,
+    session: &Session,
+    state: &AppState,
+    outcome: Outcome,
+    saved: Option<&str>,
+) -> AppResult<HttpResponse> {
     match outcome {
         Ok(flash) if !wants_fragment(req) => {
             set_flash(session, flash);
-            Ok(see_other(&urls::provider_tab(&ctx.org().slug)))
+            let tab = urls::provider_tab(&ctx.org().slug);
+            Ok(see_other(&match saved {
+                Some(id) => format!("{tab}#provider-{id}"),
+                None => tab,
+            }))
         }
-        Ok(flash) => render_tab(req, ctx, session, state, StatusCode::OK, Some(flash)).await,
-        Err((code, flash)) => render_tab(req, ctx, session, state, code, Some(flash)).await,
+        Ok(flash) => {
+            let mut res =
+                render_tab(req, ctx, session, state, StatusCode::OK, Some(flash), saved).await?;
+            if let Some(id) = saved
+                && let Ok(swap) =
+                    HeaderValue::from_str(&format!("innerHTML show:#provider-{id}:top"))
+            {
+                res.headers_mut()
+                    .insert(HeaderName::from_static("hx-reswap"), swap);
+            }
+            Ok(res)
+        }
+        Err((code, flash)) => render_tab(req, ctx, session, state, code, Some(flash), None).await,
     }
 }
 
@@ -49,8 +83,9 @@ pub(super) async fn answer_saved(
     session: &Session,
     state: &AppState,
     flash: Flash,
+    saved: &str,
 ) -> AppResult<HttpResponse> {
-    let mut res = answer(req, ctx, session, state, Ok(flash)).await?;
+    let mut res = answer_about(req, ctx, session, state, Ok(flash), Some(saved)).await?;
     if wants_fragment(req) {
         push_url(&mut res, &urls::provider_tab(&ctx.org().slug));
     }

@@ -163,7 +163,9 @@ pub async fn create_provider(
         Err(errors) => (None, Err(Ok((StatusCode::BAD_REQUEST, errors)))),
     };
     let (code, errors) = match result {
-        Ok(view) => return answer_saved(&req, &ctx, &session, &state, saved(&view)).await,
+        Ok(view) => {
+            return answer_saved(&req, &ctx, &session, &state, saved(&view), &view.id).await;
+        }
         Err(refusal) => refusal?,
     };
     let spec = FormSpec {
@@ -199,7 +201,9 @@ pub async fn update_provider(
         Err(errors) => (None, Err(Ok((StatusCode::BAD_REQUEST, errors)))),
     };
     let (code, errors) = match result {
-        Ok(view) => return answer_saved(&req, &ctx, &session, &state, saved(&view)).await,
+        Ok(view) => {
+            return answer_saved(&req, &ctx, &session, &state, saved(&view), &view.id).await;
+        }
         Err(refusal) => refusal?,
     };
     let spec = FormSpec {

@@ -56,6 +56,8 @@ pub struct Detail {
 pub struct CardView {
     pub id: String,
     pub name: String,
+    /// The kind's slug: its mark's class (`mark-openai`).
+    pub kind: &'static str,
     pub kind_label: &'static str,
     pub model: String,
     pub base_url: String,
@@ -75,6 +77,8 @@ pub struct CardView {
     pub activate_action: String,
     pub remove_key_action: String,
     pub delete_action: String,
+    /// Just saved: the card is highlighted briefly (and scrolled to).
+    pub just_saved: bool,
 }
 
 impl CardView {
@@ -112,6 +116,7 @@ impl CardView {
             delete_action: urls::provider_action(org, &p.id, "delete"),
             id: p.id,
             name: p.name,
+            kind: p.kind.as_str(),
             kind_label: entry.label,
             model: p.default_model,
             base_url: p
@@ -126,6 +131,7 @@ impl CardView {
             check_message: p.last_check.message,
             checked_at: p.last_check.checked_at.map(|t| t.format(TIME).to_string()),
             active: p.active,
+            just_saved: false,
         }
     }
 }
@@ -179,6 +185,7 @@ async fn render_tab(
     state: &AppState,
     code: StatusCode,
     flash: Option<Flash>,
+    saved: Option<&str>,
 ) -> AppResult<HttpResponse> {
     let list = providers::list_providers(state, &ctx.caller).await?;
     let slug = &ctx.org().slug;
@@ -189,7 +196,11 @@ async fn render_tab(
     let cards = list
         .providers
         .into_iter()
-        .map(|p| CardView::new(slug, p))
+        .map(|p| {
+            let mut card = CardView::new(slug, p);
+            card.just_saved = saved == Some(card.id.as_str());
+            card
+        })
         .collect();
     let (chrome, org) = org_frame(session, ctx, "Provider", Some(Tab::Provider))?;
     let page = ProviderTabPage {
@@ -215,5 +226,5 @@ pub async fn show_provider_tab(
     session: Session,
     state: web::Data<AppState>,
 ) -> AppResult<HttpResponse> {
-    render_tab(&req, &ctx, &session, &state, StatusCode::OK, None).await
+    render_tab(&req, &ctx, &session, &state, StatusCode::OK, None, None).await
 }

@@ -5,6 +5,7 @@ mod ai_route;
 mod audit;
 mod auth;
 mod bad_input;
+mod findings;
 mod mcp;
 mod mcp_inspector;
 mod mcp_records;
@@ -13,6 +14,7 @@ mod providers;
 mod rate;
 pub mod schemathesis;
 mod settings;
+mod settings_atomic;
 mod skills;
 mod table;
 

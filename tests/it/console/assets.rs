@@ -73,7 +73,7 @@ async fn a_tab_loads_within_its_wire_budget_with_hashed_immutable_assets() {
     gunzip_len(&body);
     let html = app.get(&app.client, INSIGHTS).await.text().await.unwrap();
     let assets = asset_urls(&html);
-    assert_eq!(assets.len(), 3, "{assets:?}");
+    assert_eq!(assets.len(), 4, "{assets:?}");
     let mut first_load = page_bytes;
     for url in &assets {
         let parts: Vec<&str> = url.split('/').collect();
@@ -97,7 +97,9 @@ async fn a_tab_loads_within_its_wire_budget_with_hashed_immutable_assets() {
     println!(
         "wire bytes: first load of the Insights tab {first_load}, second full page {second_page}"
     );
-    assert!(first_load <= 25_000, "first load {first_load} B > 25 KB");
+    // 25 KB until issue 19's stylesheet and console.js (DECISIONS.md, "The console's layout
+    // and look"): about 28 KB now.
+    assert!(first_load <= 30_000, "first load {first_load} B > 30 KB");
     assert!(second_page <= 6_000, "second page {second_page} B > 6 KB");
 
     // A stale or forged hash is not served (nothing is cached under a wrong name).
