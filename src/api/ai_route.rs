@@ -7,7 +7,7 @@ use actix_web::{HttpResponse, http::header, web};
 use secrecy::ExposeSecret as _;
 use serde::{Deserialize, Serialize};
 
-use super::{auth::ApiCaller, openapi::ErrorBody};
+use super::{auth::ApiCaller, errors::ErrorBody};
 use crate::{
     error::AppError,
     ops::providers::release::{self, Resolution, Served},

@@ -6,7 +6,7 @@
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
-use super::{auth::ApiCaller, openapi::ErrorBody};
+use super::{auth::ApiCaller, errors::ErrorBody};
 use crate::{
     error::AppError,
     ops::trail::{self, EventView, Filter, TrailQuery},
@@ -39,7 +39,7 @@ pub struct AuditQuery {
 }
 
 /// One page of events.
-#[derive(Serialize, utoipa::ToSchema)]
+#[derive(Serialize, utoipa::ToSchema, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AuditPage {
     /// Newest first.
@@ -49,7 +49,7 @@ pub struct AuditPage {
 }
 
 /// Who acted.
-#[derive(Serialize, utoipa::ToSchema)]
+#[derive(Serialize, utoipa::ToSchema, schemars::JsonSchema)]
 pub struct AuditActor {
     /// `user`, `token`, `system`, `operator` or `anonymous`.
     pub kind: &'static str,
@@ -59,7 +59,7 @@ pub struct AuditActor {
 }
 
 /// One event.
-#[derive(Serialize, utoipa::ToSchema)]
+#[derive(Serialize, utoipa::ToSchema, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AuditEventJson {
     pub id: i64,
@@ -78,9 +78,11 @@ pub struct AuditEventJson {
     pub summary: String,
     /// The value before (secret fields masked); absent for creations.
     #[schema(value_type = Option<Object>)]
+    #[schemars(with = "Option<serde_json::Map<String, serde_json::Value>>")]
     pub before: Option<serde_json::Value>,
     /// The value after (secret fields masked); absent for deletions.
     #[schema(value_type = Option<Object>)]
+    #[schemars(with = "Option<serde_json::Map<String, serde_json::Value>>")]
     pub after: Option<serde_json::Value>,
     pub request_id: Option<String>,
     pub ip: Option<String>,
@@ -116,7 +118,7 @@ impl From<EventView> for AuditEventJson {
     params(
         ("org" = String, Path, description = "The org's slug"),
         ("cursor" = Option<String>, Query, description = "`nextCursor` of the previous page"),
-        ("limit" = Option<i64>, Query, description = "Events per page, 1 to 200 (default 50)"),
+        ("limit" = Option<i64>, Query, minimum = 1, maximum = 200, description = "Events per page, 1 to 200 (default 50)"),
         ("family" = Option<String>, Query, description = "Only this action family: provider, skills, api, keys, insights, member, auth, support, audit, org"),
         ("actor" = Option<String>, Query, description = "Only this actor (an email, a token's label, system, operator)"),
         ("from" = Option<String>, Query, description = "First day (YYYY-MM-DD, UTC)"),

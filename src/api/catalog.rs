@@ -7,7 +7,7 @@ use super::auth::ApiCaller;
 use crate::{error::AppError, providers::catalog::CatalogEntry};
 
 /// The catalog.
-#[derive(serde::Serialize, utoipa::ToSchema)]
+#[derive(serde::Serialize, utoipa::ToSchema, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Catalog {
     pub kinds: &'static [CatalogEntry],
@@ -20,12 +20,19 @@ pub struct Catalog {
     tag = "catalog",
     responses(
         (status = 200, description = "The catalog", body = Catalog),
-        (status = 401, description = "No valid token or session", body = super::openapi::ErrorBody),
+        (status = 401, description = "No valid token or session", body = super::errors::ErrorBody),
     ),
     security(("bearer" = []), ("session" = [])),
 )]
 pub async fn get_catalog(_caller: ApiCaller) -> Result<HttpResponse, AppError> {
-    Ok(HttpResponse::Ok().json(Catalog {
-        kinds: crate::providers::catalog::catalog(),
-    }))
+    Ok(HttpResponse::Ok().json(Catalog::all()))
+}
+
+impl Catalog {
+    /// The whole catalog.
+    pub fn all() -> Self {
+        Self {
+            kinds: crate::providers::catalog::catalog(),
+        }
+    }
 }

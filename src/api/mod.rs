@@ -15,6 +15,7 @@ pub mod ai_route;
 pub mod audit;
 pub mod auth;
 pub mod catalog;
+pub mod errors;
 pub mod json;
 pub mod openapi;
 pub mod providers;
@@ -65,18 +66,21 @@ pub async fn no_endpoint(req: HttpRequest) -> Result<HttpResponse, AppError> {
     if !auth::presents_credentials(&req) {
         return Err(AppError::Unauthenticated);
     }
-    let (status, code) = match req.match_pattern() {
+    let allow = req.match_pattern().and_then(|p| openapi::allowed(&p));
+    let (status, code) = match &allow {
         Some(_) => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
         None => (StatusCode::NOT_FOUND, "no_endpoint"),
     };
-    Ok(
-        HttpResponse::build(status).json(serde_json::json!({"error": {
-            "code": code,
-            "message": format!(
-                "There is no {} {}; see /api/v1/openapi.json for the endpoints.",
-                req.method(),
-                req.path()
-            ),
-        }})),
-    )
+    let mut res = HttpResponse::build(status);
+    if let Some(allow) = allow {
+        res.insert_header((actix_web::http::header::ALLOW, allow));
+    }
+    Ok(res.json(serde_json::json!({"error": {
+        "code": code,
+        "message": format!(
+            "There is no {} {}; see /api/v1/openapi.json for the endpoints.",
+            req.method(),
+            req.path()
+        ),
+    }})))
 }

@@ -3,27 +3,13 @@
 //! them. Scopes are the security requirements of each operation.
 
 use actix_web::HttpResponse;
+use serde_json::{Value, json};
 use utoipa::{
     Modify, OpenApi,
     openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme},
 };
 
-/// `{"error": {"code", "message"}}`: every error of the API.
-#[derive(serde::Serialize, utoipa::ToSchema)]
-pub struct ErrorBody {
-    pub error: ErrorDetail,
-}
-
-/// What went wrong.
-#[derive(serde::Serialize, utoipa::ToSchema)]
-pub struct ErrorDetail {
-    /// Machine-readable: `validation`, `unauthenticated`, `forbidden`, `not_found`,
-    /// `conflict`, `precondition_failed`, `too_large`, `unsupported_media_type`,
-    /// `unprocessable`, `too_many_requests`, `unavailable`, `internal`.
-    pub code: String,
-    /// A sentence for a person.
-    pub message: String,
-}
+use super::errors::{ErrorBody, ErrorDetail};
 
 struct Security;
 
@@ -97,12 +83,126 @@ pub fn document() -> utoipa::openapi::OpenApi {
 )]
 pub async fn serve() -> HttpResponse {
     static DOCUMENT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    let body = DOCUMENT.get_or_init(|| {
-        document()
-            .to_json()
-            .expect("the OpenAPI document serialises")
-    });
+    let body = DOCUMENT.get_or_init(|| document_json().to_string());
     HttpResponse::Ok()
         .content_type("application/json")
         .body(body.clone())
+}
+
+/// The document as served: [`document`] with what utoipa's annotations can't say finished
+/// here, once for every operation (see [`finish`]).
+pub fn document_json() -> Value {
+    let mut doc = serde_json::to_value(document()).expect("the OpenAPI document serialises");
+    finish(&mut doc);
+    doc
+}
+
+const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
+
+/// The shared parts of every operation:
+/// - `If-Match` is a string (utoipa writes an optional header as `["string","null"]`, and a
+///   header is never `null`);
+/// - `GET …/ai/route`'s `feature` is an enum of the features (`routing::Feature`);
+/// - a create answers with `links` to the record's get, update and delete, so a client
+///   (schemathesis' stateful phase among them) can chain the calls;
+/// - `429` (the rate limits, on every path) and `503` (the database is out, on every
+///   authenticated one: the caller is looked up there) with `Retry-After`, as shared
+///   responses.
+pub fn finish(doc: &mut Value) {
+    let retry = |description: &str| {
+        json!({
+            "description": description,
+            "headers": {"Retry-After": {
+                "description": "Seconds to wait before trying again",
+                "schema": {"type": "integer", "minimum": 1}
+            }},
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+        })
+    };
+    let components = &mut doc["components"];
+    components["responses"]["TooManyRequests"] =
+        retry("Over the rate limit (per client address and per token)");
+    components["responses"]["Unavailable"] =
+        retry("The database cannot be reached right now; nothing was changed");
+    for (create, record) in [("create_provider", "provider"), ("create_skill", "skill")] {
+        add_links(doc, create, record);
+    }
+    let Some(paths) = doc["paths"].as_object_mut() else {
+        return;
+    };
+    for item in paths.values_mut() {
+        for method in METHODS {
+            let Some(op) = item.get_mut(method).and_then(Value::as_object_mut) else {
+                continue;
+            };
+            if let Some(params) = op.get_mut("parameters").and_then(Value::as_array_mut) {
+                for p in params.iter_mut() {
+                    if p["in"] == "header" {
+                        p["schema"] = json!({"type": "string"});
+                    } else if p["in"] == "query" && p["name"] == "feature" {
+                        let features: Vec<&str> = crate::routing::Feature::ALL
+                            .iter()
+                            .map(|f| f.id())
+                            .collect();
+                        p["schema"] = json!({"type": "string", "enum": features});
+                    }
+                }
+            }
+            let authenticated = op
+                .get("security")
+                .and_then(Value::as_array)
+                .is_none_or(|s| {
+                    s.iter()
+                        .any(|r| r.as_object().is_some_and(|r| !r.is_empty()))
+                });
+            let responses = op.entry("responses").or_insert_with(|| json!({}));
+            responses["429"] = json!({"$ref": "#/components/responses/TooManyRequests"});
+            if authenticated {
+                responses["503"] = json!({"$ref": "#/components/responses/Unavailable"});
+            }
+        }
+    }
+}
+
+/// The methods `/api/v1` serves at `pattern` (a route template such as
+/// `/api/v1/orgs/{org}/providers/{id}`), for a 405's `Allow`.
+pub fn allowed(pattern: &str) -> Option<String> {
+    static PATHS: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
+    let paths = PATHS.get_or_init(|| document_json()["paths"].take());
+    let item = paths.get(pattern)?;
+    let methods: Vec<String> = METHODS
+        .iter()
+        .filter(|m| item.get(**m).is_some())
+        .map(|m| m.to_uppercase())
+        .collect();
+    (!methods.is_empty()).then(|| methods.join(", "))
+}
+
+/// `links` on the `201` of operation `create`, to the get, update and delete of its `record`
+/// (operation ids `get_{record}`, `update_{record}`, `delete_{record}`), the new id from the
+/// answer's body and the org from the request's path.
+fn add_links(doc: &mut Value, create: &str, record: &str) {
+    let Some(paths) = doc["paths"].as_object_mut() else {
+        return;
+    };
+    let Some(created) = paths
+        .values_mut()
+        .filter_map(|item| item.get_mut("post"))
+        .find(|op| op["operationId"] == create)
+        .and_then(|op| op["responses"].get_mut("201"))
+    else {
+        return;
+    };
+    let mut links = serde_json::Map::new();
+    for verb in ["get", "update", "delete"] {
+        links.insert(
+            format!("{verb}_{record}"),
+            json!({
+                "operationId": format!("{verb}_{record}"),
+                "parameters": {"org": "$request.path.org", "id": "$response.body#/id"},
+                "description": format!("The new {record}: {verb} it by the id in this answer.")
+            }),
+        );
+    }
+    created["links"] = Value::Object(links);
 }

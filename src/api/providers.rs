@@ -27,8 +27,8 @@ pub use models::{ModelJson, ModelListJson, listing_error};
 
 use super::{
     auth::ApiCaller,
+    errors::ErrorBody,
     json::{etag, if_match, precondition},
-    openapi::ErrorBody,
 };
 use crate::{
     error::AppError,
@@ -279,25 +279,12 @@ pub async fn update_provider(
     body: web::Json<ProviderPatch>,
 ) -> Result<HttpResponse, AppError> {
     let (_, id) = path.into_inner();
-    let patch = body.into_inner();
+    let patch = body.into_inner().into_patch()?;
     let expected = if_match(&req)?;
-    let current = ops::get_provider(&state, &caller, &id).await?;
-    precondition(expected, current.lock_version)?;
-    if patch.remove_key == Some(true) {
-        if !patch.is_only_remove_key() {
-            return Err(AppError::Validation(
-                "removeKey is a change of its own: send it without other fields.".to_owned(),
-            ));
-        }
-        let (view, _) = ops::remove_key(&state, &caller, &id).await?;
-        return record(&caller, &view);
-    }
-    if patch.is_empty() {
-        return record(&caller, &current);
-    }
-    let lock_version = current.lock_version;
-    let input = patch.over(current)?;
-    let view = ops::update_provider(&state, &caller, &id, lock_version, input).await?;
+    let view = ops::patch_provider(&state, &caller, &id, patch, |current| {
+        precondition(expected, current.lock_version)
+    })
+    .await?;
     record(&caller, &view)
 }
 

@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     auth::ApiCaller,
+    errors::ErrorBody,
     json::{etag, if_match, precondition},
-    openapi::ErrorBody,
     providers::present,
 };
 use crate::{
@@ -42,7 +42,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 pub struct Doc;
 
 /// The org's AI settings.
-#[derive(Serialize, utoipa::ToSchema)]
+#[derive(Serialize, utoipa::ToSchema, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AiSettingsJson {
     /// The org's active provider; `null`: the platform default serves the org.
@@ -65,7 +65,7 @@ pub struct AiSettingsJson {
 }
 
 /// The active provider, named.
-#[derive(Serialize, utoipa::ToSchema)]
+#[derive(Serialize, utoipa::ToSchema, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ActiveProviderJson {
     /// `aip_…`
@@ -74,7 +74,7 @@ pub struct ActiveProviderJson {
 }
 
 /// Who serves one feature now (the routing decision `GET …/ai/route` also makes).
-#[derive(Serialize, utoipa::ToSchema)]
+#[derive(Serialize, utoipa::ToSchema, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct FeatureRoute {
     /// The feature id (`assistant`, `insights`, `cicd_generation`, `incident_analysis`,
@@ -100,7 +100,7 @@ pub struct FeatureRoute {
 }
 
 impl AiSettingsJson {
-    fn of(settings: &AiSettings, platform: &(String, String)) -> Self {
+    pub fn of(settings: &AiSettings, platform: &(String, String)) -> Self {
         let list = &settings.providers;
         let routing = list.routing();
         let what_runs_where = routing::matrix(&routing)

@@ -9,14 +9,14 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     auth::ApiCaller,
+    errors::ErrorBody,
     json::{etag, if_match, precondition},
-    openapi::ErrorBody,
 };
 use crate::{
     error::AppError,
     models::skill::{Skill, SkillSummary},
     ops::{
-        Caller, OpError,
+        Caller, OpError, skill_patch,
         skills::{self as ops, SkillInput},
     },
     state::AppState,
@@ -41,7 +41,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 pub struct Doc;
 
 /// A skill.
-#[derive(Serialize, utoipa::ToSchema)]
+#[derive(Serialize, utoipa::ToSchema, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SkillJson {
     #[schema(example = "skl_01JD0000000000000000000000")]
@@ -70,7 +70,7 @@ impl From<Skill> for SkillJson {
 }
 
 /// A skill in the list: everything but its instructions, whose length is given.
-#[derive(Serialize, utoipa::ToSchema)]
+#[derive(Serialize, utoipa::ToSchema, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SkillListItem {
     pub id: String,
@@ -94,7 +94,7 @@ impl From<SkillSummary> for SkillListItem {
 }
 
 /// The org's skills, by name.
-#[derive(Serialize, utoipa::ToSchema)]
+#[derive(Serialize, utoipa::ToSchema, schemars::JsonSchema)]
 pub struct SkillList {
     pub skills: Vec<SkillListItem>,
 }
@@ -104,6 +104,7 @@ pub struct SkillList {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct NewSkillJson {
     /// Unique in the org (whatever the case), at most 100 characters.
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
     /// At most 500 characters.
     #[serde(default)]
@@ -258,33 +259,22 @@ pub async fn update_skill(
     body: web::Json<SkillPatch>,
 ) -> Result<HttpResponse, AppError> {
     let expected = if_match(&req)?;
-    let patch = body.into_inner();
-    let current = ops::get_skill(&state, &caller, &path.1).await?;
-    precondition(expected, current.lock_version)?;
-    let version = current.lock_version;
-    let result = match patch {
-        SkillPatch {
-            name: None,
-            description: None,
-            instructions: None,
-            enabled: Some(on),
-        } => ops::set_enabled(&state, &caller, &current.id, version, on).await,
-        SkillPatch {
-            name,
-            description,
-            instructions,
-            enabled,
-        } => {
-            let input = SkillInput {
-                name: name.unwrap_or_else(|| current.name.clone()),
-                description: description.unwrap_or_else(|| current.description.clone()),
-                instructions: instructions.unwrap_or_else(|| current.instructions.clone()),
-                enabled: enabled.unwrap_or(current.enabled),
-            };
-            ops::update_skill(&state, &caller, &current.id, version, input).await
-        }
+    let SkillPatch {
+        name,
+        description,
+        instructions,
+        enabled,
+    } = body.into_inner();
+    let patch = skill_patch::SkillPatch {
+        name,
+        description,
+        instructions,
+        enabled,
+        lock_version: expected,
     };
-    let skill = result.map_err(|e| stale(e, expected))?;
+    let skill = skill_patch::patch_skill(&state, &caller, &path.1, patch)
+        .await
+        .map_err(|e| stale(e, expected))?;
     Ok(skill_response(HttpResponse::Ok(), skill))
 }
 

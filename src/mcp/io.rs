@@ -1,64 +1,24 @@
-//! What the MCP tools take and give: input types whose JSON Schemas rmcp publishes in
-//! `tools/list` (camelCase, unknown fields refused), and output types mirroring the REST
-//! API's JSON (DESIGN.md "REST API": a provider is `keySet` and, for callers who may see
-//! it, `keyPreview`; never the key).
+//! What the provider and settings tools take and give: input types whose JSON Schemas rmcp
+//! publishes in `tools/list` (camelCase, unknown fields refused, the REST API's field names:
+//! `secretId`, `routingPolicy`), and the REST API's own JSON types as outputs (a provider is
+//! `keySet` and, for callers who may see it, `keyPreview`; never the key).
 
-use std::borrow::Cow;
-
-use rmcp::{
-    ErrorData,
-    handler::server::{common::FromContextPart, tool::ToolCallContext},
-};
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use secrecy::SecretString;
-use serde::{Deserialize, Serialize, de::DeserializeOwned};
+use serde::{Deserialize, Serialize};
 
 use crate::{
-    models::skill::SkillSummary,
+    error::AppError,
     ops::{
         Caller,
-        providers::{KeyInput, ProviderInput, ProviderList, ProviderView},
-        settings::AiSettings,
+        providers::{self as ops, KeyInput, ProviderInput, ProviderList, ProviderView},
     },
-    providers::{ProviderKind, check::CheckOutcome},
-    routing::{self, Feature, Policy, Route},
+    providers::ProviderKind,
+    routing::Policy,
 };
 
-/// A tool's arguments, parsed into `T`. rmcp's own `Parameters` would answer a wrong type
-/// with serde's message, which quotes the submitted value: a key sent in the wrong field
-/// would come back. This one names the problem without the value. (The `tool` macro finds
-/// the input schema by this type's name.)
-pub struct Parameters<T>(pub T);
-
-impl<T: JsonSchema> JsonSchema for Parameters<T> {
-    fn schema_name() -> Cow<'static, str> {
-        T::schema_name()
-    }
-
-    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
-        T::json_schema(generator)
-    }
-}
-
-impl<S, T: DeserializeOwned> FromContextPart<ToolCallContext<'_, S>> for Parameters<T> {
-    fn from_context_part(context: &mut ToolCallContext<'_, S>) -> Result<Self, ErrorData> {
-        let arguments = context.arguments.take().unwrap_or_default();
-        serde_json::from_value(serde_json::Value::Object(arguments))
-            .map(Parameters)
-            .map_err(|e| ErrorData::invalid_params(describe(&e), None))
-    }
-}
-
-/// serde's message without the submitted values (the API's redaction: quoted values become
-/// `…`, only short names stay).
-fn describe(e: &serde_json::Error) -> String {
-    let text = e.to_string();
-    let text = text.split(" at line ").next().unwrap_or_default();
-    format!(
-        "The arguments are invalid: {}.",
-        crate::api::json::redact_quoted(text)
-    )
-}
+pub use crate::api::providers::{Deactivated, ProviderJson as ProviderOutput, Tested};
+pub use crate::api::settings::AiSettingsJson;
 
 fn kind_schema(_: &mut SchemaGenerator) -> Schema {
     let kinds: Vec<&str> = ProviderKind::ALL.iter().map(|k| k.as_str()).collect();
@@ -69,15 +29,25 @@ fn kind_schema(_: &mut SchemaGenerator) -> Schema {
     })
 }
 
-/// One provider, by id.
+fn policy_schema(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({
+        "type": "string",
+        "enum": ["fallback", "strict"],
+        "description": "`fallback`: features the org's provider can't serve run on the platform's; `strict`: they are unavailable."
+    })
+}
+
+/// One record, by id.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct ProviderId {
-    /// The provider's id (from `list-ai-providers`).
+pub struct RecordId {
+    /// The record's id (`aip_…` from `list-ai-providers`, `skl_…` from `list-skills`).
+    #[schemars(length(min = 1))]
     pub id: String,
 }
 
-/// A provider's kind-specific settings (only those its kind uses are kept).
+/// A provider's kind-specific settings (only those its kind uses are kept); on update, an
+/// empty string clears a field.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ConfigInput {
@@ -97,63 +67,75 @@ pub struct ConfigInput {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct CreateProvider {
     /// A name unique in the org.
+    #[schemars(length(min = 1, max = 100))]
     pub name: String,
     #[schemars(schema_with = "kind_schema")]
     pub provider: ProviderKind,
     /// The model requests use unless a feature asks for another.
+    #[schemars(length(min = 1))]
     pub default_model: String,
     /// Where requests go; leave out for the kind's default.
     pub base_url: Option<String>,
     pub config: Option<ConfigInput>,
     /// The provider's API key (write-only: it is never shown again).
     pub api_key: Option<String>,
-    /// Instead of `apiKey`: the id of another provider of the org (same kind and base URL)
-    /// whose key to share.
-    pub link_key_from: Option<String>,
+    /// Instead of `apiKey`: an existing secret of the org (`sec_…`, a provider's
+    /// `secretId`) whose key to share (only with providers of the same kind and base URL).
+    pub secret_id: Option<String>,
     /// Save even when the live check fails (status `unverified`).
     #[serde(default)]
     pub save_unverified: bool,
 }
 
 /// A change to a provider: fields left out keep their value; an empty `baseUrl` or config
-/// field clears it. Without `apiKey` or `linkKeyFrom` the stored key is kept (unless the
-/// kind or base URL changes: then the key must be given again).
+/// field clears it. Without `apiKey` or `secretId` the stored key is kept (unless the kind
+/// or base URL changes: then the key must be given again).
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct UpdateProvider {
     /// The provider's id.
+    #[schemars(length(min = 1))]
     pub id: String,
     /// The `lockVersion` you saw; a provider changed since is a conflict. Leave out to change
     /// the current version.
     pub lock_version: Option<i32>,
+    #[schemars(length(min = 1, max = 100))]
     pub name: Option<String>,
     #[serde(default)]
     #[schemars(schema_with = "kind_schema")]
     pub provider: Option<ProviderKind>,
+    #[schemars(length(min = 1))]
     pub default_model: Option<String>,
     pub base_url: Option<String>,
     pub config: Option<ConfigInput>,
     /// A new API key (write-only).
     pub api_key: Option<String>,
-    /// The id of another provider of the org whose key to share.
-    pub link_key_from: Option<String>,
+    /// An existing secret of the org (`sec_…`) whose key to share instead.
+    pub secret_id: Option<String>,
     #[serde(default)]
     pub save_unverified: bool,
+    /// `true`: remove the stored key (a change of its own: send it without other fields).
+    #[serde(default)]
+    pub remove_key: bool,
 }
 
-fn key_input(api_key: Option<String>, link_key_from: Option<String>) -> KeyInput {
-    match (api_key, link_key_from) {
-        (Some(key), _) => KeyInput::New(SecretString::from(key)),
-        (None, Some(id)) => KeyInput::LinkFrom(id),
-        (None, None) => KeyInput::Keep,
+/// Where a key comes from: `apiKey` (typed), `secretId` (an existing secret), or neither.
+fn key_input(api_key: Option<String>, secret_id: Option<String>) -> Result<KeyInput, AppError> {
+    match (api_key, secret_id) {
+        (Some(_), Some(_)) => Err(AppError::Validation(
+            "Send either apiKey or secretId, not both.".to_owned(),
+        )),
+        (Some(key), None) => Ok(KeyInput::New(SecretString::from(key))),
+        (None, Some(id)) => Ok(KeyInput::LinkSecret(id)),
+        (None, None) => Ok(KeyInput::Keep),
     }
 }
 
 impl CreateProvider {
     /// The operation's input.
-    pub fn into_input(self) -> ProviderInput {
+    pub fn into_input(self) -> Result<ProviderInput, AppError> {
         let config = self.config.unwrap_or_default();
-        ProviderInput {
+        Ok(ProviderInput {
             kind: self.provider,
             name: self.name,
             default_model: self.default_model,
@@ -162,58 +144,31 @@ impl CreateProvider {
             api_version: config.api_version,
             region: config.region,
             supports_tools: config.supports_tools.unwrap_or(false),
-            key: key_input(self.api_key, self.link_key_from),
+            key: key_input(self.api_key, self.secret_id)?,
             save_unverified: self.save_unverified,
-        }
+        })
     }
 }
 
 impl UpdateProvider {
-    /// The operation's input: `current` with the given fields replaced.
-    pub fn into_input(self, current: &ProviderView) -> ProviderInput {
+    /// The operation's patch (`ops::providers::patch_provider` lays it over the record).
+    pub fn into_patch(self) -> Result<(String, ops::ProviderPatch), AppError> {
         let config = self.config.unwrap_or_default();
-        ProviderInput {
-            kind: self.provider.unwrap_or(current.kind),
-            name: self.name.unwrap_or_else(|| current.name.clone()),
-            default_model: self
-                .default_model
-                .unwrap_or_else(|| current.default_model.clone()),
-            base_url: self.base_url.or_else(|| current.base_url.clone()),
-            deployment: config.deployment.or_else(|| current.deployment.clone()),
-            api_version: config.api_version.or_else(|| current.api_version.clone()),
-            region: config.region.or_else(|| current.region.clone()),
-            supports_tools: config.supports_tools.unwrap_or(current.supports_tools),
-            key: key_input(self.api_key, self.link_key_from),
+        let patch = ops::ProviderPatch {
+            kind: self.provider,
+            name: self.name,
+            default_model: self.default_model,
+            base_url: self.base_url.map(Some),
+            deployment: config.deployment.map(Some),
+            api_version: config.api_version.map(Some),
+            region: config.region.map(Some),
+            supports_tools: config.supports_tools,
+            key: key_input(self.api_key, self.secret_id)?,
             save_unverified: self.save_unverified,
-        }
-    }
-}
-
-/// The routing policy: what the platform may serve while the org's own provider is active.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum PolicyValue {
-    /// Features the org's provider can't serve go to the platform.
-    Fallback,
-    /// Features the org's provider can't serve are unavailable.
-    Strict,
-}
-
-impl From<PolicyValue> for Policy {
-    fn from(p: PolicyValue) -> Self {
-        match p {
-            PolicyValue::Fallback => Policy::Fallback,
-            PolicyValue::Strict => Policy::Strict,
-        }
-    }
-}
-
-impl From<Policy> for PolicyValue {
-    fn from(p: Policy) -> Self {
-        match p {
-            Policy::Fallback => PolicyValue::Fallback,
-            Policy::Strict => PolicyValue::Strict,
-        }
+            remove_key: self.remove_key,
+            lock_version: self.lock_version,
+        };
+        Ok((self.id, patch))
     }
 }
 
@@ -221,7 +176,9 @@ impl From<Policy> for PolicyValue {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct UpdateSettings {
-    pub policy: Option<PolicyValue>,
+    #[serde(default, deserialize_with = "policy")]
+    #[schemars(schema_with = "policy_schema")]
+    pub routing_policy: Option<Policy>,
     /// Proactive AI Insights on or off.
     pub insights_enabled: Option<bool>,
     /// The `lockVersion` you saw (from `get-ai-settings`); leave out to change the current
@@ -229,22 +186,28 @@ pub struct UpdateSettings {
     pub lock_version: Option<i32>,
 }
 
-/// A provider as the REST API shows it (the same type): never the key.
-pub use crate::api::providers::ProviderJson as ProviderOutput;
+/// A routing policy, without echoing a wrong value.
+fn policy<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Policy>, D::Error> {
+    let text = String::deserialize(d)?;
+    text.parse()
+        .map(Some)
+        .map_err(|_| serde::de::Error::custom("routingPolicy: expected fallback or strict"))
+}
 
-/// The output of `view` for `caller` (the view already holds only what the caller may see
-/// of the key).
+/// A provider as the REST API shows it, for `caller` (the view already holds only what the
+/// caller may see of the key).
 pub fn provider_output(caller: &Caller, view: &ProviderView) -> ProviderOutput {
     let org = caller.org.as_ref().map_or("", |o| o.slug.as_str());
     ProviderOutput::of(org, view)
 }
 
 /// The org's providers.
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ProviderListOutput {
-    /// The active provider's id; `null`: the platform default serves the org.
+    /// The active provider's id; left out: the platform default serves the org.
     pub active_provider_id: Option<String>,
+    /// Oldest first.
     pub providers: Vec<ProviderOutput>,
 }
 
@@ -261,159 +224,10 @@ impl ProviderListOutput {
     }
 }
 
-/// A live check's result: a failed check is a result, not an error.
-#[derive(Debug, Serialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct TestOutput {
-    pub ok: bool,
-    /// Why it failed (`auth_rejected`, `model_not_found`, `unreachable`, …); `null` when it
-    /// passed.
-    pub code: Option<String>,
-    /// One sentence about the outcome.
-    pub message: String,
-    pub latency_ms: u64,
-    /// The provider with the check recorded.
-    pub provider: ProviderOutput,
-}
-
-impl TestOutput {
-    pub fn of(caller: &Caller, view: ProviderView, outcome: CheckOutcome) -> Self {
-        Self {
-            ok: outcome.ok,
-            code: outcome.code.map(|c| c.as_str().to_owned()),
-            message: outcome.message,
-            latency_ms: u64::try_from(outcome.latency.as_millis()).unwrap_or(u64::MAX),
-            provider: provider_output(caller, &view),
-        }
-    }
-}
-
-/// A deleted provider.
+/// A deleted record.
 #[derive(Debug, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DeletedOutput {
     pub id: String,
     pub deleted: bool,
-}
-
-/// The way back to the platform default.
-#[derive(Debug, Serialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct DeactivatedOutput {
-    /// `false` when the platform default already served the org.
-    pub changed: bool,
-}
-
-/// The org's active provider.
-#[derive(Debug, Serialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct ActiveOutput {
-    pub id: String,
-    pub name: String,
-    pub provider: String,
-    pub model: String,
-}
-
-/// Who serves one AI feature now.
-#[derive(Debug, Serialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct FeatureOutput {
-    /// The feature's id (as `ai/route?feature=` takes it).
-    pub feature: String,
-    pub label: String,
-    /// `byo` (the org's provider), `platform` or `unavailable`.
-    pub server: String,
-    pub reason: String,
-    /// The serving provider's id when `server` is `byo`.
-    pub provider_id: Option<String>,
-}
-
-fn feature_output(feature: Feature, route: Route<'_>) -> FeatureOutput {
-    FeatureOutput {
-        feature: feature.id().to_owned(),
-        label: feature.label().to_owned(),
-        server: route.server().to_owned(),
-        reason: route.reason().to_owned(),
-        provider_id: match route {
-            Route::Byo(active) => Some(active.id.to_owned()),
-            _ => None,
-        },
-    }
-}
-
-/// The org's AI settings and what follows from them.
-#[derive(Debug, Serialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct SettingsOutput {
-    /// `null`: the platform default serves the org.
-    pub active_provider: Option<ActiveOutput>,
-    pub policy: PolicyValue,
-    pub insights_enabled: bool,
-    /// The system-prompt variant the AI features use.
-    pub prompt_variant: String,
-    /// What runs where: every AI feature and who serves it now.
-    pub features: Vec<FeatureOutput>,
-    /// The settings' version, for `update-ai-settings`' `lockVersion`.
-    pub lock_version: i32,
-}
-
-impl SettingsOutput {
-    pub fn of(settings: &AiSettings) -> Self {
-        let list = &settings.providers;
-        let routing = list.routing();
-        Self {
-            active_provider: list.active_provider().map(|a| ActiveOutput {
-                id: a.id.clone(),
-                name: a.name.clone(),
-                provider: a.kind.as_str().to_owned(),
-                model: a.default_model.clone(),
-            }),
-            policy: list.policy.into(),
-            insights_enabled: list.insights_enabled,
-            prompt_variant: settings.variant.id().to_owned(),
-            features: routing::matrix(&routing)
-                .into_iter()
-                .map(|(f, r)| feature_output(f, r))
-                .collect(),
-            lock_version: settings.lock_version(),
-        }
-    }
-}
-
-/// One skill, without its instructions.
-#[derive(Debug, Serialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct SkillOutput {
-    pub id: String,
-    pub name: String,
-    pub description: String,
-    pub enabled: bool,
-    /// Characters in the instructions.
-    pub chars: i32,
-    pub lock_version: i32,
-}
-
-/// The org's skills by name.
-#[derive(Debug, Serialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct SkillListOutput {
-    pub skills: Vec<SkillOutput>,
-}
-
-impl SkillListOutput {
-    pub fn of(skills: Vec<SkillSummary>) -> Self {
-        Self {
-            skills: skills
-                .into_iter()
-                .map(|s| SkillOutput {
-                    id: s.id,
-                    name: s.name,
-                    description: s.description,
-                    enabled: s.enabled,
-                    chars: s.chars,
-                    lock_version: s.lock_version,
-                })
-                .collect(),
-        }
-    }
 }

@@ -8,6 +8,8 @@
 pub mod http;
 pub mod io;
 pub mod models;
+pub mod records;
+pub mod schema;
 pub mod tools;
 
 use actix_web::{dev::HttpServiceFactory, middleware::from_fn, web};

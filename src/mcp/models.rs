@@ -30,6 +30,12 @@ impl From<OpError> for ListingError {
     }
 }
 
+impl From<AppError> for ListingError {
+    fn from(e: AppError) -> Self {
+        ListingError::Other(e)
+    }
+}
+
 impl IntoCallToolResult for ListingError {
     fn into_call_tool_result(self) -> Result<CallToolResponse, ErrorData> {
         match self {

@@ -5,7 +5,8 @@
 //! A failed operation is a tool error (`isError: true`) whose text is the REST API's error
 //! body, `{"error": {"code", "status", "message"}}`: the model reading it learns what went
 //! wrong (which scope is missing, which field is invalid) and can act on it. Arguments that
-//! don't fit the input schema are a JSON-RPC "invalid params" error, as rmcp answers them.
+//! don't fit the input schema are such a tool error too (`validation`, 400), as MCP
+//! 2025-11-25 asks: JSON-RPC errors are left for protocol problems (an unknown tool).
 
 use actix_web::web;
 use rmcp::Json;
@@ -20,16 +21,18 @@ use rmcp::{
     tool, tool_handler, tool_router,
 };
 
-use super::io::{
-    CreateProvider, DeactivatedOutput, DeletedOutput, Parameters, ProviderId, ProviderListOutput,
-    ProviderOutput, SettingsOutput, SkillListOutput, TestOutput, UpdateProvider, UpdateSettings,
-    provider_output,
-};
 use super::models::ListingError;
+use super::{
+    io::{
+        AiSettingsJson, CreateProvider, Deactivated, DeletedOutput, ProviderListOutput,
+        ProviderOutput, RecordId, Tested, UpdateProvider, UpdateSettings, provider_output,
+    },
+    schema::{Out, Parameters},
+};
 use crate::{
     api::providers::ModelListJson,
     error::AppError,
-    ops::{Caller, OpError, providers, settings, skills},
+    ops::{Caller, OpError, providers, settings},
     state::AppState,
 };
 
@@ -55,11 +58,17 @@ impl<C: AsRequestContext> FromContextPart<C> for Authenticated {
 }
 
 /// A failed operation, as a tool error.
-pub struct ToolError(AppError);
+pub struct ToolError(pub AppError);
 
 impl From<OpError> for ToolError {
     fn from(e: OpError) -> Self {
         Self(e.into())
+    }
+}
+
+impl From<AppError> for ToolError {
+    fn from(e: AppError) -> Self {
+        Self(e)
     }
 }
 
@@ -87,7 +96,7 @@ pub struct Switchboard {
 impl Default for Switchboard {
     fn default() -> Self {
         Self {
-            tool_router: Self::tool_router(),
+            tool_router: Self::tool_router() + Self::record_tools(),
         }
     }
 }
@@ -102,9 +111,9 @@ impl Switchboard {
     async fn list_ai_providers(
         &self,
         who: Authenticated,
-    ) -> Result<Json<ProviderListOutput>, ToolError> {
+    ) -> Result<Json<Out<ProviderListOutput>>, ToolError> {
         let list = providers::list_providers(&who.state, &who.caller).await?;
-        Ok(Json(ProviderListOutput::of(&who.caller, list)))
+        Ok(Json(Out(ProviderListOutput::of(&who.caller, list))))
     }
 
     #[tool(
@@ -115,10 +124,10 @@ impl Switchboard {
     async fn get_ai_provider(
         &self,
         who: Authenticated,
-        Parameters(input): Parameters<ProviderId>,
-    ) -> Result<Json<ProviderOutput>, ToolError> {
-        let view = providers::get_provider(&who.state, &who.caller, &input.id).await?;
-        Ok(Json(provider_output(&who.caller, &view)))
+        Parameters(input): Parameters<RecordId>,
+    ) -> Result<Json<Out<ProviderOutput>>, ToolError> {
+        let view = providers::get_provider(&who.state, &who.caller, &input?.id).await?;
+        Ok(Json(Out(provider_output(&who.caller, &view))))
     }
 
     #[tool(
@@ -134,9 +143,10 @@ impl Switchboard {
         &self,
         who: Authenticated,
         Parameters(input): Parameters<CreateProvider>,
-    ) -> Result<Json<ProviderOutput>, ToolError> {
-        let view = providers::create_provider(&who.state, &who.caller, input.into_input()).await?;
-        Ok(Json(provider_output(&who.caller, &view)))
+    ) -> Result<Json<Out<ProviderOutput>>, ToolError> {
+        let view =
+            providers::create_provider(&who.state, &who.caller, input?.into_input()?).await?;
+        Ok(Json(Out(provider_output(&who.caller, &view))))
     }
 
     #[tool(
@@ -152,14 +162,13 @@ impl Switchboard {
         &self,
         who: Authenticated,
         Parameters(input): Parameters<UpdateProvider>,
-    ) -> Result<Json<ProviderOutput>, ToolError> {
-        let current = providers::get_provider(&who.state, &who.caller, &input.id).await?;
-        let id = input.id.clone();
-        let lock_version = input.lock_version.unwrap_or(current.lock_version);
-        let input = input.into_input(&current);
-        let view =
-            providers::update_provider(&who.state, &who.caller, &id, lock_version, input).await?;
-        Ok(Json(provider_output(&who.caller, &view)))
+    ) -> Result<Json<Out<ProviderOutput>>, ToolError> {
+        let (id, patch) = input?.into_patch()?;
+        let view = providers::patch_provider(&who.state, &who.caller, &id, patch, |_| {
+            Ok::<(), OpError>(())
+        })
+        .await?;
+        Ok(Json(Out(provider_output(&who.caller, &view))))
     }
 
     #[tool(
@@ -174,13 +183,11 @@ impl Switchboard {
     async fn delete_ai_provider(
         &self,
         who: Authenticated,
-        Parameters(input): Parameters<ProviderId>,
-    ) -> Result<Json<DeletedOutput>, ToolError> {
-        providers::delete_provider(&who.state, &who.caller, &input.id).await?;
-        Ok(Json(DeletedOutput {
-            id: input.id,
-            deleted: true,
-        }))
+        Parameters(input): Parameters<RecordId>,
+    ) -> Result<Json<Out<DeletedOutput>>, ToolError> {
+        let id = input?.id;
+        providers::delete_provider(&who.state, &who.caller, &id).await?;
+        Ok(Json(Out(DeletedOutput { id, deleted: true })))
     }
 
     #[tool(
@@ -195,10 +202,13 @@ impl Switchboard {
     async fn test_ai_provider(
         &self,
         who: Authenticated,
-        Parameters(input): Parameters<ProviderId>,
-    ) -> Result<Json<TestOutput>, ToolError> {
-        let (view, outcome) = providers::test_provider(&who.state, &who.caller, &input.id).await?;
-        Ok(Json(TestOutput::of(&who.caller, view, outcome)))
+        Parameters(input): Parameters<RecordId>,
+    ) -> Result<Json<Out<Tested>>, ToolError> {
+        let (view, outcome) = providers::test_provider(&who.state, &who.caller, &input?.id).await?;
+        Ok(Json(Out(Tested::of(
+            &outcome,
+            provider_output(&who.caller, &view),
+        ))))
     }
 
     #[tool(
@@ -209,11 +219,11 @@ impl Switchboard {
     async fn list_provider_models(
         &self,
         who: Authenticated,
-        Parameters(input): Parameters<ProviderId>,
-    ) -> Result<Json<ModelListJson>, ListingError> {
-        let listed =
-            providers::models::list_provider_models(&who.state, &who.caller, &input.id).await?;
-        Ok(Json(ModelListJson::of(&input.id, listed)))
+        Parameters(input): Parameters<RecordId>,
+    ) -> Result<Json<Out<ModelListJson>>, ListingError> {
+        let id = input?.id;
+        let listed = providers::models::list_provider_models(&who.state, &who.caller, &id).await?;
+        Ok(Json(Out(ModelListJson::of(&id, listed))))
     }
 
     #[tool(
@@ -228,10 +238,10 @@ impl Switchboard {
     async fn activate_ai_provider(
         &self,
         who: Authenticated,
-        Parameters(input): Parameters<ProviderId>,
-    ) -> Result<Json<ProviderOutput>, ToolError> {
-        let view = providers::activate_provider(&who.state, &who.caller, &input.id).await?;
-        Ok(Json(provider_output(&who.caller, &view)))
+        Parameters(input): Parameters<RecordId>,
+    ) -> Result<Json<Out<ProviderOutput>>, ToolError> {
+        let view = providers::activate_provider(&who.state, &who.caller, &input?.id).await?;
+        Ok(Json(Out(provider_output(&who.caller, &view))))
     }
 
     #[tool(
@@ -246,9 +256,9 @@ impl Switchboard {
     async fn deactivate_ai_provider(
         &self,
         who: Authenticated,
-    ) -> Result<Json<DeactivatedOutput>, ToolError> {
+    ) -> Result<Json<Out<Deactivated>>, ToolError> {
         let changed = providers::deactivate(&who.state, &who.caller).await?;
-        Ok(Json(DeactivatedOutput { changed }))
+        Ok(Json(Out(Deactivated { changed })))
     }
 
     #[tool(
@@ -256,9 +266,12 @@ impl Switchboard {
         description = "The org's AI settings: active provider, routing policy, Proactive AI Insights, the prompt variant in use and what runs where (who serves each AI feature now). Scope settings:get.",
         annotations(read_only_hint = true, open_world_hint = false)
     )]
-    async fn get_ai_settings(&self, who: Authenticated) -> Result<Json<SettingsOutput>, ToolError> {
+    async fn get_ai_settings(
+        &self,
+        who: Authenticated,
+    ) -> Result<Json<Out<AiSettingsJson>>, ToolError> {
         let settings = settings::ai_settings(&who.state, &who.caller).await?;
-        Ok(Json(SettingsOutput::of(&settings)))
+        Ok(Json(Out(settings_output(&who, &settings))))
     }
 
     #[tool(
@@ -274,26 +287,22 @@ impl Switchboard {
         &self,
         who: Authenticated,
         Parameters(input): Parameters<UpdateSettings>,
-    ) -> Result<Json<SettingsOutput>, ToolError> {
+    ) -> Result<Json<Out<AiSettingsJson>>, ToolError> {
+        let input = input?;
         let change = settings::UpdateSettings {
             lock_version: input.lock_version,
             active_provider: None,
-            policy: input.policy.map(Into::into),
+            policy: input.routing_policy,
             insights_enabled: input.insights_enabled,
         };
         let settings = settings::update_settings(&who.state, &who.caller, change).await?;
-        Ok(Json(SettingsOutput::of(&settings)))
+        Ok(Json(Out(settings_output(&who, &settings))))
     }
+}
 
-    #[tool(
-        name = "list-skills",
-        description = "The org's skills (instructions appended to the AI features' prompt while enabled), by name, without their instructions. Scope skills:list.",
-        annotations(read_only_hint = true, open_world_hint = false)
-    )]
-    async fn list_skills(&self, who: Authenticated) -> Result<Json<SkillListOutput>, ToolError> {
-        let skills = skills::list_skills(&who.state, &who.caller).await?;
-        Ok(Json(SkillListOutput::of(skills)))
-    }
+/// The settings as the REST API shows them.
+fn settings_output(who: &Authenticated, settings: &settings::AiSettings) -> AiSettingsJson {
+    AiSettingsJson::of(settings, &providers::platform_default(&who.state))
 }
 
 #[tool_handler(

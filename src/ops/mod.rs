@@ -19,6 +19,7 @@ pub mod providers;
 pub mod scopes;
 pub mod settings;
 pub mod setup;
+pub mod skill_patch;
 pub mod skills;
 pub mod tokens;
 pub mod trail;

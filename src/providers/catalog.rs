@@ -101,7 +101,7 @@ impl FromStr for ProviderKind {
 }
 
 /// Which wire protocol the live check of a kind speaks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum Protocol {
     /// `GET {base}/models` with a Bearer key; the model must be listed.
@@ -119,7 +119,7 @@ pub enum Protocol {
 }
 
 /// Whether and how a key is needed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct KeySpec {
     /// A key must be present to save or activate the provider.
@@ -129,7 +129,7 @@ pub struct KeySpec {
 }
 
 /// Where requests go when no base URL is entered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", tag = "mode")]
 pub enum BaseUrlSpec {
     /// The provider's public endpoint; the admin may override it.
@@ -149,7 +149,7 @@ pub enum BaseUrlSpec {
 }
 
 /// What kind of input an extra field is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum FieldType {
     /// A single line of text.
@@ -163,7 +163,7 @@ pub enum FieldType {
 /// What a valid value of an extra field looks like; validation
 /// ([`validate_extra_field`](crate::providers::check::validate_extra_field)) reads it
 /// from here, so the catalog is the one source of field rules.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", tag = "kind")]
 pub enum FieldFormat {
     /// Letters, digits, `-`, `_` and `.`, at most `max` long, not only dots: safe as a
@@ -184,10 +184,12 @@ pub enum FieldFormat {
 }
 
 /// A kind-specific form field, stored in the provider's `config` JSON.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ExtraField {
-    /// The form field name and `config` key (`deployment`, `api_version`, …).
+    /// The form field name (`deployment`, `api_version`, …); in JSON the `config` key as
+    /// the REST API and MCP take it (`deployment`, `apiVersion`, `supportsTools`, …).
+    #[serde(serialize_with = "camel_case")]
     pub name: &'static str,
     /// The label shown in the form.
     pub label: &'static str,
@@ -201,8 +203,25 @@ pub struct ExtraField {
     pub help: &'static str,
 }
 
+/// A snake_case field name as the API's camelCase config key.
+fn camel_case<S: serde::Serializer>(name: &&'static str, s: S) -> Result<S::Ok, S::Error> {
+    let mut out = String::with_capacity(name.len());
+    let mut upper = false;
+    for c in name.chars() {
+        match c {
+            '_' => upper = true,
+            c if upper => {
+                out.extend(c.to_uppercase());
+                upper = false;
+            }
+            c => out.push(c),
+        }
+    }
+    s.serialize_str(&out)
+}
+
 /// Whether the provider can serve tool-using features.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum Tools {
     /// The provider supports tool calling.
@@ -212,7 +231,7 @@ pub enum Tools {
 }
 
 /// Everything Switchboard knows about one kind.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CatalogEntry {
     /// The kind itself.

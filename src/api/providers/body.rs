@@ -7,7 +7,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::{
     error::AppError,
-    ops::providers::{KeyDisplay, ProviderInput, ProviderView},
+    ops::providers::{self as ops, KeyDisplay, ProviderView},
     providers::{ProviderKind, check::CheckOutcome},
 };
 
@@ -172,7 +172,10 @@ pub struct NewProvider {
     /// The kind's slug (see `GET /api/v1/catalog`).
     #[schema(value_type = ProviderKind)]
     pub provider: String,
+    /// Unique in the org, at most 100 characters.
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
+    #[schema(min_length = 1)]
     pub default_model: String,
     /// `null` or absent: the kind's default (required for kinds without one).
     #[serde(default)]
@@ -200,10 +203,10 @@ pub struct ProviderPatch {
     #[schema(value_type = ProviderKind)]
     pub provider: Option<String>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = String)]
+    #[schema(value_type = String, min_length = 1, max_length = 100)]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = String)]
+    #[schema(value_type = String, min_length = 1)]
     pub default_model: Option<String>,
     /// A new base URL (needs the key again); `null`: the kind's default.
     #[serde(default, deserialize_with = "present")]
@@ -231,47 +234,29 @@ pub struct ProviderPatch {
 }
 
 impl ProviderPatch {
-    /// Whether no field of the provider is to change.
-    pub fn is_empty(&self) -> bool {
-        self.provider.is_none()
-            && self.name.is_none()
-            && self.default_model.is_none()
-            && self.base_url.is_none()
-            && self.config.is_none()
-            && self.api_key.is_none()
-            && self.secret_id.is_none()
-    }
-
-    /// Whether `removeKey` comes alone (`saveUnverified` means nothing to it either).
-    pub fn is_only_remove_key(&self) -> bool {
-        self.is_empty() && !self.save_unverified
-    }
-
-    /// The whole provider to save: `current` with the given fields laid over it.
-    pub fn over(self, current: ProviderView) -> Result<ProviderInput, AppError> {
+    /// The operation's patch (`ops::providers::patch_provider` lays it over the record).
+    pub fn into_patch(self) -> Result<ops::ProviderPatch, AppError> {
         let config = self.config.unwrap_or_default();
-        let merge = |given: Option<Option<String>>, now: Option<String>| given.unwrap_or(now);
-        Ok(ProviderInput {
-            kind: match &self.provider {
-                Some(slug) => kind(slug)?,
-                None => current.kind,
-            },
-            name: self.name.unwrap_or(current.name),
-            default_model: self.default_model.unwrap_or(current.default_model),
-            base_url: merge(self.base_url, current.base_url),
-            deployment: merge(config.deployment, current.deployment),
-            api_version: merge(config.api_version, current.api_version),
-            region: merge(config.region, current.region),
-            supports_tools: config.supports_tools.unwrap_or(current.supports_tools),
+        Ok(ops::ProviderPatch {
+            kind: self.provider.as_deref().map(kind).transpose()?,
+            name: self.name,
+            default_model: self.default_model,
+            base_url: self.base_url,
+            deployment: config.deployment,
+            api_version: config.api_version,
+            region: config.region,
+            supports_tools: config.supports_tools,
             key: super::key_input(self.api_key, self.secret_id)?,
             save_unverified: self.save_unverified,
+            remove_key: self.remove_key == Some(true),
+            lock_version: None,
         })
     }
 }
 
 /// What `POST …/test` answers: the check's outcome (never the key, never a header value)
 /// and the provider with it recorded.
-#[derive(Serialize, utoipa::ToSchema)]
+#[derive(Serialize, utoipa::ToSchema, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Tested {
     pub ok: bool,
@@ -301,7 +286,7 @@ impl Tested {
 }
 
 /// What `POST …/providers/deactivate` answers.
-#[derive(Serialize, utoipa::ToSchema)]
+#[derive(Serialize, utoipa::ToSchema, schemars::JsonSchema)]
 pub struct Deactivated {
     /// Whether a provider was active (`false`: the platform default already served the org).
     pub changed: bool,

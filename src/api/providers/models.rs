@@ -8,7 +8,7 @@ use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::super::{auth::ApiCaller, openapi::ErrorBody};
+use super::super::{auth::ApiCaller, errors::ErrorBody};
 use crate::{
     error::AppError,
     ops::{OpError, providers::models as ops},

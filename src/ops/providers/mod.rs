@@ -11,6 +11,7 @@ mod guards;
 mod input;
 mod keys;
 pub mod models;
+mod patch;
 mod recheck;
 pub mod release;
 mod view;
@@ -21,6 +22,7 @@ use diesel_async::{AsyncConnection as _, AsyncPgConnection};
 pub(crate) use activation::{activate_in, check_activation, deactivate_in};
 pub use activation::{activate_provider, deactivate};
 pub use input::{KeyInput, MAX_NAME_CHARS, ProviderInput};
+pub use patch::{ProviderPatch, patch_provider};
 pub use recheck::{RecheckReport, recheck_due};
 pub use view::{KeyDisplay, LastCheck, ProviderList, ProviderView};
 

@@ -27,7 +27,8 @@ use crate::{
     provider_ops::{BAD_KEY, GOOD_KEY, anthropic_mock},
 };
 
-const TOOLS: [&str; 12] = [
+pub const TOOLS: [&str; 18] = [
+    "get-catalog",
     "list-ai-providers",
     "list-provider-models",
     "get-ai-provider",
@@ -40,18 +41,23 @@ const TOOLS: [&str; 12] = [
     "get-ai-settings",
     "update-ai-settings",
     "list-skills",
+    "get-skill",
+    "create-skill",
+    "update-skill",
+    "delete-skill",
+    "list-audit-events",
 ];
 
 /// Raw JSON-RPC over `POST /mcp`, keeping every response body.
-struct Mcp {
+pub struct Mcp {
     client: reqwest::Client,
     url: String,
-    token: Option<String>,
+    pub token: Option<String>,
     bodies: &'static Mutex<Vec<String>>,
 }
 
 impl Mcp {
-    fn new(app: &TestApp, token: Option<&str>, bodies: &'static Mutex<Vec<String>>) -> Self {
+    pub fn new(app: &TestApp, token: Option<&str>, bodies: &'static Mutex<Vec<String>>) -> Self {
         Self {
             client: http(),
             url: app.url("/mcp"),
@@ -61,7 +67,7 @@ impl Mcp {
     }
 
     /// Sends one JSON-RPC message; the status and the body as JSON (`Null` if none).
-    async fn send(&self, message: Value) -> (u16, Value) {
+    pub async fn send(&self, message: Value) -> (u16, Value) {
         let mut req = self
             .client
             .post(&self.url)
@@ -83,7 +89,7 @@ impl Mcp {
     }
 
     /// A request's `result` (panics on a JSON-RPC error).
-    async fn request(&self, method: &str, params: Value) -> Value {
+    pub async fn request(&self, method: &str, params: Value) -> Value {
         let (status, body) = self
             .send(json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}))
             .await;
@@ -93,7 +99,7 @@ impl Mcp {
     }
 
     /// Calls a tool: `Ok(structuredContent)` or `Err(the error body of a tool error)`.
-    async fn call(&self, tool: &str, arguments: Value) -> Result<Value, Value> {
+    pub async fn call(&self, tool: &str, arguments: Value) -> Result<Value, Value> {
         let result = self
             .request("tools/call", json!({"name": tool, "arguments": arguments}))
             .await;
@@ -112,18 +118,18 @@ impl Mcp {
         }
     }
 
-    async fn ok(&self, tool: &str, arguments: Value) -> Value {
+    pub async fn ok(&self, tool: &str, arguments: Value) -> Value {
         self.call(tool, arguments)
             .await
             .unwrap_or_else(|e| panic!("{tool}: {e}"))
     }
 }
 
-fn bodies() -> &'static Mutex<Vec<String>> {
+pub fn bodies() -> &'static Mutex<Vec<String>> {
     Box::leak(Box::new(Mutex::new(Vec::new())))
 }
 
-fn assert_no_canary(bodies: &Mutex<Vec<String>>) {
+pub fn assert_no_canary(bodies: &Mutex<Vec<String>>) {
     let bodies = bodies.lock().unwrap();
     assert!(!bodies.is_empty());
     for body in bodies.iter() {
@@ -135,7 +141,7 @@ fn assert_no_canary(bodies: &Mutex<Vec<String>>) {
     }
 }
 
-async fn counts(app: &TestApp) -> (i64, i64) {
+pub async fn counts(app: &TestApp) -> (i64, i64) {
     let mut conn = app.db().await;
     let p = providers::table
         .count()
@@ -150,7 +156,7 @@ async fn counts(app: &TestApp) -> (i64, i64) {
     (p, a)
 }
 
-async fn actions(app: &TestApp) -> Vec<(String, String)> {
+pub async fn actions(app: &TestApp) -> Vec<(String, String)> {
     let mut conn = app.db().await;
     audit_events::table
         .order(audit_events::seq.asc())
@@ -160,7 +166,7 @@ async fn actions(app: &TestApp) -> Vec<(String, String)> {
         .unwrap()
 }
 
-fn create_args(server: &wiremock::MockServer, name: &str) -> Value {
+pub fn create_args(server: &wiremock::MockServer, name: &str) -> Value {
     json!({
         "name": name,
         "provider": "anthropic",
@@ -219,7 +225,7 @@ async fn an_admin_token_lists_the_tools_and_calls_each_one() {
         .await;
     assert_eq!(status, 202);
 
-    // The twelve tools, each with a generated input schema.
+    // The tools, each with a generated input schema of one JSON type per field.
     let listed = mcp.request("tools/list", json!({})).await;
     let tools = listed["tools"].as_array().unwrap();
     let mut names: Vec<&str> = tools.iter().map(|t| t["name"].as_str().unwrap()).collect();
@@ -246,14 +252,22 @@ async fn an_admin_token_lists_the_tools_and_calls_each_one() {
     assert_eq!(required, ["defaultModel", "name", "provider"]);
     assert_eq!(schema["properties"]["provider"]["enum"][1], "anthropic");
     assert!(schema["properties"]["apiKey"].is_object());
+    assert_eq!(schema["properties"]["baseUrl"]["type"], "string");
+    assert!(schema["properties"]["secretId"].is_object());
+    assert!(
+        schema["properties"]["linkKeyFrom"].is_null(),
+        "secretId only"
+    );
     let update = tool("update-ai-settings");
     assert_eq!(
-        update["inputSchema"]["properties"]["policy"]["anyOf"][0]["$ref"]
-            .as_str()
-            .map(|r| r.ends_with("PolicyValue")),
-        Some(true),
+        update["inputSchema"]["properties"]["routingPolicy"],
+        json!({"type": "string", "enum": ["fallback", "strict"],
+               "description": "`fallback`: features the org's provider can't serve run on the platform's; `strict`: they are unavailable."}),
         "{update}"
     );
+    let text = serde_json::to_string(&tools).unwrap();
+    assert!(!text.contains("\"null\""), "no null types: {text}");
+    assert!(!text.contains("$ref"), "subschemas inlined: {text}");
     assert_eq!(
         tool("get-ai-provider")["inputSchema"]["required"],
         json!(["id"])
@@ -282,7 +296,10 @@ async fn an_admin_token_lists_the_tools_and_calls_each_one() {
 
     let listed = mcp.ok("list-ai-providers", json!({})).await;
     assert_eq!(listed["providers"][0]["id"], id.as_str());
-    assert_eq!(listed["activeProviderId"], Value::Null);
+    assert!(
+        listed.get("activeProviderId").is_none(),
+        "left out, not null"
+    );
 
     let got = mcp.ok("get-ai-provider", json!({"id": id})).await;
     assert_eq!(got["name"], "Claude");
@@ -318,11 +335,11 @@ async fn an_admin_token_lists_the_tools_and_calls_each_one() {
 
     let settings = mcp.ok("get-ai-settings", json!({})).await;
     assert_eq!(settings["activeProvider"]["id"], id.as_str());
-    assert_eq!(settings["activeProvider"]["provider"], "anthropic");
+    assert_eq!(settings["activeProvider"]["name"], "Claude (prod)");
     assert_eq!(settings["promptVariant"], "anthropic-native");
-    assert_eq!(settings["policy"], "fallback");
+    assert_eq!(settings["routingPolicy"], "fallback");
     assert_eq!(settings["insightsEnabled"], false, "off by default");
-    let features = settings["features"].as_array().unwrap();
+    let features = settings["whatRunsWhere"].as_array().unwrap();
     assert_eq!(features.len(), 9);
     let route = |features: &Value, feature: &str| {
         features
@@ -333,35 +350,38 @@ async fn an_admin_token_lists_the_tools_and_calls_each_one() {
             .unwrap()
             .clone()
     };
-    let summaries = route(&settings["features"], "summaries");
-    assert_eq!(summaries["server"], "byo");
+    let summaries = route(&settings["whatRunsWhere"], "summaries");
+    assert_eq!(summaries["servedBy"], "byo");
     assert_eq!(summaries["providerId"], id.as_str());
     assert_eq!(
-        route(&settings["features"], "insights")["server"],
+        route(&settings["whatRunsWhere"], "insights")["servedBy"],
         "unavailable"
     );
 
     let changed = mcp
         .ok(
             "update-ai-settings",
-            json!({"policy": "strict", "insightsEnabled": true,
+            json!({"routingPolicy": "strict", "insightsEnabled": true,
                    "lockVersion": settings["lockVersion"]}),
         )
         .await;
-    assert_eq!(changed["policy"], "strict");
+    assert_eq!(changed["routingPolicy"], "strict");
     assert_eq!(changed["insightsEnabled"], true);
-    assert_eq!(route(&changed["features"], "insights")["server"], "byo");
+    assert_eq!(
+        route(&changed["whatRunsWhere"], "insights")["servedBy"],
+        "byo"
+    );
     assert!(changed["lockVersion"].as_i64() > settings["lockVersion"].as_i64());
     let stale = mcp
         .call(
             "update-ai-settings",
-            json!({"policy": "fallback", "lockVersion": settings["lockVersion"]}),
+            json!({"routingPolicy": "fallback", "lockVersion": settings["lockVersion"]}),
         )
         .await
         .unwrap_err();
     assert_eq!(stale["error"]["code"], "conflict");
     let same = mcp
-        .ok("update-ai-settings", json!({"policy": "strict"}))
+        .ok("update-ai-settings", json!({"routingPolicy": "strict"}))
         .await;
     assert_eq!(
         same["lockVersion"], changed["lockVersion"],
@@ -377,7 +397,7 @@ async fn an_admin_token_lists_the_tools_and_calls_each_one() {
     let off = mcp.ok("deactivate-ai-provider", json!({})).await;
     assert_eq!(off["changed"], true);
     let settings = mcp.ok("get-ai-settings", json!({})).await;
-    assert_eq!(settings["activeProvider"], Value::Null);
+    assert!(settings.get("activeProvider").is_none());
     assert_eq!(settings["promptVariant"], "platform");
     let deleted = mcp.ok("delete-ai-provider", json!({"id": id})).await;
     assert_eq!(deleted["deleted"], true);
@@ -471,7 +491,7 @@ async fn tokens_without_the_scope_get_a_permission_error_naming_it_and_change_no
         ("get-ai-settings", json!({}), "settings:get"),
         (
             "update-ai-settings",
-            json!({"policy": "strict"}),
+            json!({"routingPolicy": "strict"}),
             "settings:update",
         ),
         ("list-skills", json!({}), "skills:list"),
@@ -572,7 +592,7 @@ async fn a_failed_check_is_a_422_tool_error_and_a_token_only_sees_its_own_org() 
         .unwrap_err();
     assert_eq!(err["error"]["status"], 422, "{err}");
     let settings = admin.ok("get-ai-settings", json!({})).await;
-    assert_eq!(settings["activeProvider"], Value::Null);
+    assert!(settings.get("activeProvider").is_none());
     let tested = admin.ok("test-ai-provider", json!({"id": id})).await;
     assert_eq!(tested["ok"], false);
     assert_eq!(tested["code"], "auth_rejected");
@@ -731,8 +751,8 @@ async fn the_http_layer_wants_a_token_post_and_json() {
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["error"]["code"], "too_large");
 
-    // Arguments that don't fit the schema: a JSON-RPC error that names the problem, not
-    // the value (here a key sent where a flag belongs).
+    // Arguments that don't fit the schema: a tool error (MCP 2025-11-25) that names the
+    // problem, not the value (here a key sent where a flag belongs).
     let seen = bodies();
     let mcp = Mcp::new(&app, Some(&admin), seen);
     let (_, body) = mcp
@@ -741,8 +761,15 @@ async fn the_http_layer_wants_a_token_post_and_json() {
             "name": "update-ai-settings", "arguments": {"insightsEnabled": GOOD_KEY}}}),
         )
         .await;
-    assert_eq!(body["error"]["code"], -32602, "{body}");
-    let message = body["error"]["message"].as_str().unwrap();
+    let tool_error = |body: &Value| -> Value {
+        assert!(body.get("error").is_none(), "no JSON-RPC error: {body}");
+        assert_eq!(body["result"]["isError"], true, "{body}");
+        serde_json::from_str(body["result"]["content"][0]["text"].as_str().unwrap()).unwrap()
+    };
+    let error = tool_error(&body);
+    assert_eq!(error["error"]["code"], "validation", "{error}");
+    assert_eq!(error["error"]["status"], 400, "{error}");
+    let message = error["error"]["message"].as_str().unwrap();
     assert!(message.contains("invalid type"), "{message}");
     let (_, body) = mcp
         .send(
@@ -751,7 +778,7 @@ async fn the_http_layer_wants_a_token_post_and_json() {
             "defaultModel": "m"}}}),
         )
         .await;
-    assert_eq!(body["error"]["code"], -32602, "{body}");
+    assert_eq!(tool_error(&body)["error"]["code"], "validation", "{body}");
     let (_, body) = mcp
         .send(
             json!({"jsonrpc": "2.0", "id": 4, "method": "tools/call", "params": {
@@ -759,10 +786,23 @@ async fn the_http_layer_wants_a_token_post_and_json() {
         )
         .await;
     assert!(
-        body["error"]["message"]
+        tool_error(&body)["error"]["message"]
             .as_str()
             .unwrap()
             .contains("unknown field `extra`"),
+        "{body}"
+    );
+    let (_, body) = mcp
+        .send(
+            json!({"jsonrpc": "2.0", "id": 6, "method": "tools/call", "params": {
+            "name": "get-ai-provider"}}),
+        )
+        .await;
+    assert!(
+        tool_error(&body)["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("missing field `id`"),
         "{body}"
     );
     let (_, body) = mcp
@@ -771,7 +811,10 @@ async fn the_http_layer_wants_a_token_post_and_json() {
             "name": "no-such-tool", "arguments": {}}}),
         )
         .await;
-    assert!(body["error"]["code"].is_i64(), "{body}");
+    assert_eq!(
+        body["error"]["code"], -32602,
+        "an unknown tool is a protocol error: {body}"
+    );
     assert_no_canary(seen);
 }
 

@@ -7,6 +7,8 @@ mod auth;
 mod bad_input;
 mod findings;
 mod mcp;
+mod mcp_inspector;
+mod mcp_records;
 mod openapi;
 mod providers;
 mod rate;

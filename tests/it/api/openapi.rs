@@ -122,13 +122,80 @@ async fn the_document_validates_and_matches_the_route_table() {
             for scope in scopes {
                 assert!(Scope::parse(scope).is_some(), "{method} {path}: {scope}");
             }
-            for status in ["401", "403", "404"] {
+            for status in ["401", "403", "404", "503"] {
                 assert!(
                     responses.contains_key(status),
                     "{method} {path}: no {status}"
                 );
             }
         }
+        assert_eq!(
+            responses["429"]["$ref"], "#/components/responses/TooManyRequests",
+            "{method} {path}"
+        );
+        // Headers are strings (never `null`): openapi-core validates requests by them.
+        for p in op["parameters"].as_array().into_iter().flatten() {
+            if p["in"] == "header" {
+                assert_eq!(p["schema"], serde_json::json!({"type": "string"}), "{p}");
+            }
+        }
+    }
+    // As strict as the server, and a create links to what follows it.
+    let route = &doc["paths"]["/api/v1/orgs/{org}/ai/route"]["get"]["parameters"];
+    let feature = route
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "feature")
+        .unwrap();
+    assert_eq!(
+        feature["schema"]["enum"].as_array().unwrap().len(),
+        9,
+        "{feature}"
+    );
+    let audit = &doc["paths"]["/api/v1/orgs/{org}/audit-events"]["get"]["parameters"];
+    let limit = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "limit")
+        .unwrap();
+    assert_eq!(limit["schema"]["minimum"], 1, "{limit}");
+    assert_eq!(limit["schema"]["maximum"], 200, "{limit}");
+    let schemas = &doc["components"]["schemas"];
+    for (schema, field) in [
+        ("NewProvider", "name"),
+        ("NewProvider", "defaultModel"),
+        ("ProviderPatch", "name"),
+        ("NewSkillJson", "name"),
+    ] {
+        assert_eq!(
+            schemas[schema]["properties"][field]["minLength"], 1,
+            "{schema}.{field}"
+        );
+    }
+    for (path, record) in [
+        ("/api/v1/orgs/{org}/providers", "provider"),
+        ("/api/v1/orgs/{org}/skills", "skill"),
+    ] {
+        let links = &doc["paths"][path]["post"]["responses"]["201"]["links"];
+        for verb in ["get", "update", "delete"] {
+            let link = &links[format!("{verb}_{record}")];
+            let op = link["operationId"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{path}: {links}"));
+            let target = doc["paths"]
+                .as_object()
+                .unwrap()
+                .values()
+                .any(|item| METHODS.iter().any(|m| item[*m]["operationId"] == op));
+            assert!(target, "{op} names no operation");
+            assert_eq!(link["parameters"]["id"], "$response.body#/id");
+        }
+    }
+    for shared in ["TooManyRequests", "Unavailable"] {
+        let r = &doc["components"]["responses"][shared];
+        assert!(r["headers"]["Retry-After"].is_object(), "{shared}: {r}");
     }
 
     // Every route answers (not "no such endpoint"), and nothing else answers on its paths.
@@ -149,6 +216,26 @@ async fn the_document_validates_and_matches_the_route_table() {
                 .await
                 .unwrap();
             let status = res.status().as_u16();
+            let allow = res
+                .headers()
+                .get("allow")
+                .map(|v| v.to_str().unwrap().to_owned());
+            if status == 405 {
+                // RFC 9110: a 405 says which methods the path has.
+                let allow =
+                    allow.unwrap_or_else(|| panic!("{method} {concrete}: 405 without Allow"));
+                let listed: Vec<String> = allow.split(", ").map(str::to_lowercase).collect();
+                assert!(
+                    !listed.contains(&method.to_owned()),
+                    "{method} {concrete}: {allow}"
+                );
+                for m in &listed {
+                    assert!(
+                        ROUTES.iter().any(|(rm, p)| rm == m && fits(p, &concrete)),
+                        "{method} {concrete}: Allow {allow} names {m}"
+                    );
+                }
+            }
             let body: Value = res.json().await.unwrap_or_default();
             let code = body["error"]["code"]
                 .as_str()

@@ -55,7 +55,10 @@ fn catalog_serialises_to_camel_case_json() {
     assert_eq!(azure["slug"], "azure");
     assert_eq!(azure["baseUrl"], serde_json::json!({"mode": "required"}));
     assert_eq!(azure["extraFields"][0]["name"], "deployment");
-    assert_eq!(azure["extraFields"][1]["name"], "api_version");
+    assert_eq!(
+        azure["extraFields"][1]["name"], "apiVersion",
+        "the API's config key"
+    );
     assert_eq!(azure["extraFields"][1]["fieldType"], "text");
     assert_eq!(
         json[0]["baseUrl"],
