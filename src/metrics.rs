@@ -159,7 +159,7 @@ impl Metrics {
         registry.register(
             "switchboard_sql_statements",
             "SQL statements sent to PostgreSQL by this process",
-            crate::telemetry::counters::sql_statements().clone(),
+            counters::sql_statements().clone(),
         );
         registry.register(
             "switchboard_build",
@@ -278,6 +278,40 @@ impl Metrics {
         // Writing to a String cannot fail.
         let _ = prometheus_client::encoding::text::encode(&mut out, &inner.registry);
         out
+    }
+}
+
+/// Process-wide counters exported at `/metrics` (through [`Metrics`]).
+pub mod counters {
+    use std::sync::LazyLock;
+
+    use prometheus_client::metrics::counter::Counter;
+
+    /// SQL statements started, across every connection of the process. A process-wide
+    /// static because diesel's default instrumentation is a plain function; every
+    /// instance's registry exports this same counter.
+    static SQL_STATEMENTS: LazyLock<Counter> = LazyLock::new(Counter::default);
+
+    /// The process-wide SQL statement counter.
+    pub fn sql_statements() -> &'static Counter {
+        &SQL_STATEMENTS
+    }
+
+    /// Makes every new database connection count its statements.
+    pub fn install_sql_counter() {
+        fn counter() -> Option<Box<dyn diesel::connection::Instrumentation>> {
+            Some(Box::new(
+                |event: diesel::connection::InstrumentationEvent<'_>| {
+                    if matches!(
+                        event,
+                        diesel::connection::InstrumentationEvent::StartQuery { .. }
+                    ) {
+                        SQL_STATEMENTS.inc();
+                    }
+                },
+            ))
+        }
+        let _ = diesel::connection::set_default_instrumentation(counter);
     }
 }
 

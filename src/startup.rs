@@ -65,7 +65,7 @@ impl Application {
         database_url: &str,
         options: Options,
     ) -> anyhow::Result<Self> {
-        telemetry::counters::install_sql_counter();
+        crate::metrics::counters::install_sql_counter();
         let pool = db::pool(database_url, options.pool_size)?;
         // One argon2 hash per two cores: a login storm then leaves at least half the
         // machine to the pages being served (docs/PERFORMANCE.md, "Login storm").

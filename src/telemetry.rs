@@ -15,40 +15,6 @@ pub mod logs;
 
 use logs::client_error_sampler;
 
-/// Process-wide counters exported at `/metrics` (through [`crate::metrics::Metrics`]).
-pub mod counters {
-    use std::sync::LazyLock;
-
-    use prometheus_client::metrics::counter::Counter;
-
-    /// SQL statements started, across every connection of the process. A process-wide
-    /// static because diesel's default instrumentation is a plain function; every
-    /// instance's registry exports this same counter.
-    static SQL_STATEMENTS: LazyLock<Counter> = LazyLock::new(Counter::default);
-
-    /// The process-wide SQL statement counter.
-    pub fn sql_statements() -> &'static Counter {
-        &SQL_STATEMENTS
-    }
-
-    /// Makes every new database connection count its statements.
-    pub fn install_sql_counter() {
-        fn counter() -> Option<Box<dyn diesel::connection::Instrumentation>> {
-            Some(Box::new(
-                |event: diesel::connection::InstrumentationEvent<'_>| {
-                    if matches!(
-                        event,
-                        diesel::connection::InstrumentationEvent::StartQuery { .. }
-                    ) {
-                        SQL_STATEMENTS.inc();
-                    }
-                },
-            ))
-        }
-        let _ = diesel::connection::set_default_instrumentation(counter);
-    }
-}
-
 /// The request's id, also returned as `X-Request-Id` and written to audit events.
 #[derive(Debug, Clone)]
 pub struct RequestId(pub String);

@@ -24,7 +24,7 @@ use diesel::sql_types::BigInt;
 use diesel_async::{
     AsyncConnection as _, AsyncPgConnection, RunQueryDsl as _, SimpleAsyncConnection as _,
 };
-use switchboard::telemetry::counters::sql_statements;
+use switchboard::metrics::counters::sql_statements;
 
 use crate::{
     client::{self, Outcome, Samples},
@@ -57,7 +57,7 @@ impl Measured {
 
 /// Runs the two loops; `Ok(false)` when the server did not shut down cleanly.
 pub async fn run(measure: Duration) -> anyhow::Result<bool> {
-    switchboard::telemetry::counters::install_sql_counter();
+    switchboard::metrics::counters::install_sql_counter();
     let (master_keys, _) = seed::master_keys()?;
     let server = Server::start(master_keys).await?;
     let result = measure_both(&server, measure).await;

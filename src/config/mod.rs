@@ -7,8 +7,10 @@ use secrecy::SecretString;
 
 pub mod serving;
 
+mod error;
 mod proxies;
 
+pub use error::ConfigError;
 pub use proxies::TrustedProxies;
 
 use crate::providers::check::{CheckSettings, SettingsError};
@@ -29,23 +31,6 @@ impl Default for Rates {
         Self {
             per_token: DEFAULT_PER_SECOND,
             per_ip: DEFAULT_PER_SECOND,
-        }
-    }
-}
-
-/// A configuration problem: the message names the variable and what is wrong with it.
-#[derive(Debug, thiserror::Error)]
-#[error("{var}: {problem}")]
-pub struct ConfigError {
-    pub var: &'static str,
-    pub problem: String,
-}
-
-impl ConfigError {
-    fn new(var: &'static str, problem: impl Into<String>) -> Self {
-        Self {
-            var,
-            problem: problem.into(),
         }
     }
 }

@@ -21,6 +21,7 @@ const FLOORS: &[&[&str]] = &[
         "db",
         "providers",
         "telemetry",
+        "metrics",
         "markdown",
     ],
     &["models", "routing", "prompts"],
