@@ -543,12 +543,7 @@ async fn saved_card_is_shown(browser: &Browser, app: &TestApp) {
         .click()
         .await
         .unwrap();
-    browser
-        .find(".provider-form button[type=submit]")
-        .await
-        .click()
-        .await
-        .unwrap();
+    browser.find("#provider-save").await.click().await.unwrap();
     browser.find(".provider.just-saved").await;
     browser
         .eventually("the saved card in view", || async {

@@ -124,8 +124,17 @@ async fn admin_adds_a_provider_with_the_right_key_and_sees_its_preview_and_check
     )
     .await;
     assert_eq!(res.status(), 303);
-    assert_eq!(location(&res), TAB);
+    // A plain post lands on the saved card's anchor, so it is in view.
+    let to = location(&res);
+    let card = to
+        .strip_prefix(&format!("{TAB}#provider-aip_"))
+        .unwrap_or_else(|| panic!("the saved card's anchor: {to}"));
+    assert_eq!(card.len(), 26, "a provider id's ULID: {to}");
     let page = tab_html(&app, &app.client).await;
+    assert!(
+        page.contains(&format!("id=\"provider-aip_{card}\"")),
+        "the anchor exists"
+    );
     assert!(page.contains("Saved Primary."), "flash");
     assert!(page.contains(PREVIEW), "admins see the masked preview");
     assert!(

@@ -65,6 +65,7 @@ async fn serve(env: &[(&str, &str)], first_run: bool) -> Served {
         Some(
             line.split("at: ")
                 .nth(1)
+                .and_then(|rest| rest.split_whitespace().next())
                 .expect("setup URL line")
                 .to_owned(),
         )
