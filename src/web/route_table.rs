@@ -11,8 +11,11 @@ use crate::auth::context::resolve_org;
 
 /// Probes, metrics and static assets: no session, no CSRF.
 pub fn public_routes(cfg: &mut web::ServiceConfig) {
+    // HEAD too: balancers probe with it, and a 404 would mark a healthy instance down.
     cfg.route("/healthz", web::get().to(health::healthz))
+        .route("/healthz", web::head().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
+        .route("/readyz", web::head().to(health::readyz))
         .route("/metrics", web::get().to(health::metrics))
         .route("/static/{file}", web::get().to(assets::serve))
         .route(

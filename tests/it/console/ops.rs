@@ -21,6 +21,11 @@ async fn probes_and_metrics_answer() {
         app.get(&app.client, "/readyz").await.text().await.unwrap(),
         "ready"
     );
+    // Balancers probe with HEAD.
+    for probe in ["/healthz", "/readyz"] {
+        let res = app.client.head(app.url(probe)).send().await.unwrap();
+        assert_eq!(res.status(), 200, "HEAD {probe}");
+    }
     let metrics = app.get(&app.client, "/metrics").await.text().await.unwrap();
     assert!(
         metrics.contains("switchboard_sql_statements_total "),
