@@ -80,6 +80,10 @@ pub fn session_valid(user: &User, epoch: i32) -> bool {
 pub struct Flash {
     pub ok: bool,
     pub message: String,
+    /// The id of the element the message is about (a provider's card): the page shows it
+    /// there, next to what was acted on, instead of at the top.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub about: Option<String>,
 }
 
 impl Flash {
@@ -88,6 +92,7 @@ impl Flash {
         Self {
             ok: true,
             message: message.into(),
+            about: None,
         }
     }
 
@@ -96,7 +101,14 @@ impl Flash {
         Self {
             ok: false,
             message: message.into(),
+            about: None,
         }
+    }
+
+    /// The same message, about the element with id `about`.
+    pub fn about(mut self, about: impl Into<String>) -> Self {
+        self.about = Some(about.into());
+        self
     }
 }
 

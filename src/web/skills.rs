@@ -193,6 +193,9 @@ pub struct SkillForm {
     pub instructions_error: Option<String>,
     /// A message that concerns no one field (a stale version).
     pub error: Option<String>,
+    /// After an edit conflict: what the admin typed, per field where it differs from the
+    /// current version the form now shows.
+    pub typed: Typed,
     /// Sanitised HTML of the instructions, when a preview was asked for.
     pub preview: Option<String>,
     pub max_name: usize,
@@ -219,6 +222,7 @@ impl SkillForm {
             description_error: None,
             instructions_error: None,
             error: None,
+            typed: Typed::default(),
             preview: None,
             max_name: MAX_NAME_CHARS,
             max_description: MAX_DESCRIPTION_CHARS,
@@ -256,6 +260,14 @@ impl SkillForm {
             other => Err(other),
         }
     }
+}
+
+/// What the admin typed into a stale edit, by field (`None`: the same as saved now).
+#[derive(Default)]
+pub struct Typed {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub instructions: Option<String>,
 }
 
 #[derive(Template)]
@@ -416,11 +428,18 @@ pub async fn update_skill(
             let stale = matches!(e, OpError::Conflict(_));
             let (code, mut form) = form.with_error(e)?;
             if stale {
-                // Show the current version to edit again, keeping the message.
+                // Show the current version to edit again (its version, so the next save
+                // works), keeping the message and, beside each field, what was typed.
                 let fresh = skills::get_skill(&state, &ctx.caller, id).await?;
                 let error = form.error.take();
                 form = SkillForm::new(&ctx.org().slug, Some(&fresh));
                 form.error = error;
+                let differs = |now: &str, mine: &str| (now != mine).then(|| mine.to_owned());
+                form.typed = Typed {
+                    name: differs(&form.name, &body.name),
+                    description: differs(&form.description, &body.description),
+                    instructions: differs(&form.instructions, &body.instructions),
+                };
             }
             render_form(&req, &ctx, &session, code, form)
         }

@@ -7,6 +7,7 @@ mod balancer;
 mod browser;
 mod browser_audit;
 mod browser_forms;
+mod browser_interaction;
 mod browser_invitations;
 mod browser_layout;
 mod browser_routing;

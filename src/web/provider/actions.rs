@@ -39,40 +39,55 @@ async fn answer(
     answer_about(req, ctx, session, state, outcome, None).await
 }
 
-/// [`answer`], about the provider `saved` (just created or edited) when given: a plain
-/// post is sent to its card (`…/provider#provider-{id}`, which CSS highlights as the
-/// target); htmx gets the card marked as just saved and scrolled into view.
+/// Where the answer to an action about one provider puts its message.
+#[derive(Clone, Copy)]
+struct About<'a> {
+    /// The provider's id: its card shows the message.
+    id: &'a str,
+    /// The action was pressed on another page (the form, the activation preview): htmx
+    /// scrolls the card into view; an action on the card itself keeps the scroll.
+    elsewhere: bool,
+}
+
+/// [`answer`], about one provider when given (DECISIONS.md "Console interaction"): its card
+/// shows the message and lights up. A plain post is sent to its card
+/// (`…/provider#provider-{id}`, in view on arrival); a plain refusal, rendered at once on
+/// a page that opens at the top, keeps the message at the top where it is seen.
 async fn answer_about(
     req: &HttpRequest,
     ctx: &OrgContext,
     session: &Session,
     state: &AppState,
     outcome: Outcome,
-    saved: Option<&str>,
+    about: Option<About<'_>>,
 ) -> AppResult<HttpResponse> {
-    match outcome {
-        Ok(flash) if !wants_fragment(req) => {
-            set_flash(session, flash);
+    let fragment = wants_fragment(req);
+    let on_card = |flash: Flash| match about {
+        Some(a) => flash.about(a.id),
+        None => flash,
+    };
+    let (code, flash) = match outcome {
+        Ok(flash) if !fragment => {
+            set_flash(session, on_card(flash));
             let tab = urls::provider_tab(&ctx.org().slug);
-            Ok(see_other(&match saved {
-                Some(id) => format!("{tab}#provider-{id}"),
+            return Ok(see_other(&match about {
+                Some(a) => format!("{tab}#provider-{}", a.id),
                 None => tab,
-            }))
+            }));
         }
-        Ok(flash) => {
-            let mut res =
-                render_tab(req, ctx, session, state, StatusCode::OK, Some(flash), saved).await?;
-            if let Some(id) = saved
-                && let Ok(swap) =
-                    HeaderValue::from_str(&format!("innerHTML show:#provider-{id}:top"))
-            {
-                res.headers_mut()
-                    .insert(HeaderName::from_static("hx-reswap"), swap);
-            }
-            Ok(res)
-        }
-        Err((code, flash)) => render_tab(req, ctx, session, state, code, Some(flash), None).await,
+        Ok(flash) => (StatusCode::OK, on_card(flash)),
+        Err((code, flash)) if fragment => (code, on_card(flash)),
+        Err((code, flash)) => (code, flash),
+    };
+    let mut res = render_tab(req, ctx, session, state, code, Some(flash)).await?;
+    if fragment
+        && let Some(a) = about.filter(|a| a.elsewhere)
+        && let Ok(swap) = HeaderValue::from_str(&format!("innerHTML show:#provider-{}:top", a.id))
+    {
+        res.headers_mut()
+            .insert(HeaderName::from_static("hx-reswap"), swap);
     }
+    Ok(res)
 }
 
 /// The answer to a saved form: like [`answer`], and htmx also moves the address bar from
@@ -85,7 +100,11 @@ pub(super) async fn answer_saved(
     flash: Flash,
     saved: &str,
 ) -> AppResult<HttpResponse> {
-    let mut res = answer_about(req, ctx, session, state, Ok(flash), Some(saved)).await?;
+    let about = About {
+        id: saved,
+        elsewhere: true,
+    };
+    let mut res = answer_about(req, ctx, session, state, Ok(flash), Some(about)).await?;
     if wants_fragment(req) {
         push_url(&mut res, &urls::provider_tab(&ctx.org().slug));
     }
@@ -130,14 +149,24 @@ pub async fn test_provider(
 ) -> AppResult<HttpResponse> {
     let id = &path.1;
     let outcome = match providers::test_provider(&state, &ctx.caller, id).await {
-        Ok((view, check)) if check.ok => Ok(Flash::ok(format!("{} passed the check.", view.name))),
-        Ok((view, check)) => Ok(Flash::error(failed_check(&view.name, &check))),
+        Ok((view, check)) if check.ok => Ok(Flash::ok(format!(
+            "Checked just now — OK: {} passed the check.",
+            view.name
+        ))),
+        Ok((view, check)) => Ok(Flash::error(format!(
+            "Checked just now — {}",
+            failed_check(&view.name, &check)
+        ))),
         Err(e) => {
             let name = providers::get_provider(&state, &ctx.caller, id).await?.name;
             Err(refusal(e, &name)?)
         }
     };
-    answer(&req, &ctx, &session, &state, outcome).await
+    let about = About {
+        id,
+        elsewhere: false,
+    };
+    answer_about(&req, &ctx, &session, &state, outcome, Some(about)).await
 }
 
 /// `POST …/providers/{id}/activate`: after a passing live check, the provider serves
@@ -157,7 +186,12 @@ pub async fn activate_provider(
             Err(refusal(e, &name)?)
         }
     };
-    answer(&req, &ctx, &session, &state, outcome).await
+    // Pressed on the activation preview: the card is scrolled into view.
+    let about = About {
+        id,
+        elsewhere: true,
+    };
+    answer_about(&req, &ctx, &session, &state, outcome, Some(about)).await
 }
 
 /// `POST …/provider/deactivate`: back to the platform default; records are kept.
@@ -167,12 +201,21 @@ pub async fn deactivate_provider(
     session: Session,
     state: web::Data<AppState>,
 ) -> AppResult<HttpResponse> {
+    // The message goes on the card of the provider that was active (its Deactivate button).
+    let active = providers::list_providers(&state, &ctx.caller)
+        .await?
+        .active_provider()
+        .map(|p| p.id.clone());
     let outcome = match providers::deactivate(&state, &ctx.caller).await {
         Ok(true) => Ok(Flash::ok("Back on the platform default.")),
         Ok(false) => Ok(Flash::ok("Already on the platform default.")),
         Err(e) => Err(refusal(e, "")?),
     };
-    answer(&req, &ctx, &session, &state, outcome).await
+    let about = active.as_deref().map(|id| About {
+        id,
+        elsewhere: false,
+    });
+    answer_about(&req, &ctx, &session, &state, outcome, about).await
 }
 
 /// `POST …/providers/{id}/remove-key`: unlinks the key (an active provider that needs one
@@ -198,7 +241,11 @@ pub async fn remove_key(
             Err(refusal(e, &name)?)
         }
     };
-    answer(&req, &ctx, &session, &state, outcome).await
+    let about = About {
+        id,
+        elsewhere: false,
+    };
+    answer_about(&req, &ctx, &session, &state, outcome, Some(about)).await
 }
 
 /// `POST …/providers/{id}/delete`: refused (409) while the provider is active.
@@ -211,11 +258,22 @@ pub async fn delete_provider(
 ) -> AppResult<HttpResponse> {
     let id = &path.1;
     let name = providers::get_provider(&state, &ctx.caller, id).await?.name;
-    let outcome = match providers::delete_provider(&state, &ctx.caller, id).await {
-        Ok(()) => Ok(Flash::ok(format!("Deleted {name}."))),
-        Err(e) => Err(refusal(e, &name)?),
-    };
-    answer(&req, &ctx, &session, &state, outcome).await
+    match providers::delete_provider(&state, &ctx.caller, id).await {
+        // The card is gone: the message goes at the top (the console's script focuses it).
+        Ok(()) => {
+            let outcome = Ok(Flash::ok(format!("Deleted {name}.")));
+            answer(&req, &ctx, &session, &state, outcome).await
+        }
+        // Refused (still active): said on its card.
+        Err(e) => {
+            let about = About {
+                id,
+                elsewhere: false,
+            };
+            let outcome = Err(refusal(e, &name)?);
+            answer_about(&req, &ctx, &session, &state, outcome, Some(about)).await
+        }
+    }
 }
 
 /// The routing policy form.

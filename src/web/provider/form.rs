@@ -241,7 +241,7 @@ pub async fn update_provider(
         }
         None => None,
     };
-    let spec = FormSpec {
+    let mut spec = FormSpec {
         kind,
         values,
         editing: Some(id.clone()),
@@ -253,5 +253,14 @@ pub async fn update_provider(
             ..Extras::default()
         },
     };
+    if code == StatusCode::CONFLICT {
+        // Someone else saved first: the form shows the provider as it is now, at its
+        // current version (so the next save works), and beside each field what the admin
+        // typed there (DECISIONS.md "Console interaction").
+        let now = providers::provider_to_edit(&state, &ctx.caller, id).await?;
+        spec.kind = Some(now.kind);
+        spec.lock_version = Some(now.lock_version);
+        spec.extras.typed = Some(std::mem::replace(&mut spec.values, Values::of(&now)));
+    }
     render_form(&req, &ctx, &session, &state, code, spec).await
 }

@@ -27,6 +27,9 @@ pub struct FieldView {
     pub error: Option<String>,
     /// The id of a `<datalist>` of suggestions.
     pub list: Option<&'static str>,
+    /// After an edit conflict: what the admin typed here, where it differs from the
+    /// saved value the field now holds.
+    pub typed: Option<String>,
 }
 
 impl FieldView {
@@ -42,12 +45,18 @@ impl FieldView {
             help: None,
             error: errors.on(name),
             list: None,
+            typed: None,
         }
     }
 
-    /// The ids of the help line and the error, for `aria-describedby`.
+    /// The ids of the help line, the error and what was typed, for `aria-describedby`.
     pub fn described_by(&self) -> Option<String> {
-        described_by(&self.id, self.help.is_some(), self.error.is_some())
+        let ids = described_by(&self.id, self.help.is_some(), self.error.is_some());
+        match (ids, &self.typed) {
+            (ids, None) => ids,
+            (None, Some(_)) => Some(format!("{}-typed", self.id)),
+            (Some(ids), Some(_)) => Some(format!("{ids} {}-typed", self.id)),
+        }
     }
 }
 
@@ -149,6 +158,8 @@ pub struct Extras {
     pub draft: Option<crate::ops::providers::drafts::DraftHint>,
     pub models: Option<Vec<String>>,
     pub models_status: Option<ModelsStatus>,
+    /// After an edit conflict: what the admin typed (the form shows the saved values).
+    pub typed: Option<Values>,
 }
 
 /// Builds the form for `kind` from the catalog. `editing` is the stored provider on edit;
@@ -169,6 +180,10 @@ pub fn build(
     extra_fields(entry, values, &errors, &mut fields, &mut checkboxes);
     for field in &mut fields {
         field.value = values.text(field.name).to_owned();
+        if let Some(typed) = &extras.typed {
+            let mine = typed.text(field.name);
+            field.typed = (mine.trim() != field.value.trim()).then(|| mine.to_owned());
+        }
     }
     fields.push(key_field(
         entry,

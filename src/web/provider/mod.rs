@@ -40,6 +40,8 @@ type ProviderPath = web::Path<(String, String)>;
 
 /// How times are shown on the tab.
 const TIME: &str = "%Y-%m-%d %H:%M UTC";
+/// A check this recent reads "Checked just now" on its card.
+const JUST_NOW_SECS: i64 = 120;
 
 /// Which provider serves the org's AI features now.
 pub struct ModeView {
@@ -73,6 +75,8 @@ pub struct CardView {
     pub check_code: Option<String>,
     pub check_message: Option<String>,
     pub checked_at: Option<String>,
+    /// Checked in the last two minutes: the card says "Checked just now".
+    pub checked_just_now: bool,
     pub active: bool,
     pub edit_href: String,
     pub test_action: String,
@@ -80,12 +84,14 @@ pub struct CardView {
     pub activate_action: String,
     pub remove_key_action: String,
     pub delete_action: String,
-    /// Just saved: the card is highlighted briefly (and scrolled to).
+    /// Just saved or acted on: the card is highlighted briefly (and scrolled to).
     pub just_saved: bool,
+    /// The outcome of what was just done to this provider, shown on its card.
+    pub notice: Option<Flash>,
 }
 
 impl CardView {
-    fn new(org: &str, p: ProviderView) -> Self {
+    fn new(org: &str, p: ProviderView, now: chrono::DateTime<chrono::Utc>) -> Self {
         let entry = p.kind.entry();
         let mut details = Vec::new();
         for (label, value) in [
@@ -132,9 +138,14 @@ impl CardView {
             check_status: p.last_check.status.as_str(),
             check_code: p.last_check.code,
             check_message: p.last_check.message,
+            checked_just_now: p
+                .last_check
+                .checked_at
+                .is_some_and(|t| (now - t).num_seconds().abs() < JUST_NOW_SECS),
             checked_at: p.last_check.checked_at.map(|t| t.format(TIME).to_string()),
             active: p.active,
             just_saved: false,
+            notice: None,
         }
     }
 }
@@ -180,7 +191,8 @@ fn mode(platform: &Platform, list: &ProviderList) -> ModeView {
     }
 }
 
-/// Renders the tab (page or fragment) with `flash` shown in place of any queued message.
+/// Renders the tab (page or fragment) with `flash` shown in place of any queued message:
+/// on the card of the provider it is about (which is highlighted), else at the top.
 async fn render_tab(
     req: &HttpRequest,
     ctx: &OrgContext,
@@ -188,7 +200,6 @@ async fn render_tab(
     state: &AppState,
     code: StatusCode,
     flash: Option<Flash>,
-    saved: Option<&str>,
 ) -> AppResult<HttpResponse> {
     let list = providers::list_providers(state, &ctx.caller).await?;
     let slug = &ctx.org().slug;
@@ -196,18 +207,24 @@ async fn render_tab(
     let mode = mode(&platform, &list);
     let matrix = matrix::rows(&list.routing(), &platform);
     let (policy, settings_lock_version) = (list.policy, list.settings_lock_version);
-    let cards = list
+    let now = state.clock.now();
+    let mut cards: Vec<CardView> = list
         .providers
         .into_iter()
-        .map(|p| {
-            let mut card = CardView::new(slug, p);
-            card.just_saved = saved == Some(card.id.as_str());
-            card
-        })
+        .map(|p| CardView::new(slug, p, now))
         .collect();
     let (chrome, org) = org_frame(session, ctx, "Provider", Some(Tab::Provider))?;
+    let mut chrome = chrome.with_flash(flash);
+    let about = chrome.flash.as_ref().and_then(|f| f.about.clone());
+    if let Some(card) = cards
+        .iter_mut()
+        .find(|c| about.as_deref() == Some(c.id.as_str()))
+    {
+        card.just_saved = true;
+        card.notice = chrome.flash.take();
+    }
     let page = ProviderTabPage {
-        chrome: chrome.with_flash(flash),
+        chrome,
         org,
         mode,
         cards,
@@ -229,5 +246,5 @@ pub async fn show_provider_tab(
     session: Session,
     state: web::Data<AppState>,
 ) -> AppResult<HttpResponse> {
-    render_tab(&req, &ctx, &session, &state, StatusCode::OK, None, None).await
+    render_tab(&req, &ctx, &session, &state, StatusCode::OK, None).await
 }
