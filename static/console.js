@@ -87,7 +87,7 @@
     close.type = "button";
     close.className = "link toast-close";
     close.textContent = "Dismiss";
-    close.addEventListener("click", function () { toast.hidden = true; });
+    close.addEventListener("click", hideToast);
     toast.append(text, close);
     // Inside <main>, a landmark like all content (fixed in place by CSS all the same).
     (document.querySelector("main") || document.body).append(live, toast);
@@ -105,6 +105,17 @@
     toast.querySelector(".toast-text").textContent = message.textContent.trim();
     toast.classList.toggle("error", message.classList.contains("error"));
     toast.hidden = false;
+    document.body.classList.add("has-toast");
+    // The toast must not cover what has focus (on a phone it spans the width).
+    var t = toast.getBoundingClientRect();
+    var f = document.activeElement && document.activeElement.getBoundingClientRect();
+    if (f && f.bottom > t.top - 8) window.scrollBy(0, f.bottom - t.top + 16);
+  }
+
+  function hideToast() {
+    if (!toast) return;
+    toast.hidden = true;
+    document.body.classList.remove("has-toast");
   }
 
   function inView(el) {
@@ -221,7 +232,7 @@
 
   document.addEventListener("htmx:beforeRequest", function (event) {
     var detail = event.detail;
-    if (toast) toast.hidden = true;
+    hideToast();
     var button = pressedButton(detail);
     remembered = keyOf(button) || keyOf(document.activeElement) || keyOf(detail.elt);
     if (button) busy(button);
@@ -232,7 +243,7 @@
     if (target && target.id === "content") afterSwap(target);
   });
   document.addEventListener("keydown", function (event) {
-    if (event.key === "Escape" && toast && !toast.hidden) toast.hidden = true;
+    if (event.key === "Escape" && toast && !toast.hidden) hideToast();
   });
 
   function hideNoJs(root) {

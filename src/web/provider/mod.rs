@@ -28,6 +28,7 @@ use super::{Chrome, OrgHeader, Tab, frame::org_frame, tab, urls};
 use crate::{
     auth::{Flash, context::OrgContext},
     error::AppResult,
+    models::provider::CheckStatus,
     ops::providers::{self, KeyDisplay, ProviderList, ProviderView},
     providers::{ProviderKind, Tools},
     routing::Policy,
@@ -138,10 +139,11 @@ impl CardView {
             check_status: p.last_check.status.as_str(),
             check_code: p.last_check.code,
             check_message: p.last_check.message,
-            checked_just_now: p
-                .last_check
-                .checked_at
-                .is_some_and(|t| (now - t).num_seconds().abs() < JUST_NOW_SECS),
+            // A save without verifying records a time but ran no check.
+            checked_just_now: p.last_check.status != CheckStatus::Unverified
+                && p.last_check
+                    .checked_at
+                    .is_some_and(|t| (now - t).num_seconds().abs() < JUST_NOW_SECS),
             checked_at: p.last_check.checked_at.map(|t| t.format(TIME).to_string()),
             active: p.active,
             just_saved: false,

@@ -318,6 +318,11 @@ async fn editing_keeps_the_key_when_blank_and_refuses_a_stale_lock_version() {
     assert_eq!(res.status(), 409);
     let body = res.text().await.unwrap();
     assert!(body.contains("id=\"provider-form\"") && body.contains("role=\"alert\""));
+    // The form now holds the saved version, so saving it again works.
+    assert!(body.contains("name=\"lock_version\" value=\"1\""), "{body}");
+    let mut again = anthropic_form(&server, "Renamed again", "");
+    again.push(("lock_version", "1".to_owned()));
+    assert_eq!(post(&app, &app.client, &update, &again).await.status(), 303);
 
     let mut bad = form.clone();
     bad.retain(|(k, _)| *k != "lock_version");
