@@ -12,6 +12,7 @@ mod edge;
 mod insights;
 mod invitations;
 mod member_rules;
+mod confirm;
 mod members;
 mod operating;
 mod ops;
