@@ -84,6 +84,9 @@
     dialog.querySelector("#confirm-dialog-detail").textContent =
       refusal || link.getAttribute("data-confirm-detail");
     go.textContent = link.getAttribute("data-confirm-label");
+    // Red for what cannot be undone (the trigger is "danger"), the primary style otherwise,
+    // as on the confirmation page.
+    go.className = link.classList.contains("danger") ? "confirm-danger" : "";
     go.hidden = !!refusal;
     cancel.textContent = refusal ? "Close" : "Cancel";
     var meta = document.querySelector('meta[name="csrf-token"]');

@@ -79,8 +79,7 @@ impl Confirm {
             ),
         };
         if shared {
-            consequence
-                .push_str(" The key stays stored for the other providers that share it.");
+            consequence.push_str(" The key stays stored for the other providers that share it.");
         }
         Self {
             button: "Remove key",
@@ -155,7 +154,8 @@ impl Confirm {
             hidden: format!(" the invitation for {email}"),
             class: "danger",
             question: format!("Revoke the invitation for {email}?"),
-            consequence: "Its link stops working at once. You can invite them again later.".to_owned(),
+            consequence: "Its link stops working at once. You can invite them again later."
+                .to_owned(),
             label: "Revoke the invitation".to_owned(),
             page_href: urls::revoke_invitation(org, id),
             action: urls::revoke_invitation(org, id),

@@ -33,8 +33,7 @@ struct OrgErrorPage<'a> {
     org: OrgHeader,
     heading: &'a str,
     message: &'a str,
-    /// Links back: (label, href).
-    back: Vec<(&'static str, String)>,
+    back: BackLinks,
 }
 
 /// Fallback for unknown URLs.
@@ -81,7 +80,10 @@ fn page_message(status: StatusCode, message: &str, org: Option<&str>) -> String 
 }
 
 /// The org's frame for an error page, when the request reached an org's routes.
-fn org_frame_of(req: &HttpRequest) -> Option<(Chrome, OrgHeader, Vec<(&'static str, String)>)> {
+/// Links back from an error page: (label, href).
+type BackLinks = Vec<(&'static str, String)>;
+
+fn org_frame_of(req: &HttpRequest) -> Option<(Chrome, OrgHeader, BackLinks)> {
     use actix_web::HttpMessage as _;
     let ctx = req.extensions().get::<OrgContext>().cloned()?;
     let csrf_token = req

@@ -324,7 +324,15 @@ pub async fn remove_member(
     state: web::Data<AppState>,
     path: web::Path<(String, i64)>,
 ) -> AppResult<HttpResponse> {
-    change(&req, &ctx, &session, &state, path.1, MembershipChange::Remove).await
+    change(
+        &req,
+        &ctx,
+        &session,
+        &state,
+        path.1,
+        MembershipChange::Remove,
+    )
+    .await
 }
 
 /// `GET /orgs/{org}/settings/members/{user_id}/remove`: the question, without JavaScript

@@ -488,5 +488,12 @@ pub async fn confirm_delete_skill(
     let skill = skills::get_skill(&state, &ctx.caller, &path.1).await?;
     let slug = &ctx.org().slug;
     let c = Confirm::delete_skill(slug, &skill.id, &skill.name);
-    confirm::page(&req, &ctx, &session, Some(Tab::Skills), &c, &urls::tab(slug, Tab::Skills))
+    confirm::page(
+        &req,
+        &ctx,
+        &session,
+        Some(Tab::Skills),
+        &c,
+        &urls::tab(slug, Tab::Skills),
+    )
 }

@@ -410,7 +410,8 @@ pub async fn confirm_revoke_token(
     let slug = &ctx.org().slug;
     let mut c = Confirm::revoke_token(slug, t.id, &t.name, &t.prefix);
     if !t.is_live(now) {
-        c.consequence = "It has expired already; revoking it keeps it from ever working again.".to_owned();
+        c.consequence =
+            "It has expired already; revoking it keeps it from ever working again.".to_owned();
     }
     confirm::page(&req, &ctx, &session, None, &c, &urls::tokens(slug))
 }

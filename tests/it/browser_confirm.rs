@@ -47,7 +47,11 @@ pub(crate) async fn org_with_everything() -> (TestApp, wiremock::MockServer) {
     let uri = server.uri();
     for (name, base, extra) in [
         ("Claude", uri.as_str(), None),
-        ("Spare", "http://127.0.0.1:9", Some(("save_unverified", "true"))),
+        (
+            "Spare",
+            "http://127.0.0.1:9",
+            Some(("save_unverified", "true")),
+        ),
     ] {
         let mut fields = vec![
             ("kind", "anthropic"),
@@ -231,11 +235,19 @@ async fn with_javascript_every_destructive_action_asks_in_a_dialog() {
         browser.find(a.trigger).await.click().await.unwrap();
         browser.find("dialog#confirm-dialog[open]").await;
         assert!(
-            browser.text("#confirm-dialog-title").await.contains(a.question),
+            browser
+                .text("#confirm-dialog-title")
+                .await
+                .contains(a.question),
             "{}",
             a.question
         );
-        assert_eq!(focused(&browser).await, "confirm-dialog-cancel", "{}", a.question);
+        assert_eq!(
+            focused(&browser).await,
+            "confirm-dialog-cancel",
+            "{}",
+            a.question
+        );
         if i == 0 {
             browser
                 .assert_accessible("the confirmation dialog open")
@@ -255,7 +267,9 @@ async fn with_javascript_every_destructive_action_asks_in_a_dialog() {
             })
             .await;
         assert!(
-            focused(&browser).await.starts_with(a.question.trim_end_matches('?')),
+            focused(&browser)
+                .await
+                .starts_with(a.question.trim_end_matches('?')),
             "focus back on the trigger of {}",
             a.question
         );
@@ -382,7 +396,10 @@ async fn framed_404_support_banner_and_no_technical_words() {
                 "tokens:manage",
                 "it needs",
             ] {
-                assert!(!text.contains(word), "{who} on {page} reads {word:?}:\n{text}");
+                assert!(
+                    !text.contains(word),
+                    "{who} on {page} reads {word:?}:\n{text}"
+                );
             }
             let banner = browser.text_now("#support-banner").await;
             match support {
@@ -395,19 +412,43 @@ async fn framed_404_support_banner_and_no_technical_words() {
                 false => assert!(banner.is_none(), "{who} on {page}"),
             }
             if page.contains("nonsense") || page.contains("no-such") {
-                assert!(browser.text("#error-heading").await.contains("Page not found"));
+                assert!(
+                    browser
+                        .text("#error-heading")
+                        .await
+                        .contains("Page not found")
+                );
                 browser.find(".org-head").await;
-                browser.find("#error-links a[href='/orgs/acme/settings/ai']").await;
+                browser
+                    .find("#error-links a[href='/orgs/acme/settings/ai']")
+                    .await;
             }
         }
         if support {
             browser.goto(&app.url(PROVIDER)).await;
-            assert!(browser.text(PROVIDER_HEADING).await.contains("This org's providers"));
-            browser.find("#support-banner a[href='/support/orgs']").await;
+            assert!(
+                browser
+                    .text(PROVIDER_HEADING)
+                    .await
+                    .contains("This org's providers")
+            );
+            browser
+                .find("#support-banner a[href='/support/orgs']")
+                .await;
         }
         crate::browser::log_out(&browser).await;
     }
-    browser.assert_no_console_errors("the sweep").await;
+    // The 403s and 404s visited on purpose log as failed loads; nothing else may.
+    let errors: Vec<_> = browser
+        .console()
+        .await
+        .into_iter()
+        .filter(|e| e["level"] == "SEVERE" && e["source"] != "network")
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "console errors during the sweep: {errors:?}"
+    );
     browser.close().await;
 }
 
@@ -437,11 +478,18 @@ async fn screenshots() {
             match js {
                 JavaScript::On => {
                     browser.goto(&app.url(PROVIDER)).await;
-                    browser.find(ACTIONS[2].trigger).await.click().await.unwrap();
+                    browser
+                        .find(ACTIONS[2].trigger)
+                        .await
+                        .click()
+                        .await
+                        .unwrap();
                     browser.find("dialog#confirm-dialog[open]").await;
                     shot(&browser, &dir, "dialog", size.0).await;
                     press(&browser, ESCAPE).await;
-                    browser.goto(&app.url("/orgs/acme/settings/ai/nonsense")).await;
+                    browser
+                        .goto(&app.url("/orgs/acme/settings/ai/nonsense"))
+                        .await;
                     shot(&browser, &dir, "framed-404", size.0).await;
                 }
                 JavaScript::Off => {
@@ -461,8 +509,18 @@ async fn screenshots() {
         if js == JavaScript::Off {
             crate::browser::log_out(&browser).await;
             browser.goto(&app.url("/login")).await;
-            browser.find("#email").await.send_keys("sue@support.test").await.unwrap();
-            browser.find("#password").await.send_keys(PASSWORD).await.unwrap();
+            browser
+                .find("#email")
+                .await
+                .send_keys("sue@support.test")
+                .await
+                .unwrap();
+            browser
+                .find("#password")
+                .await
+                .send_keys(PASSWORD)
+                .await
+                .unwrap();
             browser
                 .find("form[action='/login'] button[type=submit]")
                 .await

@@ -174,7 +174,11 @@ pub(super) async fn revert_to_platform(
         caller,
         Action::ProviderDeactivated,
         Target::Provider(active.to_owned()),
-        Some(Change::new().text("name", &name).text("activeProvider", active)),
+        Some(
+            Change::new()
+                .text("name", &name)
+                .text("activeProvider", active),
+        ),
         Some(
             Change::new()
                 .text("name", &name)

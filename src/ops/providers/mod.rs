@@ -321,9 +321,10 @@ pub async fn test_provider(
     let now = state.clock.now();
     let mut conn = state.pool.get().await?;
     conn.transaction::<_, OpError, _>(async |conn| {
-        let checked = provider::set_check(conn, org.id, id, status, code, Some(&outcome.message), now)
-            .await?
-            .ok_or(OpError::NotFound)?;
+        let checked =
+            provider::set_check(conn, org.id, id, status, code, Some(&outcome.message), now)
+                .await?
+                .ok_or(OpError::NotFound)?;
         let after = Change::new()
             .text("name", &checked.name)
             .text("checkStatus", status.as_str())
@@ -388,7 +389,11 @@ pub async fn remove_key(
                 caller,
                 Action::ProviderKeyRemoved,
                 Target::Provider(id.to_owned()),
-                Some(Change::new().text("name", &p.name).masked("key", preview.as_ref())),
+                Some(
+                    Change::new()
+                        .text("name", &p.name)
+                        .masked("key", preview.as_ref()),
+                ),
                 Some(
                     Change::new()
                         .text("name", &p.name)

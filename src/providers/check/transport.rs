@@ -177,9 +177,7 @@ async fn checked_addrs(
         // Before any name is resolved: `none` sends nothing anywhere, DNS included.
         return Err(Failure::new(
             FailureCode::BlockedAddress,
-            format!(
-                "this server's egress policy allows no outgoing checks; save without verifying, or ask your platform operator"
-            ),
+            "this server's egress policy allows no outgoing checks; save without verifying, or ask your platform operator".to_owned(),
         ));
     }
     match url.host() {

@@ -301,7 +301,10 @@ pub async fn confirm_deactivate(
         None => {
             let mut c = Confirm::deactivate(slug, "the active provider");
             c.question = "Deactivate the active provider?".to_owned();
-            c.refusal = Some("The org already uses the platform default: there is nothing to deactivate.".to_owned());
+            c.refusal = Some(
+                "The org already uses the platform default: there is nothing to deactivate."
+                    .to_owned(),
+            );
             c
         }
     };

@@ -95,7 +95,8 @@ async fn confirmation_pages_ask_change_nothing_and_post_the_action() {
             .unwrap()
             .unwrap()
     };
-    let provider = |id: &str, action: &str| format!("/orgs/acme/settings/ai/providers/{id}/{action}");
+    let provider =
+        |id: &str, action: &str| format!("/orgs/acme/settings/ai/providers/{id}/{action}");
     let cases = [
         (
             provider(&claude, "remove-key"),
@@ -117,7 +118,11 @@ async fn confirmation_pages_ask_change_nothing_and_post_the_action() {
             "Deactivate Claude?",
             "back to the platform default",
         ),
-        (token_revoke.clone(), "Revoke the token deploy", "refused from now on"),
+        (
+            token_revoke.clone(),
+            "Revoke the token deploy",
+            "refused from now on",
+        ),
         (
             (*invitation).to_owned(),
             "Revoke the invitation for new@acme.test?",
@@ -150,21 +155,36 @@ async fn confirmation_pages_ask_change_nothing_and_post_the_action() {
 
     // The confirmation page's form performs the action (a plain POST, as the browser sends).
     let res = app
-        .post_form(c, &provider(&spare, "remove-key"), &provider(&spare, "remove-key"), &[])
+        .post_form(
+            c,
+            &provider(&spare, "remove-key"),
+            &provider(&spare, "remove-key"),
+            &[],
+        )
         .await;
     assert_eq!(res.status(), 303);
     let tab = page(&app, c, PROVIDER).await.1;
     let card = &tab[tab.find(&format!("id=\"provider-{spare}\"")).unwrap()..];
     let card = &card[..card.find("</article>").unwrap()];
     assert!(card.contains("No key"), "{card}");
-    assert!(!card.contains("key accepted") && !card.contains(">ok<"), "no stale verdict: {card}");
+    assert!(
+        !card.contains("key accepted") && !card.contains(">ok<"),
+        "no stale verdict: {card}"
+    );
 
     // Members may not: a 403 in the frame, saying who can, naming no scope.
     let mias = client();
-    assert_eq!(app.login(&mias, "mia@acme.test", PASSWORD).await.status(), 303);
+    assert_eq!(
+        app.login(&mias, "mia@acme.test", PASSWORD).await.status(),
+        303
+    );
     let (status, html) = page(&app, &mias, &provider(&spare, "delete")).await;
     assert_eq!(status, 403);
-    assert!(html.contains("Only the org&#39;s admins can do this") || html.contains("Only the org's admins can do this"), "{html}");
+    assert!(
+        html.contains("Only the org&#39;s admins can do this")
+            || html.contains("Only the org's admins can do this"),
+        "{html}"
+    );
     assert!(!html.contains("aiProviders:") && !html.contains("it needs"));
     assert!(html.contains("class=\"org-head\""));
 }
@@ -184,6 +204,9 @@ async fn demoting_the_last_admin_is_answered_on_the_members_page() {
         .await;
     assert_eq!(res.status(), 409);
     let html = res.text().await.unwrap();
-    assert!(html.contains("id=\"members-table\""), "the page itself, in place");
+    assert!(
+        html.contains("id=\"members-table\""),
+        "the page itself, in place"
+    );
     assert!(html.contains("class=\"flash error\""), "{html}");
 }
