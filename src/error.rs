@@ -27,6 +27,10 @@ pub enum AppError {
     /// Logged in but not allowed: 403.
     #[error("{0}")]
     Forbidden(String),
+    /// Lacking a scope: 403. JSON (REST, MCP) names the scope; the console's pages say who
+    /// can do it instead ([`AppError::message_for_people`]).
+    #[error("{}", crate::ops::error::scope_message(*.0))]
+    MissingScope(crate::ops::Scope),
     /// No such thing, or not yours: 404.
     #[error("not found")]
     NotFound,
@@ -61,7 +65,7 @@ impl AppError {
             Self::Unauthenticated | Self::BadToken(_) => "unauthenticated",
             Self::PreconditionFailed(_) => "precondition_failed",
             Self::UnsupportedMediaType(_) => "unsupported_media_type",
-            Self::Forbidden(_) => "forbidden",
+            Self::Forbidden(_) | Self::MissingScope(_) => "forbidden",
             Self::NotFound => "not_found",
             Self::Unprocessable(_) => "unprocessable",
             Self::Conflict(_) => "conflict",
@@ -80,6 +84,19 @@ impl AppError {
         match self {
             Self::Internal(_) => "Something went wrong on our side. It has been logged.".to_owned(),
             other => other.to_string(),
+        }
+    }
+}
+
+impl AppError {
+    /// The message for the console's pages: as [`AppError::public_message`], except that a
+    /// missing scope says who can do it rather than naming the scope.
+    pub fn message_for_people(&self) -> String {
+        match self {
+            Self::MissingScope(scope) => {
+                crate::ops::error::scope_message_for_people(*scope).to_owned()
+            }
+            other => other.public_message(),
         }
     }
 }
@@ -110,7 +127,7 @@ impl ResponseError for AppError {
             Self::Unauthenticated | Self::BadToken(_) => StatusCode::UNAUTHORIZED,
             Self::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::Forbidden(_) | Self::MissingScope(_) => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Conflict(_) => StatusCode::CONFLICT,
@@ -173,6 +190,7 @@ impl From<OpError> for AppError {
             e @ OpError::CheckFailed(_) => AppError::Unprocessable(e.to_string()),
             OpError::Unauthenticated(m) => AppError::BadToken(m),
             OpError::Forbidden(m) => AppError::Forbidden(m),
+            OpError::MissingScope(scope) => AppError::MissingScope(scope),
             OpError::NotFound => AppError::NotFound,
             OpError::Conflict(m) => AppError::Conflict(m),
             OpError::TooManyRequests(m) => AppError::TooManyRequests(m),

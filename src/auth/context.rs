@@ -52,6 +52,10 @@ impl OrgContext {
     }
 }
 
+/// The session's CSRF token for pages rendered late (a framed error page).
+#[derive(Debug, Clone)]
+pub struct FrameCsrf(pub String);
+
 /// Request metadata for the audit trail, the login throttle and operations.
 pub fn request_meta(req: &HttpRequest) -> RequestMeta {
     RequestMeta {
@@ -99,6 +103,11 @@ pub async fn resolve_org(
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     match org_context(req.request()).await {
         Ok(ctx) => {
+            // The session's CSRF token, read now: an error page rendered in the org's frame
+            // after the session middleware has finished (`web::errors`) can't read it then.
+            if let Ok(token) = super::csrf_token(&req.get_session()) {
+                req.extensions_mut().insert(FrameCsrf(token));
+            }
             req.extensions_mut().insert(ctx);
             next.call(req)
                 .await

@@ -162,7 +162,7 @@ impl Caller {
         if self.scopes.contains(scope) {
             Ok(org)
         } else {
-            Err(OpError::Forbidden(forbidden_message(scope)))
+            Err(OpError::MissingScope(scope))
         }
     }
 
@@ -192,14 +192,5 @@ impl Caller {
             Actor::User { id, .. } | Actor::Token { user_id: id, .. } => Some(id),
             _ => None,
         }
-    }
-}
-
-fn forbidden_message(scope: Scope) -> String {
-    if scope.is_read() {
-        format!("You may not see this (it needs {scope}).")
-    } else {
-        // Named, so an API or MCP client whose token lacks it knows what to ask for.
-        format!("Only the org's admins can do this (it needs {scope}).")
     }
 }

@@ -23,9 +23,13 @@ pub enum OpError {
     /// No valid credentials: a missing, malformed, expired or revoked API token (401).
     #[error("{0}")]
     Unauthenticated(String),
-    /// The caller lacks the scope (403).
+    /// Refused for another reason than a missing scope (403), in words for whoever asked.
     #[error("{0}")]
     Forbidden(String),
+    /// The caller lacks the scope (403). The scope is kept as data: each transport words it
+    /// (REST and MCP name it; the console says who can do it) — see [`scope_message`].
+    #[error("{}", scope_message(*.0))]
+    MissingScope(crate::ops::Scope),
     /// No such thing, or not in the caller's org (404).
     #[error("not found")]
     NotFound,
@@ -54,6 +58,25 @@ fn check_message(outcome: &crate::providers::check::CheckOutcome) -> String {
     }
 }
 
+/// The technical text of a missing scope, as REST, MCP and the logs give it: it names the
+/// scope, so an API client whose token lacks it knows what to ask for.
+pub fn scope_message(scope: crate::ops::Scope) -> String {
+    if scope.is_read() {
+        format!("You may not see this (it needs {scope}).")
+    } else {
+        format!("Only the org's admins can do this (it needs {scope}).")
+    }
+}
+
+/// The same refusal in the console: who can do it, never the scope's identifier.
+pub fn scope_message_for_people(scope: crate::ops::Scope) -> &'static str {
+    if scope.is_read() {
+        "Only the org's admins can see this. Ask one of them if you need it."
+    } else {
+        "Only the org's admins can do this. Ask one of them to do it, or to make you an admin."
+    }
+}
+
 /// The result of an operation.
 pub type OpResult<T> = Result<T, OpError>;
 
@@ -72,6 +95,11 @@ impl OpError {
             field: None,
             message: message.into(),
         }
+    }
+
+    /// Whether the caller was refused (403), for a missing scope or another reason.
+    pub fn is_forbidden(&self) -> bool {
+        matches!(self, Self::Forbidden(_) | Self::MissingScope(_))
     }
 
     /// The form field this error concerns, if any.

@@ -91,6 +91,13 @@ pub async fn new_token(state: &AppState) -> OpResult<String> {
     .await
 }
 
+/// Whether Switchboard is set up (a user exists): a refused setup link then was used (or
+/// is stale), and the person holding it should sign in.
+pub async fn is_set_up(state: &AppState) -> OpResult<bool> {
+    let mut conn = state.pool.get().await?;
+    Ok(User::any_exists(&mut conn).await?)
+}
+
 /// Whether `token` is the stored setup token and has not expired.
 pub async fn token_valid(state: &AppState, token: &str) -> OpResult<bool> {
     if token.is_empty() {

@@ -80,6 +80,21 @@ pub async fn run(command: ProviderCommand, settings: CheckSettings) -> ExitCode 
             if let Some(excerpt) = &outcome.excerpt {
                 let _ = writeln!(out, "upstream said: {}", for_terminal(excerpt));
             }
+            // The stored message speaks to org admins ("ask your platform operator"); the
+            // operator at this terminal gets the setting's technical name.
+            if outcome.code == Some(super::check::FailureCode::BlockedAddress) {
+                let _ = writeln!(
+                    out,
+                    "operator: the allow-list is {}",
+                    super::egress::EGRESS_ENV
+                );
+            } else if outcome.code == Some(super::check::FailureCode::Timeout) {
+                let _ = writeln!(
+                    out,
+                    "operator: the time limit is {}",
+                    super::check::TIMEOUT_ENV
+                );
+            }
             match outcome.ok {
                 true => ExitCode::SUCCESS,
                 false => ExitCode::from(EXIT_CHECK_FAILED),

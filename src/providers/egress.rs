@@ -211,14 +211,14 @@ impl fmt::Display for Refusal {
             write!(
                 f,
                 "this server's egress policy refused {ip}: {} addresses are never reachable \
-                 from provider checks, not even when listed in {EGRESS_ENV}",
+                 from provider checks",
                 self.class.label()
             )
         } else {
             write!(
                 f,
                 "this server's egress policy refused {ip} (port {}): it is a {} address; \
-                 an operator can allow it by adding it to {EGRESS_ENV} (CIDR[:port])",
+                 ask your platform operator to allow this address",
                 self.addr.port(),
                 self.class.label()
             )

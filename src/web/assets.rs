@@ -20,7 +20,7 @@ struct Asset {
     content_type: &'static str,
 }
 
-const ASSETS: [Asset; 4] = [
+const ASSETS: [Asset; 5] = [
     Asset {
         file: "htmx.min.js",
         body: include_bytes!("../../static/htmx.min.js"),
@@ -34,6 +34,11 @@ const ASSETS: [Asset; 4] = [
     Asset {
         file: "console.js",
         body: include_bytes!("../../static/console.js"),
+        content_type: "text/javascript; charset=utf-8",
+    },
+    Asset {
+        file: "confirm.js",
+        body: include_bytes!("../../static/confirm.js"),
         content_type: "text/javascript; charset=utf-8",
     },
     Asset {

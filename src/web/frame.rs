@@ -72,6 +72,9 @@ pub struct OrgHeader {
     pub tabs: Vec<TabLink>,
     /// For admins, when the org's active provider failed its last check: what to say.
     pub attention: Option<String>,
+    /// Support staff are reading: the pages say so (a banner) and speak of "this org"
+    /// rather than "your".
+    pub support: bool,
 }
 
 impl OrgHeader {
@@ -102,6 +105,7 @@ impl OrgHeader {
                 .may(Scope::TokensManage)
                 .then(|| urls::tokens(&org.slug)),
             tabs,
+            support: ctx.access() == crate::ops::Access::Support,
             attention: ctx
                 .attention
                 .as_ref()

@@ -149,22 +149,34 @@ struct SetupGonePage<'a> {
     chrome: Chrome,
     heading: &'a str,
     message: &'a str,
+    back: (&'a str, &'a str),
 }
 
-/// A setup link that is not (or no longer) valid: 404 with a page that says why it may be
-/// and what to do, rather than the bare "not found".
-fn setup_gone(session: &Session) -> AppResult<HttpResponse> {
+/// A setup link that is not (or no longer) valid: 404 with a page that says why and what
+/// to do, rather than the bare "not found". Once Switchboard is set up the link was used
+/// (or is stale): the answer is to sign in.
+async fn setup_gone(session: &Session, state: &AppState) -> AppResult<HttpResponse> {
+    let set_up = setup::is_set_up(state).await?;
     let chrome = Chrome::new(session, "Setup link not valid", None)?;
-    page(
-        StatusCode::NOT_FOUND,
-        &SetupGonePage {
+    let gone = match set_up {
+        true => SetupGonePage {
+            chrome,
+            heading: "This setup link was already used — sign in",
+            message: "Switchboard is set up: its first admin account exists, so the setup \
+                      link no longer works. Sign in with your account; people without one \
+                      join through an invitation from an org admin.",
+            back: ("Sign in", "/login"),
+        },
+        false => SetupGonePage {
             chrome,
             heading: "This setup link is not valid",
-            message: "It was already used, it expired (links last 24 hours), or a newer one \
-                      replaced it. If Switchboard is set up, log in. Otherwise an operator can \
-                      print a new link with `switchboard setup-url`.",
+            message: "It expired (links last 24 hours), or a newer one replaced it. Whoever \
+                      runs the Switchboard server can print a new link with \
+                      `switchboard setup-url`.",
+            back: ("Back to Switchboard", "/"),
         },
-    )
+    };
+    page(StatusCode::NOT_FOUND, &gone)
 }
 
 /// `GET /setup?token=…`: only while no user exists and with the printed token.
@@ -175,7 +187,7 @@ pub async fn setup_form(
 ) -> AppResult<HttpResponse> {
     let token = query.into_inner().token.unwrap_or_default();
     if !setup::token_valid(&state, &token).await? {
-        return setup_gone(&session);
+        return setup_gone(&session, &state).await;
     }
     let chrome = Chrome::new(&session, "Set up", None)?;
     page(
@@ -228,7 +240,7 @@ pub async fn set_up(
                 },
             )
         }
-        Err(OpError::NotFound) => setup_gone(&session),
+        Err(OpError::NotFound) => setup_gone(&session, &state).await,
         Err(other) => Err(other.into()),
     }
 }

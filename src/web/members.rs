@@ -8,7 +8,12 @@ use actix_web::{HttpRequest, HttpResponse, http::StatusCode, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::{Chrome, OrgHeader, frame::org_frame, see_other, tab, urls};
+use super::{
+    Chrome, OrgHeader,
+    confirm::{self, Confirm},
+    frame::org_frame,
+    see_other, tab, urls,
+};
 use crate::{
     auth::{Flash, context::OrgContext, set_flash},
     error::{AppError, AppResult},
@@ -28,7 +33,7 @@ pub struct MemberRow {
     pub role: &'static str,
     pub is_admin: bool,
     pub role_action: String,
-    pub remove_action: String,
+    pub remove: Confirm,
 }
 
 /// One open invitation as listed (never its link).
@@ -37,7 +42,7 @@ pub struct InvitationRow {
     pub role: &'static str,
     pub invited_by: String,
     pub expires: String,
-    pub revoke_action: String,
+    pub revoke: Confirm,
 }
 
 /// The invitation just created, with the link to pass on: only in the answer to the form.
@@ -100,6 +105,7 @@ async fn render(
         email,
     } = answer;
     let slug = &ctx.org().slug;
+    let org_name = &ctx.org().name;
     let members = members::list_members(state, &ctx.caller)
         .await?
         .into_iter()
@@ -108,7 +114,12 @@ async fn render(
             role: m.role.as_str(),
             is_admin: m.role == Role::Admin,
             role_action: urls::member_action(slug, m.user_id, "role"),
-            remove_action: urls::member_action(slug, m.user_id, "remove"),
+            remove: Confirm::remove_member(
+                slug,
+                org_name,
+                m.user_id,
+                user::label(&m.name, &m.email),
+            ),
             email: m.email,
         })
         .collect();
@@ -119,7 +130,7 @@ async fn render(
             role: i.role.as_str(),
             invited_by: i.invited_by,
             expires: when(i.expires_at),
-            revoke_action: urls::revoke_invitation(slug, i.id),
+            revoke: Confirm::revoke_invitation(slug, i.id, &i.email),
             email: i.email,
         })
         .collect();
@@ -241,13 +252,27 @@ pub struct RoleForm {
 }
 
 async fn change(
+    req: &HttpRequest,
     ctx: &OrgContext,
     session: &Session,
     state: &AppState,
     user_id: i64,
     change: MembershipChange,
 ) -> AppResult<HttpResponse> {
-    let message = match members::change_member(state, &ctx.caller, user_id, change).await? {
+    let outcome = match members::change_member(state, &ctx.caller, user_id, change).await {
+        Ok(outcome) => outcome,
+        // A refusal on the merits (the last admin): answered on the page, in place.
+        Err(OpError::Conflict(message)) => {
+            let answer = Answer {
+                status: StatusCode::CONFLICT,
+                flash: Some(Flash::error(message)),
+                ..Answer::plain()
+            };
+            return render(req, ctx, session, state, answer).await;
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let message = match outcome {
         MembershipOutcome::RoleChanged {
             email,
             role,
@@ -272,6 +297,7 @@ async fn change(
 
 /// `POST /orgs/{org}/settings/members/{user_id}/role`.
 pub async fn change_role(
+    req: HttpRequest,
     ctx: OrgContext,
     session: Session,
     state: web::Data<AppState>,
@@ -279,15 +305,77 @@ pub async fn change_role(
     form: web::Form<RoleForm>,
 ) -> AppResult<HttpResponse> {
     let role = parse_role(&form.role)?;
-    change(&ctx, &session, &state, path.1, MembershipChange::Role(role)).await
+    change(
+        &req,
+        &ctx,
+        &session,
+        &state,
+        path.1,
+        MembershipChange::Role(role),
+    )
+    .await
 }
 
 /// `POST /orgs/{org}/settings/members/{user_id}/remove`.
 pub async fn remove_member(
+    req: HttpRequest,
     ctx: OrgContext,
     session: Session,
     state: web::Data<AppState>,
     path: web::Path<(String, i64)>,
 ) -> AppResult<HttpResponse> {
-    change(&ctx, &session, &state, path.1, MembershipChange::Remove).await
+    change(
+        &req,
+        &ctx,
+        &session,
+        &state,
+        path.1,
+        MembershipChange::Remove,
+    )
+    .await
+}
+
+/// `GET /orgs/{org}/settings/members/{user_id}/remove`: the question, without JavaScript
+/// (`web::confirm`).
+pub async fn confirm_remove_member(
+    req: HttpRequest,
+    ctx: OrgContext,
+    session: Session,
+    state: web::Data<AppState>,
+    path: web::Path<(String, i64)>,
+) -> AppResult<HttpResponse> {
+    ctx.caller.require(crate::ops::Scope::MembersManage)?;
+    let m = members::list_members(&state, &ctx.caller)
+        .await?
+        .into_iter()
+        .find(|m| m.user_id == path.1)
+        .ok_or(AppError::NotFound)?;
+    let slug = &ctx.org().slug;
+    let c = Confirm::remove_member(
+        slug,
+        &ctx.org().name,
+        m.user_id,
+        user::label(&m.name, &m.email),
+    );
+    confirm::page(&req, &ctx, &session, None, &c, &urls::members(slug))
+}
+
+/// `GET /orgs/{org}/settings/members/invitations/{id}/revoke`: the question, without
+/// JavaScript; an accepted, revoked or unknown invitation is a 404.
+pub async fn confirm_revoke_invitation(
+    req: HttpRequest,
+    ctx: OrgContext,
+    session: Session,
+    state: web::Data<AppState>,
+    path: web::Path<(String, i64)>,
+) -> AppResult<HttpResponse> {
+    ctx.caller.require(crate::ops::Scope::MembersManage)?;
+    let i = invitations::list_invitations(&state, &ctx.caller)
+        .await?
+        .into_iter()
+        .find(|i| i.id == path.1)
+        .ok_or(AppError::NotFound)?;
+    let slug = &ctx.org().slug;
+    let c = Confirm::revoke_invitation(slug, i.id, &i.email);
+    confirm::page(&req, &ctx, &session, None, &c, &urls::members(slug))
 }

@@ -6,6 +6,7 @@ pub mod advanced;
 pub mod assets;
 pub mod audit;
 pub mod body_deadline;
+pub mod confirm;
 pub mod edge;
 pub mod errors;
 pub mod frame;

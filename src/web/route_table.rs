@@ -54,6 +54,11 @@ pub fn console_routes(cfg: &mut web::ServiceConfig) {
         .service(
             web::scope("/orgs/{org}")
                 .wrap(from_fn(resolve_org))
+                // The org's own address and its settings lead to the AI settings.
+                .route("", web::get().to(errors::to_ai_settings))
+                .route("/", web::get().to(errors::to_ai_settings))
+                .route("/settings", web::get().to(errors::to_ai_settings))
+                .route("/settings/", web::get().to(errors::to_ai_settings))
                 .route("/settings/ai", web::get().to(insights::default_tab))
                 .route(
                     "/settings/ai/provider",
@@ -83,6 +88,10 @@ pub fn console_routes(cfg: &mut web::ServiceConfig) {
                 )
                 .route(
                     "/settings/ai/skills/{id}/delete",
+                    web::get().to(skills::confirm_delete_skill),
+                )
+                .route(
+                    "/settings/ai/skills/{id}/delete",
                     web::post().to(skills::delete_skill),
                 )
                 .route(
@@ -100,6 +109,10 @@ pub fn console_routes(cfg: &mut web::ServiceConfig) {
                 .route(
                     "/settings/ai/providers/{id}/models",
                     web::post().to(provider::load_models_edit),
+                )
+                .route(
+                    "/settings/ai/provider/deactivate",
+                    web::get().to(provider::confirm_deactivate),
                 )
                 .route(
                     "/settings/ai/provider/deactivate",
@@ -135,7 +148,15 @@ pub fn console_routes(cfg: &mut web::ServiceConfig) {
                 )
                 .route(
                     "/settings/ai/providers/{id}/delete",
+                    web::get().to(provider::confirm_delete),
+                )
+                .route(
+                    "/settings/ai/providers/{id}/delete",
                     web::post().to(provider::delete_provider),
+                )
+                .route(
+                    "/settings/ai/providers/{id}/remove-key",
+                    web::get().to(provider::confirm_remove_key),
                 )
                 .route(
                     "/settings/ai/providers/{id}/remove-key",
@@ -161,11 +182,19 @@ pub fn console_routes(cfg: &mut web::ServiceConfig) {
                 )
                 .route(
                     "/settings/members/invitations/{id}/revoke",
+                    web::get().to(members::confirm_revoke_invitation),
+                )
+                .route(
+                    "/settings/members/invitations/{id}/revoke",
                     web::post().to(members::revoke_invitation),
                 )
                 .route(
                     "/settings/members/{user_id}/role",
                     web::post().to(members::change_role),
+                )
+                .route(
+                    "/settings/members/{user_id}/remove",
+                    web::get().to(members::confirm_remove_member),
                 )
                 .route(
                     "/settings/members/{user_id}/remove",
@@ -175,8 +204,14 @@ pub fn console_routes(cfg: &mut web::ServiceConfig) {
                 .route("/settings/tokens", web::post().to(tokens::create_token))
                 .route(
                     "/settings/tokens/{id}/revoke",
+                    web::get().to(tokens::confirm_revoke_token),
+                )
+                .route(
+                    "/settings/tokens/{id}/revoke",
                     web::post().to(tokens::revoke_token),
-                ),
+                )
+                // A mistyped tab or action inside an org: a 404 in the org's frame.
+                .default_service(web::to(errors::not_found_in_org)),
         )
         .default_service(web::to(errors::not_found));
 }

@@ -10,6 +10,7 @@ use serde::Deserialize;
 
 use super::{
     Chrome, OrgHeader, Tab,
+    confirm::{self, Confirm},
     frame::{org_frame, push_url},
     see_other, tab, urls, wants_fragment,
 };
@@ -37,7 +38,7 @@ pub struct SkillCard {
     pub view_href: String,
     pub edit_href: String,
     pub enabled_action: String,
-    pub delete_action: String,
+    pub delete: Confirm,
 }
 
 impl SkillCard {
@@ -46,7 +47,7 @@ impl SkillCard {
             view_href: urls::skill(org, &s.id),
             edit_href: urls::skill_action(org, &s.id, "edit"),
             enabled_action: urls::skill_action(org, &s.id, "enabled"),
-            delete_action: urls::skill_action(org, &s.id, "delete"),
+            delete: Confirm::delete_skill(org, &s.id, &s.name),
             chars: s.chars,
             id: s.id,
             name: s.name,
@@ -492,4 +493,26 @@ pub async fn delete_skill(
     let gone = skills::delete_skill(&state, &ctx.caller, &path.1).await?;
     let flash = Flash::ok(format!("Deleted the skill {}.", gone.name));
     answer(&req, &ctx, &session, &state, Ok(flash)).await
+}
+
+/// `GET …/skills/{id}/delete`: the question, without JavaScript (`web::confirm`).
+pub async fn confirm_delete_skill(
+    req: HttpRequest,
+    ctx: OrgContext,
+    session: Session,
+    state: web::Data<AppState>,
+    path: SkillPath,
+) -> AppResult<HttpResponse> {
+    ctx.caller.require(crate::ops::Scope::SkillsDelete)?;
+    let skill = skills::get_skill(&state, &ctx.caller, &path.1).await?;
+    let slug = &ctx.org().slug;
+    let c = Confirm::delete_skill(slug, &skill.id, &skill.name);
+    confirm::page(
+        &req,
+        &ctx,
+        &session,
+        Some(Tab::Skills),
+        &c,
+        &urls::tab(slug, Tab::Skills),
+    )
 }

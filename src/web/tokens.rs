@@ -10,7 +10,12 @@ use askama::Template;
 use chrono::{DateTime, Utc};
 use secrecy::ExposeSecret as _;
 
-use super::{Chrome, OrgHeader, frame::org_frame, see_other, tab, urls, wants_fragment};
+use super::{
+    Chrome, OrgHeader,
+    confirm::{self, Confirm},
+    frame::org_frame,
+    see_other, tab, urls, wants_fragment,
+};
 use crate::{
     auth::{Flash, context::OrgContext, set_flash},
     error::{AppError, AppResult},
@@ -68,8 +73,8 @@ pub struct TokenRow {
     pub expires: String,
     /// `live`, `expired` or `revoked` (a class for the row).
     pub status: &'static str,
-    /// For a live token: where its Revoke button posts.
-    pub revoke_action: Option<String>,
+    /// For a live token: its Revoke button, which asks first.
+    pub revoke: Option<Confirm>,
 }
 
 /// The token just created: only in the answer to the form.
@@ -194,7 +199,8 @@ fn row(slug: &str, t: TokenView, now: DateTime<Utc>) -> TokenRow {
             TokenStatus::Expired => "expired",
             TokenStatus::Revoked => "revoked",
         },
-        revoke_action: (status == TokenStatus::Live).then(|| urls::revoke_token(slug, t.id)),
+        revoke: (status == TokenStatus::Live)
+            .then(|| Confirm::revoke_token(slug, t.id, &t.name, &t.prefix)),
         created: when(t.created_at),
         last_used: t.last_used_at.map_or("never".to_owned(), when),
         name: t.name,
@@ -384,4 +390,28 @@ pub async fn revoke_token(
         set_flash(&session, flash);
         Ok(see_other(&urls::tokens(&ctx.org().slug)))
     }
+}
+
+/// `GET /orgs/{org}/settings/tokens/{id}/revoke`: the question, without JavaScript
+/// (`web::confirm`); a revoked or unknown token is a 404.
+pub async fn confirm_revoke_token(
+    req: HttpRequest,
+    ctx: OrgContext,
+    session: Session,
+    state: web::Data<AppState>,
+    path: web::Path<(String, i64)>,
+) -> AppResult<HttpResponse> {
+    let now = state.clock.now();
+    let t = tokens::list_tokens(&state, &ctx.caller)
+        .await?
+        .into_iter()
+        .find(|t| t.id == path.1 && t.revoked_at.is_none())
+        .ok_or(AppError::NotFound)?;
+    let slug = &ctx.org().slug;
+    let mut c = Confirm::revoke_token(slug, t.id, &t.name, &t.prefix);
+    if !t.is_live(now) {
+        c.consequence =
+            "It has expired already; revoking it keeps it from ever working again.".to_owned();
+    }
+    confirm::page(&req, &ctx, &session, None, &c, &urls::tokens(slug))
 }

@@ -676,12 +676,12 @@ async fn add_activate_deactivate_a_provider(browser: &Browser, app: &TestApp, js
     browser
         .assert_accessible("the Provider tab with the provider active")
         .await;
-    browser
-        .find("#providers form[action$='/provider/deactivate'] button")
-        .await
-        .click()
-        .await
-        .unwrap();
+    crate::browser_confirm::press_and_confirm(
+        browser,
+        js,
+        "#providers a[href$='/provider/deactivate']",
+    )
+    .await;
     browser
         .eventually("the platform default again", || async {
             browser

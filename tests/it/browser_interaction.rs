@@ -441,7 +441,7 @@ async fn with_javascript_progress_feedback_focus_and_conflicts() {
     shoot(&browser, "interaction-failed-activate").await;
 
     // Deactivate, on the active card (scrolled to the middle of the page).
-    let deactivate = format!("#provider-{third} form[action$='/deactivate'] button");
+    let deactivate = format!("#provider-{third} a[data-confirm^='Deactivate']");
     browser.find(&deactivate).await.click().await.unwrap();
     confirm_if_asked(&browser).await;
     assert_in_view(&browser, &notice, "Back on the platform default.").await;

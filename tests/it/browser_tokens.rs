@@ -118,12 +118,7 @@ async fn create_see_once_and_revoke(js: JavaScript) {
     browser
         .execute("window.sbMarker = 'same document'; return true")
         .await;
-    browser
-        .find("#tokens button.danger")
-        .await
-        .click()
-        .await
-        .unwrap();
+    crate::browser_confirm::press_and_confirm(&browser, js, "#tokens a.button.danger").await;
     browser
         .eventually("the revocation's message", || async {
             browser
@@ -139,7 +134,7 @@ async fn create_see_once_and_revoke(js: JavaScript) {
         "htmx revokes in place; a plain post follows the redirect"
     );
     assert!(browser.text("#tokens").await.contains("revoked"));
-    assert!(browser.text_now("#tokens button.danger").await.is_none());
+    assert!(browser.text_now("#tokens a.button.danger").await.is_none());
     browser
         .assert_accessible("the tokens page after a revocation")
         .await;

@@ -6,6 +6,7 @@ mod backup;
 mod balancer;
 mod browser;
 mod browser_audit;
+pub(crate) mod browser_confirm;
 mod browser_forms;
 mod browser_interaction;
 mod browser_invitations;

@@ -57,7 +57,7 @@ async fn events(app: &TestApp) -> Vec<(String, String, String, Option<String>, O
 
 fn forbidden<T: std::fmt::Debug>(result: Result<T, OpError>) {
     assert!(
-        matches!(result, Err(OpError::Forbidden(_))),
+        result.as_ref().is_err_and(OpError::is_forbidden),
         "expected forbidden, got {result:?}"
     );
 }

@@ -366,7 +366,7 @@ async fn members_are_refused_every_provider_change_and_nothing_is_written() {
     let member = caller(&mia, &org, Access::Member);
     let state = &app.state;
     let forbidden =
-        |r: Result<(), OpError>| assert!(matches!(r, Err(OpError::Forbidden(_))), "{r:?}");
+        |r: Result<(), OpError>| assert!(r.as_ref().is_err_and(OpError::is_forbidden), "{r:?}");
     forbidden(
         ops::create_provider(state, &member, anthropic("X", &server, new_key(GOOD_KEY)))
             .await

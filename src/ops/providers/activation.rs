@@ -76,7 +76,7 @@ pub(crate) async fn activate_in(
             }
             other => other.into(),
         })?;
-    provider::set_check(
+    let checked_row = provider::set_check(
         conn,
         org.id,
         id,
@@ -86,13 +86,20 @@ pub(crate) async fn activate_in(
         now,
     )
     .await?;
+    // The name it has now, kept in the event: the trail names it so after a rename or
+    // deletion too (issue 17).
+    let name = checked_row.map(|p| p.name).unwrap_or_default();
     audit::record(
         conn,
         caller,
         Action::ProviderActivated,
         Target::Provider(id.to_owned()),
-        Some(Change::new().opt_text("activeProvider", settings.active_provider_id.as_deref())),
-        Some(Change::new().text("activeProvider", id)),
+        Some(
+            Change::new()
+                .text("name", &name)
+                .opt_text("activeProvider", settings.active_provider_id.as_deref()),
+        ),
+        Some(Change::new().text("name", &name).text("activeProvider", id)),
     )
     .await?;
     Ok(saved)
@@ -158,14 +165,23 @@ pub(super) async fn revert_to_platform(
     reason: &str,
 ) -> OpResult<()> {
     provider::set_active(conn, org.id, None, caller.user_id(), now).await?;
+    let name = provider::find(conn, org.id, active)
+        .await?
+        .map(|(p, _)| p.name)
+        .unwrap_or_default();
     audit::record(
         conn,
         caller,
         Action::ProviderDeactivated,
         Target::Provider(active.to_owned()),
-        Some(Change::new().text("activeProvider", active)),
         Some(
             Change::new()
+                .text("name", &name)
+                .text("activeProvider", active),
+        ),
+        Some(
+            Change::new()
+                .text("name", &name)
                 .opt_text("activeProvider", None)
                 .text("reason", reason),
         ),

@@ -321,10 +321,12 @@ pub async fn test_provider(
     let now = state.clock.now();
     let mut conn = state.pool.get().await?;
     conn.transaction::<_, OpError, _>(async |conn| {
-        provider::set_check(conn, org.id, id, status, code, Some(&outcome.message), now)
-            .await?
-            .ok_or(OpError::NotFound)?;
+        let checked =
+            provider::set_check(conn, org.id, id, status, code, Some(&outcome.message), now)
+                .await?
+                .ok_or(OpError::NotFound)?;
         let after = Change::new()
+            .text("name", &checked.name)
             .text("checkStatus", status.as_str())
             .opt_text("code", code);
         audit::record(
@@ -368,6 +370,18 @@ pub async fn remove_key(
                 .await?
                 .map(|s| KeyPreview::from_stored(s.preview));
             provider::set_secret(conn, org.id, id, None, caller.user_id(), now).await?;
+            // The last check spoke of the key just removed: "ok — key accepted" must not
+            // stay beside "No key" (issue 17).
+            provider::set_check(
+                conn,
+                org.id,
+                id,
+                CheckStatus::Unverified,
+                None,
+                Some("The key was removed; enter a key and test again."),
+                now,
+            )
+            .await?;
             secret::delete_if_unused(conn, org.id, &secret_id).await?;
             let was_active = settings.active_provider_id.as_deref() == Some(id);
             audit::record(
@@ -375,9 +389,14 @@ pub async fn remove_key(
                 caller,
                 Action::ProviderKeyRemoved,
                 Target::Provider(id.to_owned()),
-                Some(Change::new().masked("key", preview.as_ref())),
                 Some(
                     Change::new()
+                        .text("name", &p.name)
+                        .masked("key", preview.as_ref()),
+                ),
+                Some(
+                    Change::new()
+                        .text("name", &p.name)
                         .masked("key", None)
                         .flag("revertedToPlatform", was_active),
                 ),

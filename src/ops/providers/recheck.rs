@@ -119,9 +119,14 @@ async fn recheck_one(state: &AppState, org_id: i64, id: &str) -> OpResult<Option
                 &caller,
                 Action::ProviderCheckFailed,
                 Target::Provider(id.to_owned()),
-                Some(Change::new().text("checkStatus", before.check_status.as_str())),
                 Some(
                     Change::new()
+                        .text("name", &before.name)
+                        .text("checkStatus", before.check_status.as_str()),
+                ),
+                Some(
+                    Change::new()
+                        .text("name", &before.name)
                         .text("checkStatus", status.as_str())
                         .opt_text("code", code)
                         .text("message", &outcome.message),

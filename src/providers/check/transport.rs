@@ -16,7 +16,7 @@ use reqwest::{Method, StatusCode, redirect};
 use url::{Host, Url};
 
 use super::outcome::{Failure, FailureCode};
-use crate::providers::egress::{EGRESS_ENV, EgressPolicy};
+use crate::providers::egress::EgressPolicy;
 
 /// The most response body a check reads.
 pub const BODY_CAP: usize = 1024 * 1024;
@@ -177,9 +177,7 @@ async fn checked_addrs(
         // Before any name is resolved: `none` sends nothing anywhere, DNS included.
         return Err(Failure::new(
             FailureCode::BlockedAddress,
-            format!(
-                "this server's egress policy ({EGRESS_ENV}=none) allows no outgoing checks; save without verifying"
-            ),
+            "this server's egress policy allows no outgoing checks; save without verifying, or ask your platform operator".to_owned(),
         ));
     }
     match url.host() {
@@ -281,7 +279,7 @@ pub(crate) fn timed_out(timeout: Duration) -> Failure {
     Failure::new(
         FailureCode::Timeout,
         format!(
-            "no complete answer within {} s (SWITCHBOARD_CHECK_TIMEOUT)",
+            "no complete answer within {} s, this server's time limit for checks",
             timeout.as_secs_f32()
         ),
     )

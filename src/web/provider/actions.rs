@@ -9,13 +9,13 @@ use actix_web::{
     web,
 };
 
-use super::super::{frame::push_url, see_other, urls, wants_fragment};
+use super::super::{Tab, confirm::Confirm, frame::push_url, see_other, urls, wants_fragment};
 use super::{ProviderPath, render_tab};
 use crate::{
     auth::{Flash, context::OrgContext, set_flash},
     error::AppResult,
     ops::{
-        OpError, providers,
+        OpError, Scope, providers,
         settings::{self, PolicyChange, SetPolicy},
     },
     providers::CheckOutcome,
@@ -309,4 +309,72 @@ pub async fn set_routing_policy(
         }
     };
     answer(&req, &ctx, &session, &state, outcome).await
+}
+
+/// `GET …/providers/{id}/delete`: the question, without JavaScript (`web::confirm`).
+pub async fn confirm_delete(
+    req: HttpRequest,
+    ctx: OrgContext,
+    session: Session,
+    state: web::Data<AppState>,
+    path: ProviderPath,
+) -> AppResult<HttpResponse> {
+    ctx.caller.require(Scope::AiProvidersDelete)?;
+    let p = providers::get_provider(&state, &ctx.caller, &path.1).await?;
+    let slug = &ctx.org().slug;
+    let c = Confirm::delete_provider(slug, &p.id, &p.name, p.active);
+    confirm_page(&req, &ctx, &session, &c)
+}
+
+/// `GET …/providers/{id}/remove-key`: the question, without JavaScript.
+pub async fn confirm_remove_key(
+    req: HttpRequest,
+    ctx: OrgContext,
+    session: Session,
+    state: web::Data<AppState>,
+    path: ProviderPath,
+) -> AppResult<HttpResponse> {
+    ctx.caller.require(Scope::AiProvidersUpdate)?;
+    let p = providers::get_provider(&state, &ctx.caller, &path.1).await?;
+    let slug = &ctx.org().slug;
+    let mut c = Confirm::remove_key(slug, &p.id, &p.name, p.active, !p.shared_with.is_empty());
+    if p.secret_id.is_none() {
+        c.refusal = Some(format!("{} has no key to remove.", p.name));
+    }
+    confirm_page(&req, &ctx, &session, &c)
+}
+
+/// `GET …/provider/deactivate`: the question, without JavaScript.
+pub async fn confirm_deactivate(
+    req: HttpRequest,
+    ctx: OrgContext,
+    session: Session,
+    state: web::Data<AppState>,
+) -> AppResult<HttpResponse> {
+    ctx.caller.require(Scope::AiProvidersActivate)?;
+    let list = providers::list_providers(&state, &ctx.caller).await?;
+    let slug = &ctx.org().slug;
+    let c = match list.active_provider() {
+        Some(p) => Confirm::deactivate(slug, &p.name),
+        None => {
+            let mut c = Confirm::deactivate(slug, "the active provider");
+            c.question = "Deactivate the active provider?".to_owned();
+            c.refusal = Some(
+                "The org already uses the platform default: there is nothing to deactivate."
+                    .to_owned(),
+            );
+            c
+        }
+    };
+    confirm_page(&req, &ctx, &session, &c)
+}
+
+fn confirm_page(
+    req: &HttpRequest,
+    ctx: &OrgContext,
+    session: &Session,
+    c: &Confirm,
+) -> AppResult<HttpResponse> {
+    let cancel = urls::provider_tab(&ctx.org().slug);
+    super::super::confirm::page(req, ctx, session, Some(Tab::Provider), c, &cancel)
 }

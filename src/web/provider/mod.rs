@@ -17,14 +17,14 @@ use actix_web::{HttpRequest, HttpResponse, http::StatusCode, web};
 use askama::Template;
 
 pub use actions::{
-    activate_provider, deactivate_provider, delete_provider, remove_key, set_routing_policy,
-    test_provider,
+    activate_provider, confirm_deactivate, confirm_delete, confirm_remove_key, deactivate_provider,
+    delete_provider, remove_key, set_routing_policy, test_provider,
 };
 pub use activation::activation_preview;
 pub use form::{create_provider, edit_provider_form, new_provider_form, update_provider};
 pub use models::{load_models_edit, load_models_new};
 
-use super::{Chrome, OrgHeader, Tab, frame::org_frame, tab, urls};
+use super::{Chrome, OrgHeader, Tab, confirm::Confirm, frame::org_frame, tab, urls};
 use crate::{
     auth::{Flash, context::OrgContext},
     error::AppResult,
@@ -83,9 +83,12 @@ pub struct CardView {
     pub test_action: String,
     /// The activation preview (GET) and the activation itself (POST).
     pub activate_action: String,
-    pub remove_key_action: String,
-    pub delete_action: String,
-    /// Just saved or acted on: the card is highlighted briefly (and scrolled to).
+    /// The destructive actions, each asking first (`web::confirm`).
+    pub remove_key: Confirm,
+    pub delete: Confirm,
+    /// Only on the active provider's card.
+    pub deactivate: Option<Confirm>,
+    /// Just saved: the card is highlighted briefly (and scrolled to).
     pub just_saved: bool,
     /// The outcome of what was just done to this provider, shown on its card.
     pub notice: Option<Flash>,
@@ -122,8 +125,15 @@ impl CardView {
             edit_href: urls::edit_provider(org, &p.id),
             test_action: urls::provider_action(org, &p.id, "test"),
             activate_action: urls::provider_action(org, &p.id, "activate"),
-            remove_key_action: urls::provider_action(org, &p.id, "remove-key"),
-            delete_action: urls::provider_action(org, &p.id, "delete"),
+            remove_key: Confirm::remove_key(
+                org,
+                &p.id,
+                &p.name,
+                p.active,
+                !p.shared_with.is_empty(),
+            ),
+            delete: Confirm::delete_provider(org, &p.id, &p.name, p.active),
+            deactivate: p.active.then(|| Confirm::deactivate(org, &p.name)),
             id: p.id,
             name: p.name,
             kind: p.kind.as_str(),
@@ -160,7 +170,6 @@ pub struct ProviderTabPage {
     mode: ModeView,
     cards: Vec<CardView>,
     add_href: String,
-    deactivate_action: String,
     matrix: Vec<MatrixRow>,
     policy: Policy,
     policy_choices: Vec<PolicyChoice>,
@@ -231,7 +240,6 @@ async fn render_tab(
         mode,
         cards,
         add_href: urls::new_provider_form(slug, None),
-        deactivate_action: urls::deactivate(slug),
         matrix,
         policy,
         policy_choices: matrix::policy_choices(policy),

@@ -134,7 +134,7 @@ async fn a_cross_site_refusal_is_rendered_for_each_kind_of_client() {
         let body = res.text().await.unwrap();
         assert!(
             body.contains("<!doctype html>")
-                && body.contains("Forbidden")
+                && body.contains("Not allowed")
                 && body.contains("Cross-site"),
             "a page: {body}"
         );

@@ -7,6 +7,7 @@ pub(crate) mod audit_trail;
 mod audit_trust;
 mod auth;
 mod cli;
+mod confirm;
 mod csrf;
 mod edge;
 mod insights;

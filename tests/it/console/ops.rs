@@ -50,7 +50,7 @@ async fn every_html_response_carries_the_security_headers() {
     }
     let res = app.get(&app.client, "/no/such/page").await;
     assert_eq!(res.status(), 404);
-    assert!(res.text().await.unwrap().contains("Not Found"));
+    assert!(res.text().await.unwrap().contains("Page not found"));
     let htmx = app.get(&app.client, "/static/htmx.min.js").await;
     assert_eq!(htmx.status(), 200);
     assert!(htmx.text().await.unwrap().contains("htmx"));

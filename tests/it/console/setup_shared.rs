@@ -31,12 +31,17 @@ async fn post_setup(app: &TestApp, token: &str, slug: &str) -> reqwest::Response
         .unwrap()
 }
 
-/// A refused setup link: 404 with the page that says why and what to do.
+/// A refused setup link: 404 with the page that says why and what to do — before setup
+/// (expired, replaced) a new link from the server; after it (used) sign in (issue 17).
 async fn assert_refused(res: reqwest::Response) {
     assert_eq!(res.status(), 404);
     let body = res.text().await.unwrap();
-    assert!(body.contains("This setup link is not valid"), "{body}");
-    assert!(body.contains("switchboard setup-url"), "{body}");
+    if body.contains("This setup link was already used — sign in") {
+        assert!(body.contains("href=\"/login\""), "{body}");
+    } else {
+        assert!(body.contains("This setup link is not valid"), "{body}");
+        assert!(body.contains("switchboard setup-url"), "{body}");
+    }
 }
 
 /// Another instance start over `app`'s database, as `Application::build` sees it.
@@ -107,12 +112,15 @@ async fn the_url_printed_by_one_instance_works_on_another_once() {
     assert_eq!(stored_tokens(&first).await, 0);
 
     // Used: refused on both instances, page and form, with a clear page.
-    assert_refused(
-        first
-            .get(&first.client, &format!("/setup?token={token}"))
-            .await,
-    )
-    .await;
+    let used = first
+        .get(&first.client, &format!("/setup?token={token}"))
+        .await;
+    assert_eq!(used.status(), 404);
+    let body = used.text().await.unwrap();
+    assert!(
+        body.contains("This setup link was already used — sign in"),
+        "{body}"
+    );
     assert_refused(post_setup(&first, &token, "evil").await).await;
     assert_refused(post_setup(&second, &token, "evil").await).await;
     assert_eq!(first.audit_count("org.created").await, 1);

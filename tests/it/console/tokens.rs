@@ -213,7 +213,7 @@ async fn a_token_is_shown_once_works_on_the_api_and_stops_when_revoked() {
         .format("%Y-%m-%d")
         .to_string();
     assert!(page.contains(&in_30_days), "the expiry of the 30-day token");
-    assert_eq!(page.matches("aria-label=\"Revoke the token").count(), 2);
+    assert_eq!(page.matches("data-confirm=\"Revoke the token").count(), 2);
 
     // Only hashes are stored: no spelling of either token in any table — the session store
     // included (the answer was rendered, never queued in the session) — nor in the trail.
@@ -274,7 +274,7 @@ async fn a_token_is_shown_once_works_on_the_api_and_stops_when_revoked() {
     let page = app.get(&app.client, TOKENS).await.text().await.unwrap();
     assert!(page.contains("Revoked the token deploy pipeline"));
     assert!(page.contains("<td>revoked</td>"));
-    assert_eq!(page.matches("aria-label=\"Revoke the token").count(), 1);
+    assert_eq!(page.matches("data-confirm=\"Revoke the token").count(), 1);
     // Again: it is revoked already, so there is nothing to revoke.
     let res = app.post_form(&app.client, TOKENS, &revoke, &[]).await;
     assert_eq!(res.status(), 404);
