@@ -5,7 +5,7 @@ mod ai_route;
 mod audit;
 mod auth;
 mod bad_input;
-mod findings;
+pub(crate) mod findings;
 mod mcp;
 mod mcp_inspector;
 mod mcp_records;
