@@ -469,7 +469,19 @@ async fn n_instances_behind_nginx_survive_a_killed_instance() {
         .filter(|n| n.starts_with("Api "))
         .count();
 
-    // Each scheduled job ran once across the instances.
+    // Each scheduled job ran once across the instances. On a slow machine a job's turn may
+    // come a little after the load stopped: wait (at most 20 s, well before any instance's
+    // second turn) until each has run at least once, then count.
+    let waited = Instant::now();
+    loop {
+        let hits = mock.received_requests().await.unwrap().len() - checks_before;
+        let verified = logged(dir.path(), "scheduled audit trail verification") > 0;
+        let signed = logged(dir.path(), "signed audit checkpoints") > 0;
+        if (hits > 0 && verified && signed) || waited.elapsed() > Duration::from_secs(20) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
     #[derive(diesel::QueryableByName)]
     struct PerChain {
         #[diesel(sql_type = diesel::sql_types::Text)]

@@ -18,6 +18,9 @@ const SKILLS: &str = "/orgs/acme/settings/ai/skills";
 const TOKENS: &str = "/orgs/acme/settings/tokens";
 const MEMBERS: &str = "/orgs/acme/settings/members";
 
+/// A form's fields.
+type Fields<'a> = Vec<(&'a str, &'a str)>;
+
 fn provider_form<'a>(uri: &'a str, name: &'a str, key: &'a str) -> Vec<(&'static str, &'a str)> {
     vec![
         ("kind", "anthropic"),
@@ -157,7 +160,7 @@ async fn console_forms_refuse_bidi_and_invisible_characters_in_names_and_keep_jo
     };
 
     let before = everything(&app).await;
-    let mut cases: Vec<(String, String, Vec<(&str, &str)>, &str)> = vec![
+    let mut cases: Vec<(String, String, Fields, &str)> = vec![
         (
             TAB.to_owned(),
             PROVIDERS.to_owned(),
