@@ -338,6 +338,22 @@ pub async fn verify_scheduled(
     Ok(Some(report))
 }
 
+/// When the whole trail last passed the scheduled full verification, whichever instance ran
+/// it: the oldest chain's latest full verification, if every chain's latest one passed.
+pub async fn last_full_pass(state: &AppState) -> OpResult<Option<DateTime<Utc>>> {
+    use diesel::{ExpressionMethods as _, QueryDsl as _};
+    let mut conn = state.pool.get().await?;
+    let rows: Vec<(DateTime<Utc>, bool)> = av::table
+        .filter(av::check_kind.eq("full"))
+        .select((av::checked_at, av::ok))
+        .load(&mut conn)
+        .await?;
+    Ok(match rows.iter().all(|(_, ok)| *ok) {
+        true => rows.iter().map(|(at, _)| *at).min(),
+        false => None,
+    })
+}
+
 /// `switchboard audit mark-restore` (operators only): after a legitimate restore from
 /// backup, signs a restore marker for every chain at its current head, so verification
 /// reports the rollback as acknowledged. Refused while a chain is itself broken. Returns

@@ -510,6 +510,15 @@ async fn the_scheduled_verification_does_not_take_other_instances_lines_for_miss
         "{html}"
     );
     assert!(html.contains("(not the external store)"), "{html}");
+    // Every instance's metrics report the passing verification's age (issue 23, item 3).
+    switchboard::jobs::audit::refresh_verification_age(&app.state).await;
+    let metrics = app.get(&app.client, "/metrics").await.text().await.unwrap();
+    let age = metrics
+        .lines()
+        .find(|l| l.starts_with("switchboard_audit_verification_age_seconds"))
+        .unwrap_or_else(|| panic!("no verification age in {metrics}"));
+    let seconds: f64 = age.rsplit(' ').next().unwrap().parse().unwrap();
+    assert!((0.0..120.0).contains(&seconds), "{age}");
 
     let (here, there) = (dir.path().to_str().unwrap(), other.path().to_str().unwrap());
     let (code, out, err) = cli(
