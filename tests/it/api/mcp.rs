@@ -270,7 +270,8 @@ async fn an_admin_token_lists_the_tools_and_calls_each_one() {
     assert!(!text.contains("$ref"), "subschemas inlined: {text}");
     assert_eq!(
         tool("get-ai-provider")["inputSchema"]["required"],
-        json!(["id"])
+        json!(["aiProviderId"]),
+        "as the AI Providers Module names it (`id` is still accepted)"
     );
     assert_eq!(
         tool("list-ai-providers")["annotations"]["readOnlyHint"],
