@@ -18,7 +18,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::TokenCaller;
+use super::caller::TokenCaller;
 use crate::{
     api::{
         errors::ErrorBody,

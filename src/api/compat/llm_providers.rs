@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
-use super::TokenCaller;
+use super::caller::TokenCaller;
 use crate::{
     api::{errors::ErrorBody, providers::present},
     error::AppError,

@@ -803,7 +803,7 @@ async fn the_http_layer_wants_a_token_post_and_json() {
         tool_error(&body)["error"]["message"]
             .as_str()
             .unwrap()
-            .contains("missing field `id`"),
+            .contains("missing field `aiProviderId`"),
         "{body}"
     );
     let (_, body) = mcp
