@@ -114,6 +114,7 @@ pub fn document_json_with_compat() -> Value {
     let mut doc =
         serde_json::to_value(document_with_compat()).expect("the OpenAPI document serialises");
     finish(&mut doc);
+    super::compat::add_links(&mut doc);
     doc
 }
 

@@ -181,6 +181,7 @@ fn record(status: actix_web::http::StatusCode, org: &str, view: &ProviderView) -
     params(("projectId" = Option<String>, Query, description = "The org's slug (optional; another org's is a 404)")),
     responses(
         (status = 200, description = "The org's providers", body = [AiProviderJson]),
+        (status = 400, description = "A malformed query string", body = ErrorBody),
         (status = 401, description = "No valid API token (a console session is not accepted)", body = ErrorBody),
         (status = 403, description = "The token lacks aiProviders:ListAiProviders (aiProviders:list)", body = ErrorBody),
         (status = 404, description = "projectId names another org", body = ErrorBody),

@@ -23,6 +23,7 @@ pub mod llm_providers;
 pub use caller::TokenCaller;
 
 use actix_web::web;
+use serde_json::{Value, json};
 use utoipa::OpenApi as _;
 
 /// The routes of both surfaces, relative to `/api/v1`.
@@ -36,4 +37,47 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     let mut doc = ai_providers::Doc::openapi();
     doc.merge(llm_providers::Doc::openapi());
     doc
+}
+
+/// `links` on each surface's create, to the operations on the record it made (the new id
+/// from the answer's body), so a client can chain the calls.
+pub fn add_links(doc: &mut Value) {
+    let surfaces: [(&str, &str, &[&str]); 2] = [
+        (
+            "/api/v1/ai-providers",
+            "aiProviderId",
+            &[
+                "get_ai_provider",
+                "update_ai_provider",
+                "delete_ai_provider",
+            ],
+        ),
+        (
+            "/api/v1/llm-providers",
+            "id",
+            &[
+                "update_llm_provider",
+                "delete_llm_provider",
+                "activate_llm_provider",
+                "test_llm_provider",
+            ],
+        ),
+    ];
+    for (path, param, targets) in surfaces {
+        let Some(created) = doc["paths"][path]["post"]["responses"].get_mut("201") else {
+            continue;
+        };
+        let links: serde_json::Map<String, Value> = targets
+            .iter()
+            .map(|op| {
+                let link = json!({
+                    "operationId": op,
+                    "parameters": {param: "$response.body#/id"},
+                    "description": "The new provider, by the id in this answer."
+                });
+                ((*op).to_owned(), link)
+            })
+            .collect();
+        created["links"] = Value::Object(links);
+    }
 }

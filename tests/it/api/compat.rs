@@ -886,6 +886,16 @@ async fn with_the_switch_the_surfaces_take_tokens_only_and_only_their_orgs_recor
             "#/components/responses/TooManyRequests"
         );
     }
+    for (path, link, param) in [
+        ("/api/v1/ai-providers", "get_ai_provider", "aiProviderId"),
+        ("/api/v1/llm-providers", "test_llm_provider", "id"),
+    ] {
+        let link = &doc["paths"][path]["post"]["responses"]["201"]["links"][link];
+        assert_eq!(
+            link["parameters"][param], "$response.body#/id",
+            "{path}: {link}"
+        );
+    }
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("openapi.json");
     std::fs::write(&file, doc.to_string()).unwrap();
@@ -978,5 +988,69 @@ async fn the_mcp_tools_take_ai_provider_id_as_the_module_names_it() {
     }
     for body in seen.lock().unwrap().iter() {
         assert!(!body.contains(GOOD_KEY), "{body}");
+    }
+}
+
+/// schemathesis over the two surfaces alone, with the switch on (the project-wide run in
+/// `schemathesis.rs` keeps the switch off): no server error, every answer documented.
+#[tokio::test]
+async fn schemathesis_finds_no_server_error_in_the_seed_surfaces() {
+    let bin = python_tools().await.join("bin/schemathesis");
+    let app = TestApp::spawn_with(&[
+        ON,
+        ("SWITCHBOARD_EGRESS_ALLOW", "none"),
+        ("SWITCHBOARD_API_TOKEN_RATE", "0"),
+        ("SWITCHBOARD_API_IP_RATE", "0"),
+    ])
+    .await;
+    let ada = app.create_user("ada@acme.test", false).await;
+    app.create_org("acme", &[(&ada, Role::Admin)]).await;
+    let mut conn = app.db().await;
+    let acme = Org::find_by_slug(&mut conn, "acme").await.unwrap().unwrap();
+    let admin = token(&app, &acme, &ada, &all_scopes(), None).await;
+    ops::create_provider(
+        &app.state,
+        &Caller::operator(Some(acme.clone())),
+        ProviderInput {
+            kind: ProviderKind::Openai,
+            name: "Seeded".to_owned(),
+            default_model: "gpt-4o".to_owned(),
+            base_url: None,
+            deployment: None,
+            api_version: None,
+            region: None,
+            supports_tools: false,
+            key: KeyInput::New("sk-schemathesis-0000000000000000".to_owned().into()),
+            save_unverified: true,
+        },
+    )
+    .await
+    .expect("seed a provider");
+    let work = tempfile::tempdir().unwrap();
+    let out = tokio::process::Command::new(&bin)
+        .current_dir(work.path())
+        .arg("run")
+        .arg(app.url("/api/v1/openapi.json"))
+        .args(["--url", &app.url("")])
+        .args(["-H", &format!("Authorization: Bearer {admin}")])
+        .args(["--include-path-regex", "^/api/v1/(ai|llm)-providers"])
+        .args([
+            "--checks",
+            "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance",
+        ])
+        .args(["--phases", "examples,coverage,fuzzing"])
+        .args(["--max-examples", "20", "--workers", "2", "--seed", "11"])
+        .args(["--generation-database", "none", "--no-color"])
+        .output()
+        .await
+        .expect("run schemathesis");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "schemathesis found problems:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for path in ["/api/v1/ai-providers", "/api/v1/llm-providers"] {
+        assert!(stdout.contains(path), "{path} not tested:\n{stdout}");
     }
 }
