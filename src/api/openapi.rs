@@ -57,7 +57,7 @@ impl Modify for Security {
 )]
 struct ApiDoc;
 
-/// The whole document.
+/// The whole document (without the seed-compatible surfaces).
 pub fn document() -> utoipa::openapi::OpenApi {
     use super::{ai_route, audit, providers, settings, skills};
     let mut doc = ApiDoc::openapi();
@@ -73,6 +73,14 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc
 }
 
+/// The document as a server with `SWITCHBOARD_COMPAT_APIS=on` serves it: [`document`] and
+/// the seed-compatible surfaces under their own tags.
+pub fn document_with_compat() -> utoipa::openapi::OpenApi {
+    let mut doc = document();
+    doc.merge(super::compat::openapi());
+    doc
+}
+
 /// This document (OpenAPI 3.1).
 #[utoipa::path(
     get,
@@ -81,9 +89,13 @@ pub fn document() -> utoipa::openapi::OpenApi {
     responses((status = 200, description = "The OpenAPI 3.1 document", content_type = "application/json")),
     security(()),
 )]
-pub async fn serve() -> HttpResponse {
+pub async fn serve(state: actix_web::web::Data<crate::state::AppState>) -> HttpResponse {
     static DOCUMENT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    let body = DOCUMENT.get_or_init(|| document_json().to_string());
+    static WITH_COMPAT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let body = match state.config.compat_apis {
+        false => DOCUMENT.get_or_init(|| document_json().to_string()),
+        true => WITH_COMPAT.get_or_init(|| document_json_with_compat().to_string()),
+    };
     HttpResponse::Ok()
         .content_type("application/json")
         .body(body.clone())
@@ -94,6 +106,15 @@ pub async fn serve() -> HttpResponse {
 pub fn document_json() -> Value {
     let mut doc = serde_json::to_value(document()).expect("the OpenAPI document serialises");
     finish(&mut doc);
+    doc
+}
+
+/// [`document_json`] with the seed-compatible surfaces.
+pub fn document_json_with_compat() -> Value {
+    let mut doc =
+        serde_json::to_value(document_with_compat()).expect("the OpenAPI document serialises");
+    finish(&mut doc);
+    super::compat::add_links(&mut doc);
     doc
 }
 
@@ -165,10 +186,11 @@ pub fn finish(doc: &mut Value) {
 }
 
 /// The methods `/api/v1` serves at `pattern` (a route template such as
-/// `/api/v1/orgs/{org}/providers/{id}`), for a 405's `Allow`.
+/// `/api/v1/orgs/{org}/providers/{id}`), for a 405's `Allow`. The seed-compatible paths are
+/// among them: a request only matches their templates when they are served.
 pub fn allowed(pattern: &str) -> Option<String> {
     static PATHS: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
-    let paths = PATHS.get_or_init(|| document_json()["paths"].take());
+    let paths = PATHS.get_or_init(|| document_json_with_compat()["paths"].take());
     let item = paths.get(pattern)?;
     let methods: Vec<String> = METHODS
         .iter()

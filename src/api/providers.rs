@@ -34,7 +34,7 @@ use crate::{
     error::AppError,
     ops::{
         Caller,
-        providers::{self as ops, KeyInput, ProviderInput, ProviderView},
+        providers::{self as ops, KeyInput, ProviderView},
     },
     state::AppState,
 };
@@ -184,21 +184,7 @@ pub async fn create_provider(
     state: web::Data<AppState>,
     body: web::Json<NewProvider>,
 ) -> Result<HttpResponse, AppError> {
-    let body = body.into_inner();
-    let kind = body::kind(&body.provider)?;
-    let config = body.config.unwrap_or_default();
-    let input = ProviderInput {
-        kind,
-        name: body.name,
-        default_model: body.default_model,
-        base_url: body.base_url,
-        deployment: config.deployment.flatten(),
-        api_version: config.api_version.flatten(),
-        region: config.region.flatten(),
-        supports_tools: config.supports_tools.unwrap_or(false),
-        key: key_input(body.api_key, body.secret_id)?,
-        save_unverified: body.save_unverified,
-    };
+    let input = body.into_inner().into_input()?;
     let view = ops::create_provider(&state, &caller, input).await?;
     let org = org_slug(&caller)?;
     Ok(HttpResponse::Created()

@@ -24,8 +24,8 @@ use rmcp::{
 use super::models::ListingError;
 use super::{
     io::{
-        AiSettingsJson, CreateProvider, Deactivated, DeletedOutput, ProviderListOutput,
-        ProviderOutput, RecordId, Tested, UpdateProvider, UpdateSettings, provider_output,
+        AiSettingsJson, CreateProvider, Deactivated, DeletedOutput, ProviderId, ProviderListOutput,
+        ProviderOutput, Tested, UpdateProvider, UpdateSettings, provider_output,
     },
     schema::{Out, Parameters},
 };
@@ -124,9 +124,9 @@ impl Switchboard {
     async fn get_ai_provider(
         &self,
         who: Authenticated,
-        Parameters(input): Parameters<RecordId>,
+        Parameters(input): Parameters<ProviderId>,
     ) -> Result<Json<Out<ProviderOutput>>, ToolError> {
-        let view = providers::get_provider(&who.state, &who.caller, &input?.id).await?;
+        let view = providers::get_provider(&who.state, &who.caller, &input?.ai_provider_id).await?;
         Ok(Json(Out(provider_output(&who.caller, &view))))
     }
 
@@ -183,9 +183,9 @@ impl Switchboard {
     async fn delete_ai_provider(
         &self,
         who: Authenticated,
-        Parameters(input): Parameters<RecordId>,
+        Parameters(input): Parameters<ProviderId>,
     ) -> Result<Json<Out<DeletedOutput>>, ToolError> {
-        let id = input?.id;
+        let id = input?.ai_provider_id;
         providers::delete_provider(&who.state, &who.caller, &id).await?;
         Ok(Json(Out(DeletedOutput { id, deleted: true })))
     }
@@ -202,9 +202,10 @@ impl Switchboard {
     async fn test_ai_provider(
         &self,
         who: Authenticated,
-        Parameters(input): Parameters<RecordId>,
+        Parameters(input): Parameters<ProviderId>,
     ) -> Result<Json<Out<Tested>>, ToolError> {
-        let (view, outcome) = providers::test_provider(&who.state, &who.caller, &input?.id).await?;
+        let (view, outcome) =
+            providers::test_provider(&who.state, &who.caller, &input?.ai_provider_id).await?;
         Ok(Json(Out(Tested::of(
             &outcome,
             provider_output(&who.caller, &view),
@@ -219,9 +220,9 @@ impl Switchboard {
     async fn list_provider_models(
         &self,
         who: Authenticated,
-        Parameters(input): Parameters<RecordId>,
+        Parameters(input): Parameters<ProviderId>,
     ) -> Result<Json<Out<ModelListJson>>, ListingError> {
-        let id = input?.id;
+        let id = input?.ai_provider_id;
         let listed = providers::models::list_provider_models(&who.state, &who.caller, &id).await?;
         Ok(Json(Out(ModelListJson::of(&id, listed))))
     }
@@ -238,9 +239,10 @@ impl Switchboard {
     async fn activate_ai_provider(
         &self,
         who: Authenticated,
-        Parameters(input): Parameters<RecordId>,
+        Parameters(input): Parameters<ProviderId>,
     ) -> Result<Json<Out<ProviderOutput>>, ToolError> {
-        let view = providers::activate_provider(&who.state, &who.caller, &input?.id).await?;
+        let view =
+            providers::activate_provider(&who.state, &who.caller, &input?.ai_provider_id).await?;
         Ok(Json(Out(provider_output(&who.caller, &view))))
     }
 

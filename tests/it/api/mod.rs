@@ -6,6 +6,7 @@ mod audit;
 mod auth;
 mod bad_input;
 pub(crate) mod findings;
+mod compat;
 mod mcp;
 mod mcp_inspector;
 mod mcp_records;
