@@ -106,8 +106,8 @@ const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
 /// - a create answers with `links` to the record's get, update and delete, so a client
 ///   (schemathesis' stateful phase among them) can chain the calls;
 /// - `429` (the rate limits, on every path) and `503` (the database is out, on every
-///   authenticated one: the caller is looked up there) with `Retry-After`, as shared
-///   responses.
+///   authenticated one: the caller is looked up there) with `Retry-After`, and `500` (a
+///   server fault, anywhere), as shared responses.
 pub fn finish(doc: &mut Value) {
     let retry = |description: &str| {
         json!({
@@ -124,6 +124,10 @@ pub fn finish(doc: &mut Value) {
         retry("Over the rate limit (per client address and per token)");
     components["responses"]["Unavailable"] =
         retry("The database cannot be reached right now; nothing was changed");
+    components["responses"]["Internal"] = json!({
+        "description": "A fault on the server's side (logged); a change in progress was not applied",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+    });
     for (create, record) in [("create_provider", "provider"), ("create_skill", "skill")] {
         add_links(doc, create, record);
     }
@@ -157,6 +161,7 @@ pub fn finish(doc: &mut Value) {
                 });
             let responses = op.entry("responses").or_insert_with(|| json!({}));
             responses["429"] = json!({"$ref": "#/components/responses/TooManyRequests"});
+            responses["500"] = json!({"$ref": "#/components/responses/Internal"});
             if authenticated {
                 responses["503"] = json!({"$ref": "#/components/responses/Unavailable"});
             }

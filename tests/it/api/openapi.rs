@@ -2,6 +2,7 @@
 //! exactly the routes of the table below (every route documented, nothing documented that
 //! does not exist), every documented route answers, and no other method answers on its path.
 
+use crate::api::traffic::SendChecked as _;
 use std::collections::BTreeSet;
 
 use serde_json::Value;
@@ -47,7 +48,7 @@ fn fits(template: &str, concrete: &str) -> bool {
 async fn document(app: &crate::helpers::TestApp) -> Value {
     let res = http()
         .get(app.url("/api/v1/openapi.json"))
-        .send()
+        .send_checked()
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
@@ -212,7 +213,7 @@ async fn the_document_validates_and_matches_the_route_table() {
                 .bearer_auth(&admin)
                 .header("content-type", "application/json")
                 .body("{}")
-                .send()
+                .send_checked()
                 .await
                 .unwrap();
             let status = res.status().as_u16();

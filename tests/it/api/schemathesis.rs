@@ -20,14 +20,16 @@ use crate::helpers::TestApp;
 use switchboard::models::{membership::Role, org::Org};
 
 /// The pinned versions (the same as `.ci/run`'s); prometheus-client's OpenMetrics parser
-/// reads `/metrics` in `console::operating`.
-const PACKAGES: [&str; 3] = [
+/// reads `/metrics` in `console::operating`; openapi-core validates every exchange of the
+/// API tests (`api::traffic`), and its 0.23 wants openapi-spec-validator 0.8.
+const PACKAGES: [&str; 4] = [
     "schemathesis==4.32.5",
-    "openapi-spec-validator==0.9.0",
+    "openapi-spec-validator==0.8.5",
     "prometheus-client==0.21.1",
+    "openapi-core==0.23.1",
 ];
 
-/// The virtualenv holding schemathesis and openapi-spec-validator: `.ci/run`'s (through
+/// The virtualenv holding schemathesis, openapi-spec-validator and openapi-core: `.ci/run`'s (through
 /// `SCHEMATHESIS`, its `bin/schemathesis`), else one made under the target directory.
 pub async fn python_tools() -> PathBuf {
     if let Some(bin) = std::env::var_os("SCHEMATHESIS") {
@@ -40,8 +42,10 @@ pub async fn python_tools() -> PathBuf {
     }
     static MADE: tokio::sync::OnceCell<PathBuf> = tokio::sync::OnceCell::const_new();
     MADE.get_or_init(|| async {
-        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("python-tools-2");
-        if dir.join("bin/openapi-spec-validator").exists() {
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("python-tools-3");
+        // Written after a complete install: a half-made virtualenv is made again.
+        let marker = dir.join("installed.txt");
+        if std::fs::read_to_string(&marker).is_ok_and(|m| m == PACKAGES.join("\n")) {
             return dir;
         }
         let run = |program: PathBuf, args: Vec<String>| async move {
@@ -68,6 +72,7 @@ pub async fn python_tools() -> PathBuf {
             .to_vec();
         args.extend(PACKAGES.map(str::to_owned));
         run(dir.join("bin/pip"), args).await;
+        std::fs::write(&marker, PACKAGES.join("\n")).expect("write the virtualenv's marker");
         dir
     })
     .await

@@ -2,6 +2,7 @@
 //! Insights, prompt variant and what runs where, changed through their operations, with
 //! ETag/If-Match — and the canary key in no answer.
 
+use crate::api::traffic::SendChecked as _;
 use reqwest::Method;
 use serde_json::{Value, json};
 use wiremock::{
@@ -325,7 +326,7 @@ async fn the_document_describes_these_endpoints_with_their_scopes() {
     let (app, _, _, _) = app_with_org().await;
     let doc: Value = super::http()
         .get(app.url("/api/v1/openapi.json"))
-        .send()
+        .send_checked()
         .await
         .unwrap()
         .json()
