@@ -79,6 +79,22 @@ pub async fn python_tools() -> PathBuf {
     .clone()
 }
 
+/// The run's configuration. Besides 401/403/404/409, three answers refuse a schema-valid
+/// request because of the org's state rather than its form, so the positive-data check takes
+/// them: 412 (`If-Match` names a version the record is no longer at), 422 (a live check
+/// failed, a key must be entered again, the provider to activate does not exist) — and the
+/// negative-data check takes 412 as the refusal of a malformed `If-Match` (RFC 9110 §13.1.1
+/// answers a failed precondition with 412, whatever the header says).
+const CONFIG: &str = r#"[parameters]
+"path.org" = "acme"
+
+[checks.positive_data_acceptance]
+expected-statuses = ["2xx", "401", "403", "404", "409", "412", "422"]
+
+[checks.negative_data_rejection]
+expected-statuses = ["400", "401", "403", "404", "405", "406", "409", "412", "413", "415", "422", "428"]
+"#;
+
 #[tokio::test]
 async fn schemathesis_finds_no_server_error_and_no_undocumented_answer() {
     let bin = python_tools().await.join("bin/schemathesis");
@@ -115,7 +131,7 @@ async fn schemathesis_finds_no_server_error_and_no_undocumented_answer() {
 
     let work = tempfile::tempdir().unwrap();
     let config = work.path().join("schemathesis.toml");
-    std::fs::write(&config, "[parameters]\n\"path.org\" = \"acme\"\n").unwrap();
+    std::fs::write(&config, CONFIG).unwrap();
     let out = tokio::process::Command::new(&bin)
         .current_dir(work.path())
         .arg("--config-file")
@@ -124,11 +140,13 @@ async fn schemathesis_finds_no_server_error_and_no_undocumented_answer() {
         .arg(app.url("/api/v1/openapi.json"))
         .args(["--url", &app.url("")])
         .args(["-H", &format!("Authorization: Bearer {admin_token}")])
-        .args([
-            "--checks",
-            "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance",
-        ])
-        .args(["--phases", "examples,coverage,fuzzing"])
+        // Every check but positive_data_acceptance: three kinds of schema-valid request are
+        // still refused with 400 (a key of the wrong shape for its kind, a kind that needs a
+        // key sent without one, a skill name already taken): docs/DECISIONS.md "OpenAPI
+        // under openapi-core and schemathesis" lists them.
+        .args(["--checks", "all"])
+        .args(["--exclude-checks", "positive_data_acceptance"])
+        .args(["--phases", "examples,coverage,fuzzing,stateful"])
         .args(["--max-examples", "30", "--workers", "2", "--seed", "11"])
         .args(["--generation-database", "none", "--no-color"])
         .output()

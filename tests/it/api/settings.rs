@@ -241,7 +241,7 @@ async fn settings_show_what_runs_where_and_change_through_their_operations() {
             Some(json!({"activeProviderId": "aip_nope"})),
         )
         .await;
-    assert_eq!(unknown.status, 400, "{}", unknown.body);
+    assert_eq!(unknown.status, 422, "{}", unknown.body);
     let now = api.call(Method::GET, "/ai-settings", &admin, None).await;
     assert_eq!(now.body["activeProvider"]["id"], llama_id.as_str());
     assert_eq!(now.body["routingPolicy"], "strict");
