@@ -241,8 +241,7 @@ pub fn finish(doc: &mut Value) {
                     } else if p["in"] == "query"
                         && matches!(p["name"].as_str(), Some("from" | "to"))
                     {
-                        p["schema"] =
-                            json!({"type": "string", "pattern": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"});
+                        p["schema"] = json!({"type": "string", "pattern": r"^([0-9]{4}-[0-9]{2}-[0-9]{2})?$"});
                     } else if p["in"] == "query" && p["schema"]["type"] == "string" {
                         p["schema"]["pattern"] = json!(SINGLE_LINE);
                     }

@@ -404,7 +404,13 @@ async fn the_document_describes_these_endpoints_with_their_scopes() {
                 .any(|s| s.get("session").is_some())
         );
         for status in ["401", "403", "404"] {
-            let error = &op["responses"][status]["content"]["application/json"]["schema"]["$ref"];
+            // The shared answer the operation refers to (`api::errors`).
+            let shared = op["responses"][status]["$ref"]
+                .as_str()
+                .and_then(|r| r.strip_prefix("#/components/responses/"))
+                .unwrap_or_else(|| panic!("{method} {path} {status}: not a shared answer"));
+            let answer = &doc["components"]["responses"][shared];
+            let error = &answer["content"]["application/json"]["schema"]["$ref"];
             assert_eq!(
                 error, "#/components/schemas/ErrorBody",
                 "{method} {path} {status}"
