@@ -3,6 +3,7 @@
 //! tokens only). A thin translation of `ops::providers::release::resolve_route`, which
 //! decides, opens the key and records the release. Every answer is `Cache-Control: no-store`.
 
+use crate::api::errors::{BadRequest, Guarded};
 use actix_web::{HttpResponse, http::header, web};
 use secrecy::ExposeSecret as _;
 use serde::{Deserialize, Serialize};
@@ -131,10 +132,8 @@ impl From<Resolution> for RouteAnswer {
     ),
     responses(
         (status = 200, description = "Who serves the feature (no-store)", body = RouteAnswer),
-        (status = 400, description = "No feature, or an unknown one (the message lists the ids)", body = ErrorBody),
-        (status = 401, description = "No valid token", body = ErrorBody),
-        (status = 403, description = "The token lacks ai:resolve, or the caller is a console session", body = ErrorBody),
-        (status = 404, description = "No such org for this token", body = ErrorBody),
+        Guarded,
+        (status = 400, response = BadRequest),
         (status = 409, description = "Unavailable for this org (fails closed), with the reason; or the settings changed meanwhile", body = ErrorBody),
     ),
     security(("bearer" = ["ai:resolve"])),

@@ -4,6 +4,7 @@
 //! `ops::settings::update_settings`, which hands each setting to the operation that owns it.
 //! The record's `ETag` is the settings row's version.
 
+use crate::api::errors::{Conflict, Guarded, JsonBody, PreconditionFailed};
 use actix_web::{HttpRequest, HttpResponse, http::header::ETag, web};
 use serde::{Deserialize, Serialize};
 
@@ -178,9 +179,7 @@ fn answer(state: &AppState, settings: &AiSettings) -> HttpResponse {
         (status = 200, description = "The settings", body = AiSettingsJson, headers(
             ("ETag" = String, description = "The settings' version"),
         )),
-        (status = 401, description = "No valid token or session", body = ErrorBody),
-        (status = 403, description = "The token lacks the scope", body = ErrorBody),
-        (status = 404, description = "No such org (or not the token's)", body = ErrorBody),
+        Guarded,
     ),
     security(("bearer" = ["settings:get"]), ("session" = [])),
 )]
@@ -209,15 +208,11 @@ pub async fn get_ai_settings(
         (status = 200, description = "The settings now", body = AiSettingsJson, headers(
             ("ETag" = String, description = "The settings' new version"),
         )),
-        (status = 400, description = "Bad input (a malformed body, an unknown policy or provider)", body = ErrorBody),
-        (status = 401, description = "No valid token or session", body = ErrorBody),
-        (status = 403, description = "The token lacks a scope, or a session request lacks the CSRF header", body = ErrorBody),
-        (status = 404, description = "No such org (or not the token's)", body = ErrorBody),
-        (status = 409, description = "Someone else changed the settings meanwhile", body = ErrorBody),
-        (status = 412, description = "If-Match names another version; nothing was changed", body = ErrorBody),
-        (status = 413, description = "The body is over 64 KiB", body = ErrorBody),
-        (status = 415, description = "The body is not JSON", body = ErrorBody),
-        (status = 422, description = "The provider to activate has no key or failed its live check; nothing was changed", body = ErrorBody),
+        Guarded,
+        JsonBody,
+        (status = 412, response = PreconditionFailed),
+        (status = 409, response = Conflict),
+        (status = 422, description = "The provider to activate does not exist in this org, has no key or failed its live check; nothing was changed", body = ErrorBody),
     ),
     security(
         ("bearer" = ["settings:get", "settings:update"]),

@@ -299,13 +299,14 @@ fn stale() -> OpError {
     )
 }
 
-/// An unknown provider named as the active one is bad input, not a missing page.
+/// An unknown provider named as the active one is a well-formed request the org's state
+/// refuses (422, like a failed check), not a missing page: the settings exist.
 fn unknown_provider(e: OpError) -> OpError {
     match e {
-        OpError::NotFound => OpError::invalid(
-            "active_provider_id",
-            "There is no such provider in this org.",
-        ),
+        OpError::NotFound => OpError::Unprocessable {
+            field: Some("active_provider_id"),
+            message: "There is no such provider in this org.".to_owned(),
+        },
         other => other,
     }
 }

@@ -3,6 +3,7 @@
 //! carries no key; strict fails closed; a release decided on settings changed since writes
 //! nothing.
 
+use crate::api::traffic::SendChecked as _;
 use chrono::Utc;
 use diesel::{ExpressionMethods as _, QueryDsl as _};
 use diesel_async::RunQueryDsl as _;
@@ -61,7 +62,7 @@ async fn get(app: &TestApp, token: &str, query: &str) -> reqwest::Response {
     http()
         .get(app.url(&format!("{ROUTE}{query}")))
         .bearer_auth(token)
-        .send()
+        .send_checked()
         .await
         .unwrap()
 }
@@ -138,7 +139,7 @@ async fn a_byo_route_releases_the_key_to_an_ai_resolve_token_and_records_it_with
     let trail = http()
         .get(app.url("/api/v1/orgs/acme/audit-events?family=api"))
         .bearer_auth(&reader)
-        .send()
+        .send_checked()
         .await
         .unwrap()
         .text()
@@ -179,7 +180,7 @@ async fn without_ai_resolve_or_from_a_session_nothing_is_released() {
     );
     let res = browser
         .get(app.url(&format!("{ROUTE}?feature=summaries")))
-        .send()
+        .send_checked()
         .await
         .unwrap();
     assert_eq!(res.status(), 403);

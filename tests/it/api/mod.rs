@@ -18,6 +18,7 @@ mod settings;
 mod settings_atomic;
 mod skills;
 mod table;
+pub mod traffic;
 
 use chrono::TimeDelta;
 use secrecy::ExposeSecret as _;
