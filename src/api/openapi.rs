@@ -128,6 +128,7 @@ pub fn document_json_with_compat() -> Value {
         serde_json::to_value(document_with_compat()).expect("the OpenAPI document serialises");
     finish(&mut doc);
     super::compat::add_links(&mut doc);
+    super::compat::flatten_bodies(&mut doc);
     doc
 }
 

@@ -39,6 +39,60 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc
 }
 
+/// Seed 001's bodies are the native ones plus `projectId`. utoipa writes such a flattened
+/// body as `allOf: [{projectId}, $ref native]`, and the native schema's
+/// `additionalProperties: false` then refuses `projectId` in a validator (openapi-core, a
+/// generated client) although the server takes it. Each is rewritten here as the one object
+/// the server reads: every part's properties and required fields, nothing else allowed.
+pub fn flatten_bodies(doc: &mut Value) {
+    for name in ["NewAiProvider", "AiProviderPatch"] {
+        let Some(parts) = doc["components"]["schemas"][name]["allOf"]
+            .as_array()
+            .cloned()
+        else {
+            continue;
+        };
+        let mut properties = serde_json::Map::new();
+        let mut required = Vec::new();
+        for part in parts {
+            let part = match part["$ref"].as_str() {
+                Some(r) => {
+                    let target = r.trim_start_matches("#/components/schemas/");
+                    doc["components"]["schemas"][target].clone()
+                }
+                None => part,
+            };
+            if let Some(props) = part["properties"].as_object() {
+                properties.extend(props.clone());
+            }
+            if let Some(req) = part["required"].as_array() {
+                required.extend(req.iter().cloned());
+            }
+        }
+        let description = doc["components"]["schemas"][name]["description"].clone();
+        let mut merged = json!({
+            "type": "object",
+            "properties": properties,
+            "additionalProperties": false,
+        });
+        if !required.is_empty() {
+            merged["required"] = Value::Array(required);
+        }
+        if !description.is_null() {
+            merged["description"] = description;
+        }
+        doc["components"]["schemas"][name] = merged;
+    }
+    // Seed 001 unlinks a provider's key with `secretId: null` (the native `removeKey`).
+    let secret = &mut doc["components"]["schemas"]["AiProviderPatch"]["properties"]["secretId"];
+    if let Some(kind) = secret.get("type").cloned().filter(Value::is_string) {
+        secret["type"] = json!([kind, "null"]);
+        secret["description"] = json!(
+            "A stored key to use (the id of one of the org's secrets); null unlinks the provider's key."
+        );
+    }
+}
+
 /// `links` on each surface's create, to the operations on the record it made (the new id
 /// from the answer's body), so a client can chain the calls.
 pub fn add_links(doc: &mut Value) {
