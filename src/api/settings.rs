@@ -107,7 +107,7 @@ impl AiSettingsJson {
             .iter()
             .map(|(feature, route)| {
                 let (provider_id, provider, model) = match route {
-                    Route::Byo(active) => (
+                    Route::Byo(active, _) => (
                         Some(active.id.to_owned()),
                         Some(active.kind.as_str().to_owned()),
                         Some(active.model.to_owned()),

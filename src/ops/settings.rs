@@ -98,6 +98,14 @@ async fn write_policy(
         now,
     )
     .await?;
+    if saved.is_some() && input.policy == Policy::Strict {
+        // Under the settings row's lock (the update took it): a route write waits for us.
+        if let Some(features) = providers::platform_routed(conn, org.id).await? {
+            return Err(OpError::Conflict(format!(
+                "Strict means the platform never sees this org's data, but these features are routed to the platform: {features}. Route them elsewhere (or back to inherit) before switching to strict."
+            )));
+        }
+    }
     if saved.is_some() {
         // The update only matched a row with the other policy.
         let other = match input.policy {

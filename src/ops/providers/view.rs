@@ -72,6 +72,8 @@ pub struct ProviderList {
     pub insights_enabled: bool,
     /// The settings row's version, for the policy switch's form.
     pub settings_lock_version: i32,
+    /// The features that are not `inherit`, in [`crate::routing::Feature::ALL`] order.
+    pub routes: Vec<super::routes::FeatureRouteView>,
 }
 
 impl ProviderList {
@@ -99,6 +101,7 @@ impl ProviderList {
             policy: self.policy,
             insights_enabled: self.insights_enabled,
             active: self.active_provider().map(ProviderView::routing),
+            rules: self.rules(),
         }
     }
 }

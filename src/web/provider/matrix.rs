@@ -32,7 +32,7 @@ pub fn rows(settings: &Settings<'_>, platform: &Platform) -> Vec<MatrixRow> {
 
 fn row(feature: Feature, route: &Route<'_>, platform: &Platform) -> MatrixRow {
     let (served_by, model) = match route {
-        Route::Byo(active) => (
+        Route::Byo(active, _) => (
             format!("Your provider: {}", active.name),
             active.model.to_owned(),
         ),
