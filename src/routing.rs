@@ -253,7 +253,9 @@ pub struct Settings<'a> {
 /// Why a feature is served where it is, or not at all: the one vocabulary of route answers
 /// (`ai/route`'s `reasonCode`), relay refusals and What-runs-where. Each code says whether
 /// a caller refused with it should give up or ask again ([`ReasonCode::ask_again`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum ReasonCode {
     /// Served: the org's active provider serves it (no route of its own).

@@ -16,6 +16,7 @@ pub mod audit;
 pub mod auth;
 pub mod catalog;
 pub mod errors;
+pub mod feature_routes;
 pub mod json;
 pub mod openapi;
 pub mod providers;
@@ -54,6 +55,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .route("/catalog", web::get().to(catalog::get_catalog))
         .configure(providers::routes)
         .configure(settings::routes)
+        .configure(feature_routes::routes)
         .configure(skills::routes)
         .configure(audit::routes)
         .configure(ai_route::routes);

@@ -59,11 +59,12 @@ struct ApiDoc;
 
 /// The whole document.
 pub fn document() -> utoipa::openapi::OpenApi {
-    use super::{ai_route, audit, providers, settings, skills};
+    use super::{ai_route, audit, feature_routes, providers, settings, skills};
     let mut doc = ApiDoc::openapi();
     for part in [
         providers::Doc::openapi(),
         settings::Doc::openapi(),
+        feature_routes::Doc::openapi(),
         skills::Doc::openapi(),
         audit::Doc::openapi(),
         ai_route::Doc::openapi(),
@@ -102,7 +103,8 @@ const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
 /// The shared parts of every operation:
 /// - `If-Match` is a string (utoipa writes an optional header as `["string","null"]`, and a
 ///   header is never `null`);
-/// - `GET …/ai/route`'s `feature` is an enum of the features (`routing::Feature`);
+/// - `GET …/ai/route`'s `feature` and the `{feature}` of feature routes are an enum of the
+///   features (`routing::Feature`);
 /// - a create answers with `links` to the record's get, update and delete, so a client
 ///   (schemathesis' stateful phase among them) can chain the calls;
 /// - `429` (the rate limits, on every path) and `503` (the database is out, on every
@@ -139,7 +141,7 @@ pub fn finish(doc: &mut Value) {
                 for p in params.iter_mut() {
                     if p["in"] == "header" {
                         p["schema"] = json!({"type": "string"});
-                    } else if p["in"] == "query" && p["name"] == "feature" {
+                    } else if (p["in"] == "query" || p["in"] == "path") && p["name"] == "feature" {
                         let features: Vec<&str> = crate::routing::Feature::ALL
                             .iter()
                             .map(|f| f.id())

@@ -98,7 +98,8 @@ pub async fn upsert(conn: &mut AsyncPgConnection, w: RouteWrite<'_>) -> QueryRes
             feature_routes::model.eq(w.model),
             feature_routes::updated_at.eq(w.at),
             feature_routes::updated_by.eq(w.by),
-            feature_routes::lock_version.eq(sql::<Integer>("nextval('feature_route_versions')::int")),
+            feature_routes::lock_version
+                .eq(sql::<Integer>("nextval('feature_route_versions')::int")),
         ))
         .returning(FeatureRoute::as_returning())
         .get_result(conn)

@@ -198,20 +198,19 @@ pub async fn list_with_routes(
     org_id: i64,
 ) -> QueryResult<Option<OrgProviders>> {
     let routes_json = || diesel::dsl::sql::<Jsonb>(feature_route::ROUTES_JSON_OF_SETTINGS);
-    let rows: Vec<(Provider, Option<String>, OrgAiSettings, serde_json::Value)> =
-        providers::table
-            .inner_join(org_ai_settings::table.on(org_ai_settings::org_id.eq(providers::org_id)))
-            .left_join(secrets::table.on(secrets::id.nullable().eq(providers::secret_id)))
-            .filter(providers::org_id.eq(org_id))
-            .order((providers::created_at.asc(), providers::id.asc()))
-            .select((
-                Provider::as_select(),
-                secrets::preview.nullable(),
-                OrgAiSettings::as_select(),
-                routes_json(),
-            ))
-            .load(conn)
-            .await?;
+    let rows: Vec<(Provider, Option<String>, OrgAiSettings, serde_json::Value)> = providers::table
+        .inner_join(org_ai_settings::table.on(org_ai_settings::org_id.eq(providers::org_id)))
+        .left_join(secrets::table.on(secrets::id.nullable().eq(providers::secret_id)))
+        .filter(providers::org_id.eq(org_id))
+        .order((providers::created_at.asc(), providers::id.asc()))
+        .select((
+            Provider::as_select(),
+            secrets::preview.nullable(),
+            OrgAiSettings::as_select(),
+            routes_json(),
+        ))
+        .load(conn)
+        .await?;
     let (settings, routes) = match <[_]>::first(&rows) {
         Some((_, _, settings, routes)) => (settings.clone(), routes.clone()),
         None => {

@@ -104,9 +104,7 @@ pub async fn insert_if_unchanged(
     )
     .eq(!any);
     let rows = org_ai_settings::table
-        .inner_join(
-            providers::table.on(providers::org_id.eq(org_ai_settings::org_id)),
-        )
+        .inner_join(providers::table.on(providers::org_id.eq(org_ai_settings::org_id)))
         .filter(org_ai_settings::org_id.eq(read.org_id))
         .filter(route_holds)
         .filter(org_ai_settings::lock_version.eq(read.settings_version))

@@ -68,7 +68,10 @@ impl RouteChoice {
             "off" => RouteChoice::Off,
             "provider" => {
                 let id = provider_id.ok_or_else(|| {
-                    OpError::invalid("provider_id", "Choose the provider that serves this feature.")
+                    OpError::invalid(
+                        "provider_id",
+                        "Choose the provider that serves this feature.",
+                    )
                 })?;
                 if let Some(m) = model {
                     check_model(m)?;
@@ -115,7 +118,9 @@ fn check_model(model: &str) -> OpResult<()> {
     if model.chars().count() > MAX_MODEL_CHARS || model.chars().any(char::is_control) {
         return Err(OpError::invalid(
             "model",
-            format!("A model name is at most {MAX_MODEL_CHARS} characters, without control characters."),
+            format!(
+                "A model name is at most {MAX_MODEL_CHARS} characters, without control characters."
+            ),
         ));
     }
     Ok(())
@@ -202,7 +207,11 @@ impl ProviderList {
     }
 
     /// What routing would see with `feature` routed to `choice` (the route preview).
-    pub fn routing_with_route<'a>(&'a self, feature: Feature, choice: &'a RouteChoice) -> Settings<'a> {
+    pub fn routing_with_route<'a>(
+        &'a self,
+        feature: Feature,
+        choice: &'a RouteChoice,
+    ) -> Settings<'a> {
         let now = self.routing();
         Settings {
             rules: now.rules.with(feature, self.rule(choice)),
@@ -277,7 +286,10 @@ async fn check_route(
     if matches!(key, Key::None) && fields.kind.entry().key.required {
         return Err(OpError::Unprocessable {
             field: Some("provider_id"),
-            message: format!("{} has no key: add one before routing a feature to it.", p.name),
+            message: format!(
+                "{} has no key: add one before routing a feature to it.",
+                p.name
+            ),
         });
     }
     let serving = Active {
@@ -304,7 +316,10 @@ async fn check_route(
     if let Some(m) = model {
         fields.default_model = m.to_owned();
     }
-    let outcome = state.checker.check(&fields.check_request(key.value())).await;
+    let outcome = state
+        .checker
+        .check(&fields.check_request(key.value()))
+        .await;
     if !outcome.ok {
         return Err(OpError::CheckFailed(outcome));
     }
@@ -378,12 +393,19 @@ async fn write_route(
     if current.as_ref().map_or(0, |r| r.lock_version) != input.lock_version {
         return Err(stale(feature));
     }
-    let before = current.as_ref().map(RouteChoice::of).unwrap_or(RouteChoice::Inherit);
+    let before = current
+        .as_ref()
+        .map(RouteChoice::of)
+        .unwrap_or(RouteChoice::Inherit);
     if before == input.choice {
         return Ok(RouteChange::Unchanged);
     }
     if input.choice == RouteChoice::Platform
-        && settings.routing_policy.parse::<Policy>().unwrap_or(Policy::Strict) == Policy::Strict
+        && settings
+            .routing_policy
+            .parse::<Policy>()
+            .unwrap_or(Policy::Strict)
+            == Policy::Strict
     {
         return Err(OpError::Unprocessable {
             field: Some("mode"),
@@ -394,9 +416,9 @@ async fn write_route(
         });
     }
     let before_name = match &before {
-        RouteChoice::Provider { id, .. } => provider::find(conn, org.id, id)
-            .await?
-            .map(|(p, _)| p.name),
+        RouteChoice::Provider { id, .. } => {
+            provider::find(conn, org.id, id).await?.map(|(p, _)| p.name)
+        }
         _ => None,
     };
     let mut after_name = None;
@@ -445,7 +467,12 @@ async fn write_route(
         action,
         Target::Feature(feature.id().to_owned()),
         Some(described(feature, &before, before_name.as_deref(), None)),
-        Some(described(feature, &input.choice, after_name.as_deref(), None)),
+        Some(described(
+            feature,
+            &input.choice,
+            after_name.as_deref(),
+            None,
+        )),
     )
     .await?;
     Ok(RouteChange::Saved {
@@ -490,7 +517,11 @@ pub(super) async fn refuse_delete_while_routed(
     Err(OpError::Conflict(format!(
         "{name} serves {} through feature routes: route {} elsewhere (or back to inherit) before deleting it.",
         labels(&routed),
-        if routed.len() == 1 { "that feature" } else { "those features" }
+        if routed.len() == 1 {
+            "that feature"
+        } else {
+            "those features"
+        }
     )))
 }
 
@@ -539,7 +570,12 @@ pub(super) async fn revert_routes_of(
             Action::FeatureRouteCleared,
             Target::Feature(row.feature.clone()),
             Some(described(feature, &RouteChoice::of(row), Some(name), None)),
-            Some(described(feature, &RouteChoice::Inherit, None, Some(reason))),
+            Some(described(
+                feature,
+                &RouteChoice::Inherit,
+                None,
+                Some(reason),
+            )),
         )
         .await?;
         features.push(feature);
@@ -551,7 +587,11 @@ pub(super) async fn revert_routes_of(
 fn labels(rows: &[FeatureRoute]) -> String {
     let names: Vec<&str> = rows
         .iter()
-        .map(|r| r.feature.parse::<Feature>().map_or(r.feature.as_str(), |f| f.label()))
+        .map(|r| {
+            r.feature
+                .parse::<Feature>()
+                .map_or(r.feature.as_str(), |f| f.label())
+        })
         .collect();
     match names.as_slice() {
         [] => String::new(),

@@ -5,6 +5,7 @@ mod ai_route;
 mod audit;
 mod auth;
 mod bad_input;
+mod feature_routes;
 mod findings;
 mod mcp;
 mod mcp_inspector;
