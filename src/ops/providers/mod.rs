@@ -14,6 +14,7 @@ pub mod models;
 mod patch;
 mod recheck;
 pub mod release;
+mod route_choice;
 mod routes;
 mod view;
 
@@ -25,11 +26,9 @@ pub use activation::{activate_provider, deactivate};
 pub use input::{KeyInput, MAX_NAME_CHARS, ProviderInput};
 pub use patch::{ProviderPatch, patch_provider};
 pub use recheck::{RecheckReport, recheck_due};
+pub use route_choice::{FeatureRouteView, MAX_MODEL_CHARS, RouteChoice};
 pub(crate) use routes::platform_routed;
-pub use routes::{
-    FeatureRouteView, MAX_MODEL_CHARS, RouteChange, RouteChoice, SetRoute, clear_feature_route,
-    route_preview, set_feature_route,
-};
+pub use routes::{RouteChange, SetRoute, clear_feature_route, set_feature_route};
 pub use view::{KeyDisplay, LastCheck, ProviderList, ProviderView};
 
 use super::{Action, Caller, Change, OpError, OpResult, Scope, Target, audit};
@@ -46,7 +45,7 @@ use crate::{
 };
 use activation::revert_to_platform;
 use input::Fields;
-use keys::{Key, for_check, resolve_key, store, verify};
+use keys::{for_check, resolve_key, store, verify};
 use view::view_of;
 
 /// The org's providers, oldest first, and which one is active (scope `aiProviders:list`).
@@ -79,7 +78,7 @@ pub(crate) async fn list_of(
         .iter()
         .map(|(p, preview)| view::view(caller, p, preview.as_deref(), active.as_deref(), &others))
         .collect();
-    let routes = routes::views(&routes, &providers);
+    let routes = view::route_views(&routes, &providers);
     Ok(ProviderList {
         routes,
         active,
@@ -105,6 +104,24 @@ pub async fn activation_preview(
     } else {
         Err(OpError::NotFound)
     }
+}
+
+/// The org's providers and routes, for previewing a feature routed to `choice` (the
+/// scopes of the change itself): compare `routing()` with `routing_with_route(…)`. A
+/// provider of another org is a 404.
+pub async fn route_preview(
+    state: &AppState,
+    caller: &Caller,
+    choice: &RouteChoice,
+) -> OpResult<ProviderList> {
+    routes::require(caller, choice)?;
+    let list = list_providers(state, caller).await?;
+    if let RouteChoice::Provider { id, .. } = choice
+        && !list.providers.iter().any(|p| &p.id == id)
+    {
+        return Err(OpError::NotFound);
+    }
+    Ok(list)
 }
 
 /// Whether the caller may open the form for a new provider (scope `aiProviders:create`):

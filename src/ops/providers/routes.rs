@@ -18,7 +18,10 @@
 use chrono::{DateTime, Utc};
 use diesel_async::{AsyncConnection as _, AsyncPgConnection};
 
-use super::{Key, ProviderList, for_check, list_providers, view::ProviderView};
+use super::{
+    keys::{Key, for_check},
+    route_choice::RouteChoice,
+};
 use crate::{
     models::{
         feature_route::{self, FeatureRoute, RouteWrite},
@@ -26,199 +29,9 @@ use crate::{
         provider,
     },
     ops::{Action, Caller, Change, OpError, OpResult, Scope, Target, audit},
-    routing::{Active, Feature, Policy, Rule, Rules, Settings},
+    routing::{Active, Feature, Policy},
     state::AppState,
 };
-
-/// The longest model name a route may carry (as a provider's default model).
-pub const MAX_MODEL_CHARS: usize = 256;
-
-/// What a feature is routed to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RouteChoice {
-    /// No route: the active provider and the policy decide.
-    Inherit,
-    /// One of the org's providers; `model: None` = its default model.
-    Provider { id: String, model: Option<String> },
-    /// The platform default.
-    Platform,
-    /// Turned off.
-    Off,
-}
-
-impl RouteChoice {
-    /// `inherit`, `provider`, `platform` or `off`.
-    pub fn mode(&self) -> &'static str {
-        match self {
-            RouteChoice::Inherit => "inherit",
-            RouteChoice::Provider { .. } => "provider",
-            RouteChoice::Platform => "platform",
-            RouteChoice::Off => "off",
-        }
-    }
-
-    /// Parses a submitted mode with its provider and model. A provider id or model with
-    /// another mode is bad input; a blank model is the provider's default.
-    pub fn parse(mode: &str, provider_id: Option<&str>, model: Option<&str>) -> OpResult<Self> {
-        let provider_id = provider_id.map(str::trim).filter(|s| !s.is_empty());
-        let model = model.map(str::trim).filter(|s| !s.is_empty());
-        let choice = match mode.trim() {
-            "inherit" => RouteChoice::Inherit,
-            "platform" => RouteChoice::Platform,
-            "off" => RouteChoice::Off,
-            "provider" => {
-                let id = provider_id.ok_or_else(|| {
-                    OpError::invalid(
-                        "provider_id",
-                        "Choose the provider that serves this feature.",
-                    )
-                })?;
-                if let Some(m) = model {
-                    check_model(m)?;
-                }
-                return Ok(RouteChoice::Provider {
-                    id: id.to_owned(),
-                    model: model.map(str::to_owned),
-                });
-            }
-            _ => {
-                return Err(OpError::invalid(
-                    "mode",
-                    "The route's mode must be inherit, provider, platform or off.",
-                ));
-            }
-        };
-        if provider_id.is_some() || model.is_some() {
-            return Err(OpError::invalid(
-                "provider_id",
-                format!(
-                    "A provider and model go only with mode provider, not {}.",
-                    choice.mode()
-                ),
-            ));
-        }
-        Ok(choice)
-    }
-
-    fn of(row: &FeatureRoute) -> Self {
-        match (row.mode.as_str(), &row.provider_id) {
-            ("provider", Some(id)) => RouteChoice::Provider {
-                id: id.clone(),
-                model: row.model.clone(),
-            },
-            ("platform", _) => RouteChoice::Platform,
-            // A CHECK admits only the three modes with their provider; were it another,
-            // fail closed.
-            _ => RouteChoice::Off,
-        }
-    }
-}
-
-fn check_model(model: &str) -> OpResult<()> {
-    if model.chars().count() > MAX_MODEL_CHARS || model.chars().any(char::is_control) {
-        return Err(OpError::invalid(
-            "model",
-            format!(
-                "A model name is at most {MAX_MODEL_CHARS} characters, without control characters."
-            ),
-        ));
-    }
-    Ok(())
-}
-
-/// One feature's route as callers see it (only features that are not `inherit`).
-#[derive(Debug, Clone)]
-pub struct FeatureRouteView {
-    pub feature: Feature,
-    pub choice: RouteChoice,
-    /// The routed provider's name (`provider` only).
-    pub provider_name: Option<String>,
-    /// The route's version (its `ETag`): never 0, which means "no route".
-    pub lock_version: i32,
-    pub updated_at: DateTime<Utc>,
-}
-
-/// The views of `rows`, naming their providers from `providers`.
-pub(crate) fn views(rows: &[FeatureRoute], providers: &[ProviderView]) -> Vec<FeatureRouteView> {
-    let mut views: Vec<_> = rows
-        .iter()
-        .filter_map(|row| {
-            let feature = row.feature.parse::<Feature>().ok()?;
-            let choice = RouteChoice::of(row);
-            let provider_name = match &choice {
-                RouteChoice::Provider { id, .. } => providers
-                    .iter()
-                    .find(|p| &p.id == id)
-                    .map(|p| p.name.clone()),
-                _ => None,
-            };
-            Some(FeatureRouteView {
-                feature,
-                choice,
-                provider_name,
-                lock_version: row.lock_version,
-                updated_at: row.updated_at,
-            })
-        })
-        .collect();
-    views.sort_by_key(|v| v.feature.index());
-    views
-}
-
-impl ProviderList {
-    /// The route of `feature`, if it is not `inherit`.
-    pub fn route_of(&self, feature: Feature) -> Option<&FeatureRouteView> {
-        self.routes.iter().find(|r| r.feature == feature)
-    }
-
-    /// The version of `feature`'s route; 0 = no route (`inherit`).
-    pub fn route_version(&self, feature: Feature) -> i32 {
-        self.route_of(feature).map_or(0, |r| r.lock_version)
-    }
-
-    /// The routes as routing sees them.
-    pub fn rules(&self) -> Rules<'_> {
-        let mut rules = Rules::INHERIT;
-        for r in &self.routes {
-            rules = rules.with(r.feature, self.rule(&r.choice));
-        }
-        rules
-    }
-
-    /// `choice` as routing sees it (a provider this list doesn't hold: `inherit`).
-    pub fn rule<'a>(&'a self, choice: &'a RouteChoice) -> Rule<'a> {
-        match choice {
-            RouteChoice::Inherit => Rule::Inherit,
-            RouteChoice::Platform => Rule::Platform,
-            RouteChoice::Off => Rule::Off,
-            RouteChoice::Provider { id, model } => {
-                match self.providers.iter().find(|p| &p.id == id) {
-                    Some(p) => {
-                        let mut active = p.routing();
-                        if let Some(m) = model {
-                            active.model = m;
-                        }
-                        Rule::Provider(active)
-                    }
-                    None => Rule::Inherit,
-                }
-            }
-        }
-    }
-
-    /// What routing would see with `feature` routed to `choice` (the route preview).
-    pub fn routing_with_route<'a>(
-        &'a self,
-        feature: Feature,
-        choice: &'a RouteChoice,
-    ) -> Settings<'a> {
-        let now = self.routing();
-        Settings {
-            rules: now.rules.with(feature, self.rule(choice)),
-            ..now
-        }
-    }
-}
 
 /// A route to set, against the route version the caller saw (0: no route).
 #[derive(Debug, Clone)]
@@ -237,27 +50,9 @@ pub enum RouteChange {
     Unchanged,
 }
 
-/// The org's providers and routes, for previewing a feature routed to `choice` (the
-/// scopes of the change itself): compare `routing()` with `routing_with_route(…)`. A
-/// provider of another org is a 404.
-pub async fn route_preview(
-    state: &AppState,
-    caller: &Caller,
-    choice: &RouteChoice,
-) -> OpResult<ProviderList> {
-    require(caller, choice)?;
-    let list = list_providers(state, caller).await?;
-    if let RouteChoice::Provider { id, .. } = choice
-        && !list.providers.iter().any(|p| &p.id == id)
-    {
-        return Err(OpError::NotFound);
-    }
-    Ok(list)
-}
-
 /// The scopes a change to `choice` needs: `settings:update`, plus `aiProviders:activate`
 /// for a provider route (it changes who serves).
-fn require<'c>(caller: &'c Caller, choice: &RouteChoice) -> OpResult<&'c Org> {
+pub(super) fn require<'c>(caller: &'c Caller, choice: &RouteChoice) -> OpResult<&'c Org> {
     let org = caller.require(Scope::SettingsUpdate)?;
     if matches!(choice, RouteChoice::Provider { .. }) {
         caller.require(Scope::AiProvidersActivate)?;
