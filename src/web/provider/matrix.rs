@@ -20,6 +20,23 @@ pub struct MatrixRow {
     pub served_by: String,
     pub model: String,
     pub reason: &'static str,
+    /// The feature's route as it reads ("Inherit …", "Cheap (gpt-4o-mini)", "Off").
+    pub route: String,
+    /// The editor's choices (admins only; empty for everyone else).
+    pub options: Vec<RouteOption>,
+    /// The route's own model, for the editor's model field.
+    pub route_model: String,
+    /// Where the editor's preview is (`GET`).
+    pub route_action: String,
+}
+
+/// One choice of a row's route control.
+#[derive(Clone)]
+pub struct RouteOption {
+    /// `inherit`, `platform`, `off` or `provider:{id}`.
+    pub value: String,
+    pub label: String,
+    pub selected: bool,
 }
 
 /// The matrix for `settings`.
@@ -50,6 +67,10 @@ fn row(feature: Feature, route: &Route<'_>, platform: &Platform) -> MatrixRow {
         served_by,
         model,
         reason: route.reason(),
+        route: String::new(),
+        options: Vec::new(),
+        route_model: String::new(),
+        route_action: String::new(),
     }
 }
 

@@ -9,6 +9,7 @@ mod auth;
 mod cli;
 mod csrf;
 mod edge;
+mod feature_routes;
 mod insights;
 mod invitations;
 mod member_rules;
