@@ -700,3 +700,78 @@ async fn members_read_routes_and_bad_input_is_a_clear_4xx_with_nothing_written()
             .all(|r| r["mode"] == "inherit")
     );
 }
+
+#[tokio::test]
+async fn mcp_tools_set_and_clear_routes_with_the_same_rules() {
+    use super::mcp::{Mcp, bodies};
+    let (app, org, ada, mia) = app_with_org().await;
+    let openai_server = openai_mock().await;
+    let cheap = openai(&app, &org, &ada, &openai_server).await;
+    let admin_token = token(&app, &org, &ada, &all_scopes(), None).await;
+    let member_token = token(&app, &org, &mia, &MEMBER_SCOPES, None).await;
+    let admin = Mcp::new(&app, Some(&admin_token), bodies());
+    let member = Mcp::new(&app, Some(&member_token), bodies());
+
+    let set = admin
+        .ok(
+            "set-feature-route",
+            json!({"feature": "summaries", "mode": "provider", "providerId": cheap, "model": "gpt-4o-mini", "lockVersion": 0}),
+        )
+        .await;
+    assert_eq!(set["mode"], "provider");
+    assert_eq!(set["model"], "gpt-4o-mini");
+    let version = set["lockVersion"].as_i64().unwrap();
+    assert!(version > 0);
+    // The settings tool shows the route and what it does.
+    let settings = admin.ok("get-ai-settings", json!({})).await;
+    assert_eq!(
+        row(&settings, "featureRoutes", "summaries")["providerId"],
+        cheap.as_str()
+    );
+    assert_eq!(
+        row(&settings, "whatRunsWhere", "summaries")["reasonCode"],
+        "feature_route"
+    );
+
+    // Tool errors: stale version 409, unknown feature 400, model not listed 422, member 403.
+    let stale = admin
+        .call(
+            "set-feature-route",
+            json!({"feature": "summaries", "mode": "off", "lockVersion": 0}),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(stale["error"]["status"], 409, "{stale}");
+    let unknown = admin
+        .call(
+            "set-feature-route",
+            json!({"feature": "chat", "mode": "off"}),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(unknown["error"]["status"], 400, "{unknown}");
+    let unlisted = admin
+        .call(
+            "set-feature-route",
+            json!({"feature": "triage", "mode": "provider", "providerId": cheap, "model": "nope"}),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(unlisted["error"]["status"], 422, "{unlisted}");
+    let refused = member
+        .call("clear-feature-route", json!({"feature": "summaries"}))
+        .await
+        .unwrap_err();
+    assert_eq!(refused["error"]["status"], 403, "{refused}");
+
+    let cleared = admin
+        .ok(
+            "clear-feature-route",
+            json!({"feature": "summaries", "lockVersion": version}),
+        )
+        .await;
+    assert_eq!(cleared["mode"], "inherit");
+    assert_eq!(cleared["lockVersion"], 0);
+    assert_eq!(app.audit_count("feature_route.set").await, 1);
+    assert_eq!(app.audit_count("feature_route.cleared").await, 1);
+}
