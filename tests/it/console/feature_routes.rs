@@ -183,6 +183,27 @@ async fn admins_preview_and_apply_a_route_without_javascript_and_members_only_re
     assert!(fragment.contains("Summaries is routed as you chose."));
     assert_eq!(app.audit_count("feature_route.set").await, 2);
 
+    // The Advanced tab names the prompt variant of a feature routed elsewhere.
+    let res = app
+        .post_form(
+            &app.client,
+            TAB,
+            "/orgs/acme/settings/ai/provider/features/triage/route",
+            &[("choice", "platform"), ("model", ""), ("lock_version", "0")],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let advanced = app
+        .get(&app.client, "/orgs/acme/settings/ai/advanced")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let at = advanced.find("id=\"feature-variants\"").expect("the per-feature variants");
+    let table = &advanced[at..];
+    assert!(table.contains("Triage") && table.contains("platform"), "{table}");
+    assert!(!table[..table.find("</table>").unwrap()].contains("Summaries"), "off: no prompt");
+
     // Members see the routes and why, read-only.
     let member = client();
     assert_eq!(
