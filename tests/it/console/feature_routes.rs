@@ -199,10 +199,18 @@ async fn admins_preview_and_apply_a_route_without_javascript_and_members_only_re
         .text()
         .await
         .unwrap();
-    let at = advanced.find("id=\"feature-variants\"").expect("the per-feature variants");
+    let at = advanced
+        .find("id=\"feature-variants\"")
+        .expect("the per-feature variants");
     let table = &advanced[at..];
-    assert!(table.contains("Triage") && table.contains("platform"), "{table}");
-    assert!(!table[..table.find("</table>").unwrap()].contains("Summaries"), "off: no prompt");
+    assert!(
+        table.contains("Triage") && table.contains("platform"),
+        "{table}"
+    );
+    assert!(
+        !table[..table.find("</table>").unwrap()].contains("Summaries"),
+        "off: no prompt"
+    );
 
     // Members see the routes and why, read-only.
     let member = client();
