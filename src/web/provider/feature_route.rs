@@ -13,7 +13,7 @@ use super::super::{Chrome, OrgHeader, Tab, frame::org_frame, tab, urls};
 use super::{
     actions::{answer, refusal},
     activation::ChangeRow,
-    matrix::{self, MatrixRow},
+    matrix::{self, MatrixRow, describe},
     platform,
 };
 use crate::{
@@ -21,7 +21,7 @@ use crate::{
     error::AppResult,
     ops::{
         OpError,
-        providers::{self, ProviderList, RouteChange, RouteChoice, SetRoute, release},
+        providers::{self, RouteChange, RouteChoice, SetRoute, release},
     },
     routing::Feature,
     state::AppState,
@@ -53,24 +53,6 @@ fn choice_of(choice: &str, model: Option<&str>) -> Result<RouteChoice, OpError> 
     match choice.split_once(':') {
         Some(("provider", id)) => RouteChoice::parse("provider", Some(id), model),
         _ => RouteChoice::parse(choice, None, model.filter(|m| !m.trim().is_empty())),
-    }
-}
-
-/// How `choice` reads: "Inherit", "Cheap (gpt-4o-mini)", "Platform", "Off".
-pub(super) fn describe(list: &ProviderList, choice: &RouteChoice) -> String {
-    match choice {
-        RouteChoice::Inherit => "Inherit (the active provider and the policy decide)".to_owned(),
-        RouteChoice::Platform => "Platform default".to_owned(),
-        RouteChoice::Off => "Off".to_owned(),
-        RouteChoice::Provider { id, model } => {
-            let p = list.providers.iter().find(|p| &p.id == id);
-            let name = p.map_or(id.as_str(), |p| p.name.as_str());
-            let model = model
-                .as_deref()
-                .or(p.map(|p| p.default_model.as_str()))
-                .unwrap_or_default();
-            format!("{name} ({model})")
-        }
     }
 }
 

@@ -1,7 +1,10 @@
 //! The "What runs where" matrix of the Provider tab and the activation preview: one row per
 //! AI feature with who serves it, the model and why, straight from [`routing::route`].
 
-use crate::routing::{self, Feature, Policy, Route, Settings};
+use crate::{
+    ops::providers::{ProviderList, RouteChoice},
+    routing::{self, Feature, Policy, Route, Settings},
+};
 
 /// Who serves the platform default (`SWITCHBOARD_PLATFORM_PROVIDER`), as shown.
 pub struct Platform {
@@ -107,4 +110,22 @@ pub fn policy_choices(current: Policy) -> Vec<PolicyChoice> {
             checked: p == current,
         })
         .collect()
+}
+
+/// How `choice` reads: "Inherit", "Cheap (gpt-4o-mini)", "Platform", "Off".
+pub fn describe(list: &ProviderList, choice: &RouteChoice) -> String {
+    match choice {
+        RouteChoice::Inherit => "Inherit (the active provider and the policy decide)".to_owned(),
+        RouteChoice::Platform => "Platform default".to_owned(),
+        RouteChoice::Off => "Off".to_owned(),
+        RouteChoice::Provider { id, model } => {
+            let p = list.providers.iter().find(|p| &p.id == id);
+            let name = p.map_or(id.as_str(), |p| p.name.as_str());
+            let model = model
+                .as_deref()
+                .or(p.map(|p| p.default_model.as_str()))
+                .unwrap_or_default();
+            format!("{name} ({model})")
+        }
+    }
 }

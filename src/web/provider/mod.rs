@@ -248,7 +248,7 @@ async fn render_tab(
         let choice = list
             .route_of(feature)
             .map_or(RouteChoice::Inherit, |r| r.choice.clone());
-        row.route = feature_route::describe(&list, &choice);
+        row.route = matrix::describe(&list, &choice);
         row.route_action = urls::feature_route(slug, feature.id());
         if let RouteChoice::Provider {
             model: Some(model), ..
