@@ -22,6 +22,7 @@ mod rechecks;
 mod roles;
 mod routing_tab;
 mod serve;
+mod service_tokens;
 mod setup;
 mod setup_shared;
 mod skills_tab;
