@@ -148,8 +148,8 @@ fn hint(scope: Scope) -> &'static str {
 /// the order of the scope table, with `checked` ticked.
 fn scope_groups(checked: &[String]) -> Vec<ScopeGroup> {
     let mut groups: Vec<(&'static str, ScopeGroup)> = Vec::new();
-    // `ai:release` is granted only by an operator on the CLI: the console never offers it.
-    for scope in tokens::grantable().filter(|s| *s != Scope::AiRelease) {
+    // `grantable` leaves out `ai:release`: only an operator on the CLI grants it.
+    for scope in tokens::grantable() {
         let name = scope.as_str();
         let (resource, action) = name.split_once(':').unwrap_or((name, ""));
         let item = ScopeBox {
@@ -339,9 +339,8 @@ pub async fn create_token(
     body: web::Form<Vec<(String, String)>>,
 ) -> AppResult<HttpResponse> {
     let form = TokenForm::parse(body.into_inner())?;
-    let kind = TokenKind::parse(&form.kind).ok_or_else(|| {
-        AppError::Validation("kind must be personal or service".to_owned())
-    })?;
+    let kind = TokenKind::parse(&form.kind)
+        .ok_or_else(|| AppError::Validation("kind must be personal or service".to_owned()))?;
     let input = tokens::parse_scopes(&form.scopes).and_then(|scopes| {
         Ok(TokenInput {
             name: form.name.clone(),

@@ -175,7 +175,11 @@ fn check_input(caller: &Caller, input: &TokenInput, kind: TokenKind) -> OpResult
     if input.scopes.is_empty() {
         return Err(OpError::invalid("scopes", "Choose at least one scope."));
     }
-    if let Some(s) = input.scopes.iter().find(|s| !grantable().any(|g| g == **s)) {
+    if let Some(s) = input
+        .scopes
+        .iter()
+        .find(|s| **s != Scope::AiRelease && !grantable().any(|g| g == **s))
+    {
         return Err(OpError::invalid(
             "scopes",
             format!("{s} is for the console only; a token cannot carry it."),

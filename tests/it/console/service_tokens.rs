@@ -25,7 +25,11 @@ async fn seeded() -> TestApp {
     let mia = app.create_user("mia@acme.test", false).await;
     app.create_org(
         "acme",
-        &[(&ada, Role::Admin), (&bob, Role::Admin), (&mia, Role::Member)],
+        &[
+            (&ada, Role::Admin),
+            (&bob, Role::Admin),
+            (&mia, Role::Member),
+        ],
     )
     .await;
     let res = app.login(&app.client, "ada@acme.test", PASSWORD).await;
@@ -112,7 +116,10 @@ async fn a_service_token_outlives_its_creator_and_any_admin_revokes_it() {
 
     // The page (plain HTTP, as without JS) shows the kind and who made it.
     let page = app.get(&app.client, TOKENS).await.text().await.unwrap();
-    assert!(page.contains("<td class=\"kind\">Service token</td>"), "{page}");
+    assert!(
+        page.contains("<td class=\"kind\">Service token</td>"),
+        "{page}"
+    );
     assert!(page.contains("<td class=\"kind\">Personal</td>"));
     assert!(page.contains("the org (created by ada@acme.test)"));
 
@@ -173,7 +180,11 @@ async fn a_service_token_outlives_its_creator_and_any_admin_revokes_it() {
         after.contains("\"kind\":\"service\"") && after.contains("ada@acme.test"),
         "{after}"
     );
-    assert!(events[1].2.contains("\"kind\":\"personal\""), "{:?}", events[1]);
+    assert!(
+        events[1].2.contains("\"kind\":\"personal\""),
+        "{:?}",
+        events[1]
+    );
     let (action, actor, before) = &events[2];
     assert_eq!(action, "token.revoked");
     assert!(before.contains("\"kind\":\"service\""), "{before}");
@@ -237,7 +248,10 @@ async fn ai_release_is_granted_only_by_an_operator_on_the_cli() {
     // The CLI without --service: a personal token never carries ai:release.
     let (code, out, err) = switchboard(&app, &cli(&[], "ai:release"), "").await;
     assert_eq!(code, 1, "{err}");
-    assert!(out.is_empty() && err.contains("only to a service token"), "{err}");
+    assert!(
+        out.is_empty() && err.contains("only to a service token"),
+        "{err}"
+    );
     // --service with an admin scope: refused.
     let (code, out, err) = switchboard(&app, &cli(&["--service"], "skills:create"), "").await;
     assert_eq!(code, 1, "{err}");
