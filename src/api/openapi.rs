@@ -24,7 +24,10 @@ impl Modify for Security {
                     .bearer_format("swb_…")
                     .description(Some(
                         "An API token made on the org's Tokens page or with `switchboard token create`. \
-                         Its scopes are cut at use time to what its creator may do now.",
+                         A personal token's scopes are cut at use time to what its creator may do now; \
+                         a service token (kind `service`) belongs to the org and keeps its scopes \
+                         (`ai:resolve`, `ai:relay`, and `ai:release` only from an operator on the CLI) \
+                         whatever becomes of its creator.",
                     ))
                     .build(),
             ),

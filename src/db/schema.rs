@@ -14,6 +14,7 @@ diesel::table! {
         last_used_at -> Nullable<Timestamptz>,
         revoked_at -> Nullable<Timestamptz>,
         revoked_by -> Nullable<Int8>,
+        kind -> Text,
     }
 }
 

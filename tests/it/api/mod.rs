@@ -6,7 +6,7 @@ mod audit;
 mod auth;
 mod bad_input;
 mod feature_routes;
-mod findings;
+pub(crate) mod findings;
 mod mcp;
 mod mcp_inspector;
 mod mcp_records;
