@@ -17,6 +17,7 @@ pub mod auth;
 pub mod catalog;
 pub mod compat;
 pub mod errors;
+pub mod feature_routes;
 pub mod json;
 pub mod openapi;
 pub mod providers;
@@ -64,6 +65,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .route("/catalog", web::get().to(catalog::get_catalog))
         .configure(providers::routes)
         .configure(settings::routes)
+        .configure(feature_routes::routes)
         .configure(skills::routes)
         .configure(audit::routes)
         .configure(ai_route::routes);

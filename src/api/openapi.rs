@@ -24,7 +24,10 @@ impl Modify for Security {
                     .bearer_format("swb_…")
                     .description(Some(
                         "An API token made on the org's Tokens page or with `switchboard token create`. \
-                         Its scopes are cut at use time to what its creator may do now.",
+                         A personal token's scopes are cut at use time to what its creator may do now; \
+                         a service token (kind `service`) belongs to the org and keeps its scopes \
+                         (`ai:resolve`, `ai:relay`, and `ai:release` only from an operator on the CLI) \
+                         whatever becomes of its creator.",
                     ))
                     .build(),
             ),
@@ -72,11 +75,12 @@ struct ApiDoc;
 
 /// The whole document (without the seed-compatible surfaces).
 pub fn document() -> utoipa::openapi::OpenApi {
-    use super::{ai_route, audit, providers, settings, skills};
+    use super::{ai_route, audit, feature_routes, providers, settings, skills};
     let mut doc = ApiDoc::openapi();
     for part in [
         providers::Doc::openapi(),
         settings::Doc::openapi(),
+        feature_routes::Doc::openapi(),
         skills::Doc::openapi(),
         audit::Doc::openapi(),
         ai_route::Doc::openapi(),
@@ -210,7 +214,8 @@ fn tighten_request_schemas(doc: &mut Value) {
 /// The shared parts of every operation:
 /// - `If-Match` is a string (utoipa writes an optional header as `["string","null"]`, and a
 ///   header is never `null`);
-/// - `GET …/ai/route`'s `feature` is an enum of the features (`routing::Feature`);
+/// - `GET …/ai/route`'s `feature` and the `{feature}` of feature routes are an enum of the
+///   features (`routing::Feature`);
 /// - a create answers with `links` to the record's get, update and delete, so a client
 ///   (schemathesis' stateful phase among them) can chain the calls;
 /// - `429` (the rate limits, on every path) and `503` (the database is out, on every
@@ -254,7 +259,7 @@ pub fn finish(doc: &mut Value) {
                         p["schema"] = json!({"type": "string", "pattern": IF_MATCH});
                     } else if p["in"] == "header" {
                         p["schema"] = json!({"type": "string"});
-                    } else if p["in"] == "query" && p["name"] == "feature" {
+                    } else if (p["in"] == "query" || p["in"] == "path") && p["name"] == "feature" {
                         let features: Vec<&str> = crate::routing::Feature::ALL
                             .iter()
                             .map(|f| f.id())

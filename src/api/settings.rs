@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::{
     auth::ApiCaller,
     errors::ErrorBody,
+    feature_routes::RouteSettingJson,
     json::{etag, if_match, precondition},
     providers::present,
 };
@@ -20,7 +21,7 @@ use crate::{
         providers::platform_default,
         settings::{self as ops, AiSettings, UpdateSettings},
     },
-    routing::{self, Policy, Route},
+    routing::{self, Feature, Policy, ReasonCode, Route},
     state::AppState,
 };
 
@@ -61,6 +62,9 @@ pub struct AiSettingsJson {
     pub prompt_variant: &'static str,
     /// One entry per AI feature of the platform: who serves it now.
     pub what_runs_where: Vec<FeatureRoute>,
+    /// One entry per AI feature: how the org routes it (`inherit` unless a route says
+    /// otherwise; set with `PUT …/ai-settings/features/{feature}`).
+    pub feature_routes: Vec<RouteSettingJson>,
     /// The settings' version (the `ETag` is `"v{lockVersion}"`).
     pub lock_version: i32,
 }
@@ -98,6 +102,8 @@ pub struct FeatureRoute {
     /// One sentence on why.
     #[schema(value_type = String)]
     pub reason: &'static str,
+    /// Why, as a code (shared with `ai/route` and the relay).
+    pub reason_code: ReasonCode,
 }
 
 impl AiSettingsJson {
@@ -108,7 +114,7 @@ impl AiSettingsJson {
             .iter()
             .map(|(feature, route)| {
                 let (provider_id, provider, model) = match route {
-                    Route::Byo(active) => (
+                    Route::Byo(active, _) => (
                         Some(active.id.to_owned()),
                         Some(active.kind.as_str().to_owned()),
                         Some(active.model.to_owned()),
@@ -127,6 +133,7 @@ impl AiSettingsJson {
                     provider,
                     model,
                     reason: route.reason(),
+                    reason_code: route.code(),
                 }
             })
             .collect();
@@ -139,6 +146,10 @@ impl AiSettingsJson {
             insights_enabled: list.insights_enabled,
             prompt_variant: settings.variant.id(),
             what_runs_where,
+            feature_routes: Feature::ALL
+                .iter()
+                .map(|f| RouteSettingJson::of(*f, list.route_of(*f)))
+                .collect(),
             lock_version: settings.lock_version(),
         }
     }

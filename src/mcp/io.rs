@@ -244,3 +244,34 @@ pub struct DeletedOutput {
     pub id: String,
     pub deleted: bool,
 }
+
+/// A feature's route to set (DESIGN.md rule 6).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SetFeatureRoute {
+    /// The feature id: assistant, insights, cicd_generation, incident_analysis, summaries,
+    /// stack_descriptions, triage, severity_grading or fix_proposals.
+    #[schemars(length(min = 1))]
+    pub feature: String,
+    /// inherit (no route), provider, platform or off.
+    #[schemars(length(min = 1))]
+    pub mode: String,
+    /// The org's provider (`aip_…`; mode provider only).
+    pub provider_id: Option<String>,
+    /// A model that provider lists (mode provider only); leave out for its default model.
+    pub model: Option<String>,
+    /// The route's `lockVersion` you saw (from `get-ai-settings`' `featureRoutes`; 0: no
+    /// route yet); leave out to change the current one.
+    pub lock_version: Option<i32>,
+}
+
+/// A feature whose route to clear.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ClearFeatureRoute {
+    /// The feature id (as for set-feature-route).
+    #[schemars(length(min = 1))]
+    pub feature: String,
+    /// The route's `lockVersion` you saw; leave out to clear the current one.
+    pub lock_version: Option<i32>,
+}

@@ -26,6 +26,10 @@ pub enum Scope {
     SkillsDelete,
     AuditRead,
     TokensManage,
+    /// The relay (`/relay/orgs/{org}/features/{feature}/…`).
+    AiRelay,
+    /// The key itself in route answers: granted only by an operator on the CLI.
+    AiRelease,
     AiResolve,
     /// Console-only (no API token carries it): see the org's members.
     MembersList,
@@ -35,7 +39,7 @@ pub enum Scope {
 
 impl Scope {
     /// Every scope, in the order of the enum.
-    pub const ALL: [Scope; 19] = [
+    pub const ALL: [Scope; 21] = [
         Scope::AiProvidersList,
         Scope::AiProvidersGet,
         Scope::AiProvidersCreate,
@@ -52,6 +56,8 @@ impl Scope {
         Scope::SkillsDelete,
         Scope::AuditRead,
         Scope::TokensManage,
+        Scope::AiRelay,
+        Scope::AiRelease,
         Scope::AiResolve,
         Scope::MembersList,
         Scope::MembersManage,
@@ -77,6 +83,8 @@ impl Scope {
             Scope::AuditRead => "audit:read",
             Scope::TokensManage => "tokens:manage",
             Scope::AiResolve => "ai:resolve",
+            Scope::AiRelay => "ai:relay",
+            Scope::AiRelease => "ai:release",
             Scope::MembersList => "members:list",
             Scope::MembersManage => "members:manage",
         }

@@ -6,6 +6,7 @@ mod backup;
 mod balancer;
 mod browser;
 mod browser_audit;
+mod browser_feature_routes;
 mod browser_forms;
 mod browser_invitations;
 mod browser_layout;

@@ -13,11 +13,16 @@ pub const MAX_LIFETIME: TimeDelta = TimeDelta::days(366);
 /// token dies on its own (docs/DECISIONS.md "API tokens").
 pub const DEFAULT_LIFETIME: TimeDelta = TimeDelta::days(90);
 
-/// The scopes an API token may carry: every scope but the console-only member ones.
+/// The scopes an API token may carry: every scope but the console-only member ones and
+/// `ai:release`, which only an operator grants to a service token (`parse_scopes` still
+/// reads it, for the CLI).
 pub fn grantable() -> impl Iterator<Item = Scope> {
-    Scope::ALL
-        .into_iter()
-        .filter(|s| !matches!(s, Scope::MembersList | Scope::MembersManage))
+    Scope::ALL.into_iter().filter(|s| {
+        !matches!(
+            s,
+            Scope::MembersList | Scope::MembersManage | Scope::AiRelease
+        )
+    })
 }
 
 /// The grantable scopes' names, comma-separated: what an error about a scope lists.
@@ -36,7 +41,9 @@ fn grantable_names() -> String {
 pub fn parse_scopes<S: AsRef<str>>(names: &[S]) -> OpResult<Vec<Scope>> {
     let mut scopes = Vec::with_capacity(names.len());
     for name in names.iter().map(|n| n.as_ref().trim()) {
-        match Scope::parse_or_alias(name).filter(|s| grantable().any(|g| g == *s)) {
+        match Scope::parse_or_alias(name)
+            .filter(|s| *s == Scope::AiRelease || grantable().any(|g| g == *s))
+        {
             Some(scope) if scopes.contains(&scope) => {}
             Some(scope) => scopes.push(scope),
             None => {

@@ -27,7 +27,9 @@ use crate::{
     provider_ops::{BAD_KEY, GOOD_KEY, anthropic_mock},
 };
 
-pub const TOOLS: [&str; 18] = [
+pub const TOOLS: [&str; 20] = [
+    "set-feature-route",
+    "clear-feature-route",
     "get-catalog",
     "list-ai-providers",
     "list-provider-models",

@@ -25,6 +25,11 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/orgs/{org}/providers/deactivate"),
     ("get", "/api/v1/orgs/{org}/ai-settings"),
     ("patch", "/api/v1/orgs/{org}/ai-settings"),
+    ("put", "/api/v1/orgs/{org}/ai-settings/features/{feature}"),
+    (
+        "delete",
+        "/api/v1/orgs/{org}/ai-settings/features/{feature}",
+    ),
     ("get", "/api/v1/orgs/{org}/skills"),
     ("post", "/api/v1/orgs/{org}/skills"),
     ("get", "/api/v1/orgs/{org}/skills/{id}"),
