@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     auth::ApiCaller,
-    errors::ErrorBody,
+    errors::{BadRequest, Conflict, ErrorBody, Guarded, JsonBody, PreconditionFailed},
     json::{etag, if_match},
 };
 use crate::{
@@ -155,14 +155,10 @@ async fn answer(
         (status = 200, description = "The route now", body = RouteSettingJson, headers(
             ("ETag" = String, description = "The route's new version"),
         )),
-        (status = 400, description = "Bad input: an unknown feature (the message lists the ids), mode or body", body = ErrorBody),
-        (status = 401, description = "No valid token or session", body = ErrorBody),
-        (status = 403, description = "The token lacks a scope, or a session request lacks the CSRF header", body = ErrorBody),
-        (status = 404, description = "No such org, or no such provider in it", body = ErrorBody),
-        (status = 409, description = "Someone else changed the route (or the provider) meanwhile", body = ErrorBody),
-        (status = 412, description = "If-Match names no version", body = ErrorBody),
-        (status = 413, description = "The body is over 64 KiB", body = ErrorBody),
-        (status = 415, description = "The body is not JSON", body = ErrorBody),
+        Guarded,
+        JsonBody,
+        (status = 409, response = Conflict),
+        (status = 412, response = PreconditionFailed),
         (status = 422, description = "The provider has no key, lacks tool calling for a tool-using feature, or failed its live check with that model; or a platform route under policy strict. Nothing was changed", body = ErrorBody),
     ),
     security(
@@ -213,12 +209,10 @@ pub async fn set_feature_route(
         (status = 200, description = "The route now (inherit)", body = RouteSettingJson, headers(
             ("ETag" = String, description = "\"v0\": no route"),
         )),
-        (status = 400, description = "An unknown feature (the message lists the ids)", body = ErrorBody),
-        (status = 401, description = "No valid token or session", body = ErrorBody),
-        (status = 403, description = "The token lacks a scope, or a session request lacks the CSRF header", body = ErrorBody),
-        (status = 404, description = "No such org (or not the token's)", body = ErrorBody),
-        (status = 409, description = "Someone else changed the route meanwhile", body = ErrorBody),
-        (status = 412, description = "If-Match names no version", body = ErrorBody),
+        (status = 400, response = BadRequest),
+        Guarded,
+        (status = 409, response = Conflict),
+        (status = 412, response = PreconditionFailed),
     ),
     security(
         ("bearer" = ["settings:get", "settings:update"]),
