@@ -1,12 +1,12 @@
 //! The routing decision's cost (issue 9: under 1 µs per decision). Not a test: run with
 //! `cargo bench --bench routing`. Times every (kind × supports_tools × policy × insights ×
-//! feature) decision many times over and prints ns per decision, best of five rounds.
+//! routes × feature) decision many times over and prints ns per decision, best of five rounds.
 
 use std::hint::black_box;
 use std::time::Instant;
 
 use switchboard::providers::ProviderKind;
-use switchboard::routing::{Active, Feature, Policy, Settings, route};
+use switchboard::routing::{Active, Feature, Policy, Rule, Rules, Settings, route};
 
 fn main() {
     if std::env::args().any(|a| a == "--list") {
@@ -27,6 +27,27 @@ fn main() {
                             model: "m",
                             supports_tools,
                         }),
+                        rules: Rules::INHERIT,
+                    });
+                    // The same with routes: summaries to another provider, triage to the
+                    // platform, fix proposals off.
+                    cases.push(Settings {
+                        policy,
+                        insights_enabled,
+                        active: None,
+                        rules: Rules::INHERIT
+                            .with(
+                                Feature::Summaries,
+                                Rule::Provider(Active {
+                                    id: "aip_01JBENCHROUTEROUTEROUTEROUT",
+                                    name: "Routed",
+                                    kind,
+                                    model: "small",
+                                    supports_tools,
+                                }),
+                            )
+                            .with(Feature::Triage, Rule::Platform)
+                            .with(Feature::FixProposals, Rule::Off),
                     });
                 }
             }
@@ -43,7 +64,7 @@ fn main() {
                 for feature in Feature::ALL {
                     if matches!(
                         route(black_box(settings), black_box(feature)),
-                        switchboard::routing::Route::Byo(_)
+                        switchboard::routing::Route::Byo(..)
                     ) {
                         byo += 1;
                     }

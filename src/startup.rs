@@ -131,6 +131,7 @@ impl Application {
             None => None,
         };
         let app_state = state.clone();
+        let compat_apis = config.compat_apis;
         let mut server = HttpServer::new(move || {
             let sessions = || {
                 SessionMiddleware::builder(store.clone(), session_key.clone())
@@ -167,7 +168,7 @@ impl Application {
                 .configure(console::public_routes)
                 // The machine-facing stack: bearer tokens (or the session with the CSRF
                 // header) and JSON errors.
-                .service(crate::api::v1(sessions()))
+                .service(crate::api::v1(sessions(), compat_apis))
                 .service(crate::mcp::scope())
                 // The console stack: session + CSRF around every page and form. Last, as
                 // its empty prefix matches every path the others did not take.

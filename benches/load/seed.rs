@@ -301,6 +301,7 @@ pub async fn api_tokens(url: &str, measured_orgs: usize) -> anyhow::Result<Vec<S
             prefix: &prefix,
             created_at: Utc::now(),
             expires_at: None,
+            kind: "personal",
         }
         .insert(&mut conn)
         .await

@@ -237,6 +237,7 @@ async fn settings_token(url: &str) -> anyhow::Result<String> {
         prefix: &prefix,
         created_at: Utc::now(),
         expires_at: None,
+        kind: "personal",
     }
     .insert(&mut conn)
     .await?;

@@ -3,6 +3,7 @@
 //! tokens only). A thin translation of `ops::providers::release::resolve_route`, which
 //! decides, opens the key and records the release. Every answer is `Cache-Control: no-store`.
 
+use crate::api::errors::{BadRequest, Guarded};
 use actix_web::{HttpResponse, http::header, web};
 use secrecy::ExposeSecret as _;
 use serde::{Deserialize, Serialize};
@@ -11,7 +12,7 @@ use super::{auth::ApiCaller, errors::ErrorBody};
 use crate::{
     error::AppError,
     ops::providers::release::{self, Resolution, Served},
-    routing::PlatformReason,
+    routing::ReasonCode,
     state::AppState,
 };
 
@@ -24,7 +25,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 #[derive(utoipa::OpenApi)]
 #[openapi(
     paths(resolve_route),
-    components(schemas(RouteAnswer, RouteProvider, Credential)),
+    components(schemas(RouteAnswer, RouteProvider, Credential, ReasonCode)),
     tags((name = "routing", description = "Route resolution for the platform's AI services")),
 )]
 pub struct Doc;
@@ -47,10 +48,11 @@ pub struct RouteAnswer {
     pub served_by: &'static str,
     /// One sentence on why.
     pub reason: &'static str,
-    /// Why the platform serves it: `no_provider` or `tools_fallback` (platform only).
-    #[schema(value_type = Option<String>, example = "no_provider")]
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason_code: Option<PlatformReason>,
+    /// Why, as a code shared with What-runs-where and the relay's refusals:
+    /// `active_provider` or `feature_route` (byo), `no_provider`, `tools_fallback` or
+    /// `feature_route` (platform).
+    #[schema(example = "feature_route")]
+    pub reason_code: ReasonCode,
     /// The org's provider (`byo` only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub provider: Option<RouteProvider>,
@@ -91,7 +93,7 @@ impl From<Resolution> for RouteAnswer {
                 feature,
                 served_by: "byo",
                 reason: r.reason,
-                reason_code: None,
+                reason_code: r.code,
                 provider: Some(RouteProvider {
                     id: provider.id,
                     name: provider.name,
@@ -104,11 +106,11 @@ impl From<Resolution> for RouteAnswer {
                     api_key: k.expose_secret().to_owned(),
                 }),
             },
-            Served::Platform(why) => RouteAnswer {
+            Served::Platform => RouteAnswer {
                 feature,
                 served_by: "platform",
                 reason: r.reason,
-                reason_code: Some(why),
+                reason_code: r.code,
                 provider: None,
                 credential: None,
             },
@@ -131,10 +133,8 @@ impl From<Resolution> for RouteAnswer {
     ),
     responses(
         (status = 200, description = "Who serves the feature (no-store)", body = RouteAnswer),
-        (status = 400, description = "No feature, or an unknown one (the message lists the ids)", body = ErrorBody),
-        (status = 401, description = "No valid token", body = ErrorBody),
-        (status = 403, description = "The token lacks ai:resolve, or the caller is a console session", body = ErrorBody),
-        (status = 404, description = "No such org for this token", body = ErrorBody),
+        Guarded,
+        (status = 400, response = BadRequest),
         (status = 409, description = "Unavailable for this org (fails closed), with the reason; or the settings changed meanwhile", body = ErrorBody),
     ),
     security(("bearer" = ["ai:resolve"])),

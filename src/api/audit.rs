@@ -3,10 +3,11 @@
 //! operation: the same filters (`family`, `actor`, `from`, `to`), the same cursor, the same
 //! masking (key previews only for callers who see them, "set"/"none" for everyone else).
 
+use crate::api::errors::{BadRequest, Guarded};
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
-use super::{auth::ApiCaller, errors::ErrorBody};
+use super::auth::ApiCaller;
 use crate::{
     error::AppError,
     ops::trail::{self, EventView, Filter, TrailQuery},
@@ -126,10 +127,8 @@ impl From<EventView> for AuditEventJson {
     ),
     responses(
         (status = 200, description = "A page of events", body = AuditPage),
-        (status = 400, description = "A malformed cursor, limit, family or date", body = ErrorBody),
-        (status = 401, description = "No valid token or session", body = ErrorBody),
-        (status = 403, description = "Lacks audit:read", body = ErrorBody),
-        (status = 404, description = "No such org for this caller", body = ErrorBody),
+        Guarded,
+        (status = 400, response = BadRequest),
     ),
     security(("bearer" = ["audit:read"]), ("session" = [])),
 )]

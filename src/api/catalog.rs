@@ -1,6 +1,7 @@
 //! `GET /api/v1/catalog`: the provider kinds and what each needs (DESIGN.md "Provider
 //! catalog"). Any authenticated caller may read it; it holds no org data.
 
+use crate::api::errors::Unauthenticated;
 use actix_web::HttpResponse;
 
 use super::auth::ApiCaller;
@@ -20,7 +21,7 @@ pub struct Catalog {
     tag = "catalog",
     responses(
         (status = 200, description = "The catalog", body = Catalog),
-        (status = 401, description = "No valid token or session", body = super::errors::ErrorBody),
+        (status = 401, response = Unauthenticated),
     ),
     security(("bearer" = []), ("session" = [])),
 )]

@@ -15,7 +15,9 @@ pub mod ai_route;
 pub mod audit;
 pub mod auth;
 pub mod catalog;
+pub mod compat;
 pub mod errors;
+pub mod feature_routes;
 pub mod json;
 pub mod openapi;
 pub mod providers;
@@ -36,11 +38,20 @@ pub fn is_api_path(path: &str) -> bool {
 }
 
 /// The `/api/v1` scope: session (for console callers) around the CSRF check for
-/// session-authenticated unsafe requests, around the endpoints.
-pub fn v1<S: SessionStore + 'static>(sessions: SessionMiddleware<S>) -> impl HttpServiceFactory {
+/// session-authenticated unsafe requests, around the endpoints. `compat_apis`
+/// (`SWITCHBOARD_COMPAT_APIS=on`) adds the seed-compatible surfaces ([`compat`]).
+pub fn v1<S: SessionStore + 'static>(
+    sessions: SessionMiddleware<S>,
+    compat_apis: bool,
+) -> impl HttpServiceFactory {
     web::scope("/api/v1")
         .app_data(json::json_config())
         .configure(routes)
+        .configure(|cfg| {
+            if compat_apis {
+                compat::routes(cfg);
+            }
+        })
         .default_service(web::to(no_endpoint))
         .wrap(from_fn(auth::session_csrf))
         .wrap(sessions)
@@ -54,6 +65,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .route("/catalog", web::get().to(catalog::get_catalog))
         .configure(providers::routes)
         .configure(settings::routes)
+        .configure(feature_routes::routes)
         .configure(skills::routes)
         .configure(audit::routes)
         .configure(ai_route::routes);

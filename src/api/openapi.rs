@@ -9,7 +9,7 @@ use utoipa::{
     openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme},
 };
 
-use super::errors::{ErrorBody, ErrorDetail};
+use super::errors::{self, ErrorBody, ErrorDetail};
 
 struct Security;
 
@@ -24,7 +24,10 @@ impl Modify for Security {
                     .bearer_format("swb_…")
                     .description(Some(
                         "An API token made on the org's Tokens page or with `switchboard token create`. \
-                         Its scopes are cut at use time to what its creator may do now.",
+                         A personal token's scopes are cut at use time to what its creator may do now; \
+                         a service token (kind `service`) belongs to the org and keeps its scopes \
+                         (`ai:resolve`, `ai:relay`, and `ai:release` only from an operator on the CLI) \
+                         whatever becomes of its creator.",
                     ))
                     .build(),
             ),
@@ -48,7 +51,20 @@ impl Modify for Security {
         version = "1",
     ),
     paths(serve, super::catalog::get_catalog),
-    components(schemas(ErrorBody, ErrorDetail)),
+    components(
+        schemas(ErrorBody, ErrorDetail),
+        responses(
+            errors::BadRequest,
+            errors::Unauthenticated,
+            errors::Forbidden,
+            errors::NotFound,
+            errors::MethodNotAllowed,
+            errors::Conflict,
+            errors::PreconditionFailed,
+            errors::TooLarge,
+            errors::UnsupportedMediaType
+        )
+    ),
     modifiers(&Security),
     tags(
         (name = "catalog", description = "Provider kinds"),
@@ -57,19 +73,28 @@ impl Modify for Security {
 )]
 struct ApiDoc;
 
-/// The whole document.
+/// The whole document (without the seed-compatible surfaces).
 pub fn document() -> utoipa::openapi::OpenApi {
-    use super::{ai_route, audit, providers, settings, skills};
+    use super::{ai_route, audit, feature_routes, providers, settings, skills};
     let mut doc = ApiDoc::openapi();
     for part in [
         providers::Doc::openapi(),
         settings::Doc::openapi(),
+        feature_routes::Doc::openapi(),
         skills::Doc::openapi(),
         audit::Doc::openapi(),
         ai_route::Doc::openapi(),
     ] {
         doc.merge(part);
     }
+    doc
+}
+
+/// The document as a server with `SWITCHBOARD_COMPAT_APIS=on` serves it: [`document`] and
+/// the seed-compatible surfaces under their own tags.
+pub fn document_with_compat() -> utoipa::openapi::OpenApi {
+    let mut doc = document();
+    doc.merge(super::compat::openapi());
     doc
 }
 
@@ -81,9 +106,13 @@ pub fn document() -> utoipa::openapi::OpenApi {
     responses((status = 200, description = "The OpenAPI 3.1 document", content_type = "application/json")),
     security(()),
 )]
-pub async fn serve() -> HttpResponse {
+pub async fn serve(state: actix_web::web::Data<crate::state::AppState>) -> HttpResponse {
     static DOCUMENT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    let body = DOCUMENT.get_or_init(|| document_json().to_string());
+    static WITH_COMPAT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let body = match state.config.compat_apis {
+        false => DOCUMENT.get_or_init(|| document_json().to_string()),
+        true => WITH_COMPAT.get_or_init(|| document_json_with_compat().to_string()),
+    };
     HttpResponse::Ok()
         .content_type("application/json")
         .body(body.clone())
@@ -97,17 +126,101 @@ pub fn document_json() -> Value {
     doc
 }
 
+/// [`document_json`] with the seed-compatible surfaces.
+pub fn document_json_with_compat() -> Value {
+    let mut doc =
+        serde_json::to_value(document_with_compat()).expect("the OpenAPI document serialises");
+    finish(&mut doc);
+    super::compat::add_links(&mut doc);
+    super::compat::flatten_bodies(&mut doc);
+    doc
+}
+
 const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
+
+/// `If-Match` as the server reads it: `*` or one of its own ETags, `"v{lockVersion}"`
+/// (weak or not); anything else is a 412.
+const IF_MATCH: &str = r#"^(\*|(W/)?"v[0-9]{1,9}")$"#;
+
+/// Text without control characters (`web::edge` refuses them in every query parameter and
+/// JSON string: 400).
+const SINGLE_LINE: &str = r"^[^\u0000-\u001F\u007F-\u009F]*$";
+
+/// Multi-line text (`web::edge::MULTI_LINE_FIELDS`): tab, LF and CR allowed too.
+const MULTI_LINE: &str = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$";
+
+/// A name: single-line, without the invisible characters of `ops::names`, and not blank
+/// (names are trimmed, and an empty one is refused).
+const NAME: &str = concat!(
+    r"^[^\u0000-\u001F\u007F-\u009F\u200B\u202A-\u202E\u2066-\u2069\uFEFF]*",
+    r"[^\s\u0000-\u001F\u007F-\u009F\u200B\u202A-\u202E\u2066-\u2069\uFEFF]",
+    r"[^\u0000-\u001F\u007F-\u009F\u200B\u202A-\u202E\u2066-\u2069\uFEFF]*$"
+);
+
+/// Markdown instructions: multi-line and not blank.
+const INSTRUCTIONS: &str = concat!(
+    r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*",
+    r"[^\s\u0000-\u001F\u007F-\u009F]",
+    r"[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$"
+);
+
+/// The request bodies' schemas, as strict as the server (schemathesis' positive and
+/// negative phases hold the document to that): every string gets the control-character
+/// rule of `web::edge`, names and instructions may not be blank, and a provider body may
+/// not carry both `apiKey` and `secretId`.
+fn tighten_request_schemas(doc: &mut Value) {
+    let Some(schemas) = doc["components"]["schemas"].as_object_mut() else {
+        return;
+    };
+    for (schema, key_choice) in [
+        ("NewProvider", true),
+        ("ProviderPatch", true),
+        ("ConfigInput", false),
+        ("NewSkillJson", false),
+        ("SkillPatch", false),
+        ("SettingsPatch", false),
+    ] {
+        let Some(s) = schemas.get_mut(schema) else {
+            continue;
+        };
+        if let Some(props) = s.get_mut("properties").and_then(Value::as_object_mut) {
+            for (field, p) in props.iter_mut() {
+                let is_string = p["type"] == "string"
+                    || p["type"]
+                        .as_array()
+                        .is_some_and(|t| t.iter().any(|t| t == "string"));
+                if !is_string || p.get("pattern").is_some() || p.get("enum").is_some() {
+                    continue;
+                }
+                let pattern = match field.as_str() {
+                    "name" => NAME,
+                    "instructions" => INSTRUCTIONS,
+                    "description" => MULTI_LINE,
+                    _ => SINGLE_LINE,
+                };
+                p["pattern"] = json!(pattern);
+            }
+        }
+        if key_choice {
+            s["not"] = json!({
+                "description": "Send either apiKey or secretId, not both.",
+                "required": ["apiKey", "secretId"],
+                "properties": {"apiKey": {"type": "string"}, "secretId": {"type": "string"}}
+            });
+        }
+    }
+}
 
 /// The shared parts of every operation:
 /// - `If-Match` is a string (utoipa writes an optional header as `["string","null"]`, and a
 ///   header is never `null`);
-/// - `GET …/ai/route`'s `feature` is an enum of the features (`routing::Feature`);
+/// - `GET …/ai/route`'s `feature` and the `{feature}` of feature routes are an enum of the
+///   features (`routing::Feature`);
 /// - a create answers with `links` to the record's get, update and delete, so a client
 ///   (schemathesis' stateful phase among them) can chain the calls;
 /// - `429` (the rate limits, on every path) and `503` (the database is out, on every
-///   authenticated one: the caller is looked up there) with `Retry-After`, as shared
-///   responses.
+///   authenticated one: the caller is looked up there) with `Retry-After`, and `500` (a
+///   server fault, anywhere), as shared responses.
 pub fn finish(doc: &mut Value) {
     let retry = |description: &str| {
         json!({
@@ -124,9 +237,14 @@ pub fn finish(doc: &mut Value) {
         retry("Over the rate limit (per client address and per token)");
     components["responses"]["Unavailable"] =
         retry("The database cannot be reached right now; nothing was changed");
+    components["responses"]["Internal"] = json!({
+        "description": "A fault on the server's side (logged); a change in progress was not applied",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+    });
     for (create, record) in [("create_provider", "provider"), ("create_skill", "skill")] {
         add_links(doc, create, record);
     }
+    tighten_request_schemas(doc);
     let Some(paths) = doc["paths"].as_object_mut() else {
         return;
     };
@@ -137,14 +255,22 @@ pub fn finish(doc: &mut Value) {
             };
             if let Some(params) = op.get_mut("parameters").and_then(Value::as_array_mut) {
                 for p in params.iter_mut() {
-                    if p["in"] == "header" {
+                    if p["in"] == "header" && p["name"] == "If-Match" {
+                        p["schema"] = json!({"type": "string", "pattern": IF_MATCH});
+                    } else if p["in"] == "header" {
                         p["schema"] = json!({"type": "string"});
-                    } else if p["in"] == "query" && p["name"] == "feature" {
+                    } else if (p["in"] == "query" || p["in"] == "path") && p["name"] == "feature" {
                         let features: Vec<&str> = crate::routing::Feature::ALL
                             .iter()
                             .map(|f| f.id())
                             .collect();
                         p["schema"] = json!({"type": "string", "enum": features});
+                    } else if p["in"] == "query"
+                        && matches!(p["name"].as_str(), Some("from" | "to"))
+                    {
+                        p["schema"] = json!({"type": "string", "pattern": r"^([0-9]{4}-[0-9]{2}-[0-9]{2})?$"});
+                    } else if p["in"] == "query" && p["schema"]["type"] == "string" {
+                        p["schema"]["pattern"] = json!(SINGLE_LINE);
                     }
                 }
             }
@@ -157,6 +283,7 @@ pub fn finish(doc: &mut Value) {
                 });
             let responses = op.entry("responses").or_insert_with(|| json!({}));
             responses["429"] = json!({"$ref": "#/components/responses/TooManyRequests"});
+            responses["500"] = json!({"$ref": "#/components/responses/Internal"});
             if authenticated {
                 responses["503"] = json!({"$ref": "#/components/responses/Unavailable"});
             }
@@ -165,10 +292,11 @@ pub fn finish(doc: &mut Value) {
 }
 
 /// The methods `/api/v1` serves at `pattern` (a route template such as
-/// `/api/v1/orgs/{org}/providers/{id}`), for a 405's `Allow`.
+/// `/api/v1/orgs/{org}/providers/{id}`), for a 405's `Allow`. The seed-compatible paths are
+/// among them: a request only matches their templates when they are served.
 pub fn allowed(pattern: &str) -> Option<String> {
     static PATHS: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
-    let paths = PATHS.get_or_init(|| document_json()["paths"].take());
+    let paths = PATHS.get_or_init(|| document_json_with_compat()["paths"].take());
     let item = paths.get(pattern)?;
     let methods: Vec<String> = METHODS
         .iter()

@@ -12,6 +12,7 @@
 mod body;
 mod models;
 
+use crate::api::errors::{Conflict, Guarded, JsonBody, PreconditionFailed};
 use actix_web::{
     HttpRequest, HttpResponse,
     http::header::{self, ETag},
@@ -34,7 +35,7 @@ use crate::{
     error::AppError,
     ops::{
         Caller,
-        providers::{self as ops, KeyInput, ProviderInput, ProviderView},
+        providers::{self as ops, KeyInput, ProviderView},
     },
     state::AppState,
 };
@@ -135,9 +136,7 @@ fn key_input(api_key: Option<String>, secret_id: Option<String>) -> Result<KeyIn
     params(("org" = String, Path, description = "The org's slug")),
     responses(
         (status = 200, description = "The org's providers", body = ProviderListJson),
-        (status = 401, description = "No valid token or session", body = ErrorBody),
-        (status = 403, description = "The token lacks the scope", body = ErrorBody),
-        (status = 404, description = "No such org (or not the token's)", body = ErrorBody),
+        Guarded,
     ),
     security(("bearer" = ["aiProviders:list"]), ("session" = [])),
 )]
@@ -169,12 +168,8 @@ pub async fn list_providers(
             ("ETag" = String, description = "The record's version"),
             ("Location" = String, description = "The new record's URL"),
         )),
-        (status = 400, description = "Bad input (a field, a malformed body, an unknown secretId)", body = ErrorBody),
-        (status = 401, description = "No valid token or session", body = ErrorBody),
-        (status = 403, description = "The token lacks the scope, or a session request lacks the CSRF header", body = ErrorBody),
-        (status = 404, description = "No such org (or not the token's)", body = ErrorBody),
-        (status = 413, description = "The body is over 64 KiB", body = ErrorBody),
-        (status = 415, description = "The body is not JSON", body = ErrorBody),
+        Guarded,
+        JsonBody,
         (status = 422, description = "The live check failed, or the linked key may not go to this host; nothing was saved", body = ErrorBody),
     ),
     security(("bearer" = ["aiProviders:create"]), ("session" = [])),
@@ -184,21 +179,7 @@ pub async fn create_provider(
     state: web::Data<AppState>,
     body: web::Json<NewProvider>,
 ) -> Result<HttpResponse, AppError> {
-    let body = body.into_inner();
-    let kind = body::kind(&body.provider)?;
-    let config = body.config.unwrap_or_default();
-    let input = ProviderInput {
-        kind,
-        name: body.name,
-        default_model: body.default_model,
-        base_url: body.base_url,
-        deployment: config.deployment.flatten(),
-        api_version: config.api_version.flatten(),
-        region: config.region.flatten(),
-        supports_tools: config.supports_tools.unwrap_or(false),
-        key: key_input(body.api_key, body.secret_id)?,
-        save_unverified: body.save_unverified,
-    };
+    let input = body.into_inner().into_input()?;
     let view = ops::create_provider(&state, &caller, input).await?;
     let org = org_slug(&caller)?;
     Ok(HttpResponse::Created()
@@ -223,9 +204,7 @@ pub async fn create_provider(
         (status = 200, description = "The provider", body = ProviderJson, headers(
             ("ETag" = String, description = "The record's version"),
         )),
-        (status = 401, description = "No valid token or session", body = ErrorBody),
-        (status = 403, description = "The token lacks the scope", body = ErrorBody),
-        (status = 404, description = "No such provider in this org", body = ErrorBody),
+        Guarded,
     ),
     security(("bearer" = ["aiProviders:get"]), ("session" = [])),
 )]
@@ -259,14 +238,10 @@ pub async fn get_provider(
         (status = 200, description = "Saved", body = ProviderJson, headers(
             ("ETag" = String, description = "The record's new version"),
         )),
-        (status = 400, description = "Bad input (a field, a malformed body, an unknown secretId)", body = ErrorBody),
-        (status = 401, description = "No valid token or session", body = ErrorBody),
-        (status = 403, description = "The token lacks a scope, or a session request lacks the CSRF header", body = ErrorBody),
-        (status = 404, description = "No such provider in this org", body = ErrorBody),
-        (status = 409, description = "Someone else changed it meanwhile; nothing was saved", body = ErrorBody),
-        (status = 412, description = "If-Match names another version; nothing was saved", body = ErrorBody),
-        (status = 413, description = "The body is over 64 KiB", body = ErrorBody),
-        (status = 415, description = "The body is not JSON", body = ErrorBody),
+        Guarded,
+        JsonBody,
+        (status = 412, response = PreconditionFailed),
+        (status = 409, response = Conflict),
         (status = 422, description = "The live check failed, or the key must be entered again; nothing was saved", body = ErrorBody),
     ),
     security(("bearer" = ["aiProviders:get", "aiProviders:update"]), ("session" = [])),
@@ -301,11 +276,9 @@ pub async fn update_provider(
     ),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, description = "No valid token or session", body = ErrorBody),
-        (status = 403, description = "The token lacks the scope, or a session request lacks the CSRF header", body = ErrorBody),
-        (status = 404, description = "No such provider in this org", body = ErrorBody),
+        Guarded,
+        (status = 412, response = PreconditionFailed),
         (status = 409, description = "It is the active provider", body = ErrorBody),
-        (status = 412, description = "If-Match names another version; nothing was deleted", body = ErrorBody),
     ),
     security(("bearer" = ["aiProviders:delete"]), ("session" = [])),
 )]
@@ -338,9 +311,7 @@ pub async fn delete_provider(
         (status = 200, description = "The check's outcome and the provider with it recorded", body = Tested, headers(
             ("ETag" = String, description = "The record's version"),
         )),
-        (status = 401, description = "No valid token or session", body = ErrorBody),
-        (status = 403, description = "The token lacks the scope, or a session request lacks the CSRF header", body = ErrorBody),
-        (status = 404, description = "No such provider in this org", body = ErrorBody),
+        Guarded,
         (status = 422, description = "The stored key can't be opened; enter it again", body = ErrorBody),
     ),
     security(("bearer" = ["aiProviders:test"]), ("session" = [])),
@@ -374,9 +345,7 @@ pub async fn test_provider(
         (status = 200, description = "Active", body = ProviderJson, headers(
             ("ETag" = String, description = "The record's version"),
         )),
-        (status = 401, description = "No valid token or session", body = ErrorBody),
-        (status = 403, description = "The token lacks the scope, or a session request lacks the CSRF header", body = ErrorBody),
-        (status = 404, description = "No such provider in this org", body = ErrorBody),
+        Guarded,
         (status = 422, description = "No key, or the live check failed; nothing changed", body = ErrorBody),
     ),
     security(("bearer" = ["aiProviders:activate"]), ("session" = [])),
@@ -399,9 +368,7 @@ pub async fn activate_provider(
     params(("org" = String, Path, description = "The org's slug")),
     responses(
         (status = 200, description = "The platform default serves the org", body = Deactivated),
-        (status = 401, description = "No valid token or session", body = ErrorBody),
-        (status = 403, description = "The token lacks the scope, or a session request lacks the CSRF header", body = ErrorBody),
-        (status = 404, description = "No such org (or not the token's)", body = ErrorBody),
+        Guarded,
     ),
     security(("bearer" = ["aiProviders:activate"]), ("session" = [])),
 )]

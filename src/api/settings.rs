@@ -4,12 +4,14 @@
 //! `ops::settings::update_settings`, which hands each setting to the operation that owns it.
 //! The record's `ETag` is the settings row's version.
 
+use crate::api::errors::{Conflict, Guarded, JsonBody, PreconditionFailed};
 use actix_web::{HttpRequest, HttpResponse, http::header::ETag, web};
 use serde::{Deserialize, Serialize};
 
 use super::{
     auth::ApiCaller,
     errors::ErrorBody,
+    feature_routes::RouteSettingJson,
     json::{etag, if_match, precondition},
     providers::present,
 };
@@ -19,7 +21,7 @@ use crate::{
         providers::platform_default,
         settings::{self as ops, AiSettings, UpdateSettings},
     },
-    routing::{self, Policy, Route},
+    routing::{self, Feature, Policy, ReasonCode, Route},
     state::AppState,
 };
 
@@ -60,6 +62,9 @@ pub struct AiSettingsJson {
     pub prompt_variant: &'static str,
     /// One entry per AI feature of the platform: who serves it now.
     pub what_runs_where: Vec<FeatureRoute>,
+    /// One entry per AI feature: how the org routes it (`inherit` unless a route says
+    /// otherwise; set with `PUT …/ai-settings/features/{feature}`).
+    pub feature_routes: Vec<RouteSettingJson>,
     /// The settings' version (the `ETag` is `"v{lockVersion}"`).
     pub lock_version: i32,
 }
@@ -97,6 +102,8 @@ pub struct FeatureRoute {
     /// One sentence on why.
     #[schema(value_type = String)]
     pub reason: &'static str,
+    /// Why, as a code (shared with `ai/route` and the relay).
+    pub reason_code: ReasonCode,
 }
 
 impl AiSettingsJson {
@@ -107,7 +114,7 @@ impl AiSettingsJson {
             .iter()
             .map(|(feature, route)| {
                 let (provider_id, provider, model) = match route {
-                    Route::Byo(active) => (
+                    Route::Byo(active, _) => (
                         Some(active.id.to_owned()),
                         Some(active.kind.as_str().to_owned()),
                         Some(active.model.to_owned()),
@@ -126,6 +133,7 @@ impl AiSettingsJson {
                     provider,
                     model,
                     reason: route.reason(),
+                    reason_code: route.code(),
                 }
             })
             .collect();
@@ -138,6 +146,10 @@ impl AiSettingsJson {
             insights_enabled: list.insights_enabled,
             prompt_variant: settings.variant.id(),
             what_runs_where,
+            feature_routes: Feature::ALL
+                .iter()
+                .map(|f| RouteSettingJson::of(*f, list.route_of(*f)))
+                .collect(),
             lock_version: settings.lock_version(),
         }
     }
@@ -178,9 +190,7 @@ fn answer(state: &AppState, settings: &AiSettings) -> HttpResponse {
         (status = 200, description = "The settings", body = AiSettingsJson, headers(
             ("ETag" = String, description = "The settings' version"),
         )),
-        (status = 401, description = "No valid token or session", body = ErrorBody),
-        (status = 403, description = "The token lacks the scope", body = ErrorBody),
-        (status = 404, description = "No such org (or not the token's)", body = ErrorBody),
+        Guarded,
     ),
     security(("bearer" = ["settings:get"]), ("session" = [])),
 )]
@@ -209,15 +219,11 @@ pub async fn get_ai_settings(
         (status = 200, description = "The settings now", body = AiSettingsJson, headers(
             ("ETag" = String, description = "The settings' new version"),
         )),
-        (status = 400, description = "Bad input (a malformed body, an unknown policy or provider)", body = ErrorBody),
-        (status = 401, description = "No valid token or session", body = ErrorBody),
-        (status = 403, description = "The token lacks a scope, or a session request lacks the CSRF header", body = ErrorBody),
-        (status = 404, description = "No such org (or not the token's)", body = ErrorBody),
-        (status = 409, description = "Someone else changed the settings meanwhile", body = ErrorBody),
-        (status = 412, description = "If-Match names another version; nothing was changed", body = ErrorBody),
-        (status = 413, description = "The body is over 64 KiB", body = ErrorBody),
-        (status = 415, description = "The body is not JSON", body = ErrorBody),
-        (status = 422, description = "The provider to activate has no key or failed its live check; nothing was changed", body = ErrorBody),
+        Guarded,
+        JsonBody,
+        (status = 412, response = PreconditionFailed),
+        (status = 409, response = Conflict),
+        (status = 422, description = "The provider to activate does not exist in this org, has no key or failed its live check; nothing was changed", body = ErrorBody),
     ),
     security(
         ("bearer" = ["settings:get", "settings:update"]),

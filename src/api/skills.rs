@@ -3,13 +3,13 @@
 //! `If-Match` on PATCH and DELETE makes the change conditional (412 when it names another
 //! version); without it a PATCH applies to the version it reads first.
 
+use crate::api::errors::{Conflict, Guarded, JsonBody, PreconditionFailed};
 use actix_web::{HttpRequest, HttpResponse, http::header, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{
     auth::ApiCaller,
-    errors::ErrorBody,
     json::{etag, if_match, precondition},
 };
 use crate::{
@@ -144,9 +144,7 @@ fn skill_response(mut res: actix_web::HttpResponseBuilder, skill: Skill) -> Http
     params(("org" = String, Path, description = "The org's slug")),
     responses(
         (status = 200, description = "The skills", body = SkillList),
-        (status = 401, description = "No valid token or session", body = ErrorBody),
-        (status = 403, description = "Lacks skills:list", body = ErrorBody),
-        (status = 404, description = "No such org for this caller", body = ErrorBody),
+        Guarded,
     ),
     security(("bearer" = ["skills:list"]), ("session" = [])),
 )]
@@ -169,12 +167,8 @@ pub async fn list_skills(
     request_body = NewSkillJson,
     responses(
         (status = 201, description = "Created; `Location` names it, `ETag` is its version", body = SkillJson),
-        (status = 400, description = "Invalid input, malformed JSON, an unknown field, or a name already taken", body = ErrorBody),
-        (status = 401, description = "No valid token or session", body = ErrorBody),
-        (status = 403, description = "Lacks skills:create", body = ErrorBody),
-        (status = 404, description = "No such org for this caller", body = ErrorBody),
-        (status = 413, description = "The body is over 64 KiB", body = ErrorBody),
-        (status = 415, description = "The body is not JSON", body = ErrorBody),
+        Guarded,
+        JsonBody,
     ),
     security(("bearer" = ["skills:create"]), ("session" = [])),
 )]
@@ -211,9 +205,7 @@ pub async fn create_skill(
     ),
     responses(
         (status = 200, description = "The skill", body = SkillJson),
-        (status = 401, description = "No valid token or session", body = ErrorBody),
-        (status = 403, description = "Lacks skills:get", body = ErrorBody),
-        (status = 404, description = "No such skill in this org", body = ErrorBody),
+        Guarded,
     ),
     security(("bearer" = ["skills:get"]), ("session" = [])),
 )]
@@ -240,14 +232,10 @@ pub async fn get_skill(
     request_body = SkillPatch,
     responses(
         (status = 200, description = "The skill as saved; `ETag` is its new version", body = SkillJson),
-        (status = 400, description = "Invalid input, malformed JSON, an unknown field, or a name already taken", body = ErrorBody),
-        (status = 401, description = "No valid token or session", body = ErrorBody),
-        (status = 403, description = "Lacks skills:update (or skills:get, to read the version it applies to)", body = ErrorBody),
-        (status = 404, description = "No such skill in this org", body = ErrorBody),
-        (status = 409, description = "Changed by someone else between this request's read and its write", body = ErrorBody),
-        (status = 412, description = "If-Match names another version", body = ErrorBody),
-        (status = 413, description = "The body is over 64 KiB", body = ErrorBody),
-        (status = 415, description = "The body is not JSON", body = ErrorBody),
+        Guarded,
+        JsonBody,
+        (status = 412, response = PreconditionFailed),
+        (status = 409, response = Conflict),
     ),
     security(("bearer" = ["skills:update"]), ("session" = [])),
 )]
@@ -300,10 +288,8 @@ fn stale(e: OpError, expected: Option<i32>) -> AppError {
     ),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, description = "No valid token or session", body = ErrorBody),
-        (status = 403, description = "Lacks skills:delete (or skills:get, with If-Match)", body = ErrorBody),
-        (status = 404, description = "No such skill in this org", body = ErrorBody),
-        (status = 412, description = "If-Match names another version", body = ErrorBody),
+        Guarded,
+        (status = 412, response = PreconditionFailed),
     ),
     security(("bearer" = ["skills:delete"]), ("session" = [])),
 )]

@@ -29,6 +29,11 @@ pub enum TokenCommand {
         /// Lifetime: `Nd` (days, at most 366), `Nh` (hours) or `never`.
         #[arg(long, default_value = "90d", value_parser = lifetime_arg)]
         expires: Lifetime,
+        /// A service token: the org's, for a platform service. It keeps working when the
+        /// member named by `--email` (its creator of record, an admin) leaves; it carries only
+        /// `ai:resolve`, `ai:relay` and `ai:release` (which only this command grants).
+        #[arg(long)]
+        service: bool,
     },
     /// List an org's tokens (never the tokens themselves), newest first.
     List {
@@ -86,6 +91,7 @@ pub(super) fn token_command(command: TokenCommand) -> StateCommand {
                     scopes,
                     name,
                     expires,
+                    service,
                     ..
                 } => {
                     let input = TokenInput {
@@ -94,13 +100,19 @@ pub(super) fn token_command(command: TokenCommand) -> StateCommand {
                         expires_in: expires.0,
                         owner_email: Some(email),
                     };
-                    let created = tokens::create_token(state, &caller, input)
+                    let kind = if service {
+                        tokens::TokenKind::Service
+                    } else {
+                        tokens::TokenKind::Personal
+                    };
+                    let created = tokens::create_token_of_kind(state, &caller, input, kind)
                         .await
                         .map_err(line)?;
                     let t = &created.token;
                     eprintln!(
-                        "created token {} '{}' ({}…) in {slug} for {}: scopes {}; expires {}. \
+                        "created {} token {} '{}' ({}…) in {slug} for {}: scopes {}; expires {}. \
                          It is shown only now.",
+                        t.kind.as_str(),
                         t.id,
                         t.name,
                         t.prefix,
@@ -124,10 +136,11 @@ pub(super) fn token_command(command: TokenCommand) -> StateCommand {
                                 tokens::TokenStatus::Revoked => "revoked".to_owned(),
                             };
                             format!(
-                                "{}\t{}…\t{}\t{}\t{}\tlast used {}\t{}",
+                                "{}\t{}…\t{}\t{}\t{}\t{}\tlast used {}\t{}",
                                 t.id,
                                 t.prefix,
                                 t.name,
+                                t.kind.as_str(),
                                 t.owner_email,
                                 t.scopes.join(","),
                                 when(t.last_used_at),

@@ -5,6 +5,7 @@ use std::{net::SocketAddr, path::PathBuf};
 
 use secrecy::SecretString;
 
+pub mod compat;
 pub mod serving;
 
 mod error;
@@ -76,6 +77,9 @@ pub struct Config {
     pub audit_verify_interval: Option<std::time::Duration>,
     /// Body read timeout and the metrics address (issue 23).
     pub serving: serving::Serving,
+    /// `SWITCHBOARD_COMPAT_APIS` (`on`/`off`, default `off`): serve the seed documents' own
+    /// APIs (`/api/v1/ai-providers`, `/api/v1/llm-providers`; `src/api/compat`).
+    pub compat_apis: bool,
 }
 
 impl std::fmt::Debug for Config {
@@ -99,6 +103,7 @@ impl std::fmt::Debug for Config {
             .field("audit_checkpoints", &self.audit_checkpoints)
             .field("audit_verify_interval", &self.audit_verify_interval)
             .field("serving", &self.serving)
+            .field("compat_apis", &self.compat_apis)
             .finish()
     }
 }
@@ -212,9 +217,11 @@ impl Config {
             None => Some(std::time::Duration::from_secs(86_400)),
         };
         let serving = serving::Serving::from_lookup(get)?;
+        let compat_apis = compat::parse(get(compat::VAR).as_deref())?;
 
         Ok(Self {
             serving,
+            compat_apis,
             database_url,
             bind,
             data_dir,
@@ -380,6 +387,7 @@ mod tests {
             ("SWITCHBOARD_TRUSTED_PROXIES", "127.0.0.1/32,not-a-cidr"),
             ("SWITCHBOARD_AUDIT_SIGNING_KEY", "a1:c2hvcnQ="),
             ("SWITCHBOARD_AUDIT_VERIFY_INTERVAL", "5"),
+            ("SWITCHBOARD_COMPAT_APIS", "yes"),
         ] {
             let err = with(&[(var, value)]).unwrap_err();
             assert!(err.to_string().starts_with(var), "{err}");

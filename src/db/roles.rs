@@ -47,6 +47,18 @@ pub async fn grant_app_role(admin_url: &str) -> anyhow::Result<()> {
                  EXECUTE format('ALTER TABLE public.%I OWNER TO {APP_ROLE}', r.tablename); \
                END LOOP; END $$"
         ),
+        // Free-standing sequences (no owning column, e.g. `feature_route_versions`): a table's
+        // own sequences follow the table above, these need their owner set on their own.
+        format!(
+            "DO $$ DECLARE r record; BEGIN \
+               FOR r IN SELECT c.relname FROM pg_class c \
+                   JOIN pg_namespace n ON n.oid = c.relnamespace \
+                   WHERE c.relkind = 'S' AND n.nspname = 'public' \
+                   AND NOT EXISTS (SELECT 1 FROM pg_depend d \
+                       WHERE d.objid = c.oid AND d.deptype IN ('a', 'i')) LOOP \
+                 EXECUTE format('ALTER SEQUENCE public.%I OWNER TO {APP_ROLE}', r.relname); \
+               END LOOP; END $$"
+        ),
         format!("GRANT SELECT, INSERT ON audit_events, audit_signed_checkpoints TO {APP_ROLE}"),
         format!("GRANT SELECT ON audit_chain_heads, __diesel_schema_migrations TO {APP_ROLE}"),
         format!(

@@ -14,6 +14,7 @@ diesel::table! {
         last_used_at -> Nullable<Timestamptz>,
         revoked_at -> Nullable<Timestamptz>,
         revoked_by -> Nullable<Int8>,
+        kind -> Text,
     }
 }
 
@@ -78,6 +79,19 @@ diesel::table! {
         through_seq -> Int8,
         external_at -> Nullable<Timestamptz>,
         problem -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    feature_routes (org_id, feature) {
+        org_id -> Int8,
+        feature -> Text,
+        mode -> Text,
+        provider_id -> Nullable<Text>,
+        model -> Nullable<Text>,
+        lock_version -> Int4,
+        updated_at -> Timestamptz,
+        updated_by -> Nullable<Int8>,
     }
 }
 
@@ -261,6 +275,8 @@ diesel::table! {
 
 diesel::joinable!(api_tokens -> orgs (org_id));
 diesel::joinable!(audit_events -> orgs (org_id));
+diesel::joinable!(feature_routes -> orgs (org_id));
+diesel::joinable!(feature_routes -> users (updated_by));
 diesel::joinable!(invitations -> orgs (org_id));
 diesel::joinable!(key_drafts -> orgs (org_id));
 diesel::joinable!(memberships -> orgs (org_id));
@@ -280,6 +296,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
     audit_signed_checkpoints,
     audit_verifications,
+    feature_routes,
     invitations,
     job_leases,
     key_drafts,

@@ -44,6 +44,26 @@ pub async fn verify_periodically(state: web::Data<AppState>, interval: Duration)
     }
 }
 
+/// Sets this instance's `switchboard_audit_verification_age_seconds` from the database, so
+/// every instance reports the age of the last passing full verification, not only the one
+/// that ran it.
+pub async fn refresh_verification_age(state: &AppState) {
+    match signing::last_full_pass(state).await {
+        Ok(Some(at)) => state.metrics.set_audit_verified_at(at.timestamp()),
+        Ok(None) => {}
+        Err(e) => tracing::warn!(error = %e, "reading the last audit verification failed"),
+    }
+}
+
+/// Refreshes the verification age every minute (jittered), forever.
+async fn refresh_age_periodically(state: web::Data<AppState>) {
+    loop {
+        refresh_verification_age(&state).await;
+        let jitter = rand::rng().random_range(0.9..1.1);
+        tokio::time::sleep(Duration::from_secs(60).mul_f64(jitter)).await;
+    }
+}
+
 /// Starts the audit jobs of this instance; says once when the trail is unsigned.
 pub fn start(state: web::Data<AppState>) {
     if state.config.audit_signer.is_none() {
@@ -56,6 +76,7 @@ pub fn start(state: web::Data<AppState>) {
         tokio::spawn(sign_periodically(state.clone()));
     }
     if let Some(interval) = state.config.audit_verify_interval {
+        tokio::spawn(refresh_age_periodically(state.clone()));
         tokio::spawn(verify_periodically(state, interval));
     }
 }

@@ -41,9 +41,20 @@ fn policy_schema(_: &mut SchemaGenerator) -> Schema {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct RecordId {
-    /// The record's id (`aip_…` from `list-ai-providers`, `skl_…` from `list-skills`).
+    /// The record's id (`skl_…` from `list-skills`).
     #[schemars(length(min = 1))]
     pub id: String,
+}
+
+/// One AI provider, by id, named as the AI Providers Module (seed 001) names it:
+/// `aiProviderId`. `id`, the name these tools took first, is still accepted.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ProviderId {
+    /// The provider's id (`aip_…` from `list-ai-providers`).
+    #[serde(alias = "id")]
+    #[schemars(length(min = 1))]
+    pub ai_provider_id: String,
 }
 
 /// A provider's kind-specific settings (only those its kind uses are kept); on update, an
@@ -93,9 +104,11 @@ pub struct CreateProvider {
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct UpdateProvider {
-    /// The provider's id.
+    /// The provider's id (`aip_…`), named as the AI Providers Module names it (`id` is
+    /// accepted too).
+    #[serde(alias = "id")]
     #[schemars(length(min = 1))]
-    pub id: String,
+    pub ai_provider_id: String,
     /// The `lockVersion` you saw; a provider changed since is a conflict. Leave out to change
     /// the current version.
     pub lock_version: Option<i32>,
@@ -168,7 +181,7 @@ impl UpdateProvider {
             remove_key: self.remove_key,
             lock_version: self.lock_version,
         };
-        Ok((self.id, patch))
+        Ok((self.ai_provider_id, patch))
     }
 }
 
@@ -230,4 +243,35 @@ impl ProviderListOutput {
 pub struct DeletedOutput {
     pub id: String,
     pub deleted: bool,
+}
+
+/// A feature's route to set (DESIGN.md rule 6).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SetFeatureRoute {
+    /// The feature id: assistant, insights, cicd_generation, incident_analysis, summaries,
+    /// stack_descriptions, triage, severity_grading or fix_proposals.
+    #[schemars(length(min = 1))]
+    pub feature: String,
+    /// inherit (no route), provider, platform or off.
+    #[schemars(length(min = 1))]
+    pub mode: String,
+    /// The org's provider (`aip_…`; mode provider only).
+    pub provider_id: Option<String>,
+    /// A model that provider lists (mode provider only); leave out for its default model.
+    pub model: Option<String>,
+    /// The route's `lockVersion` you saw (from `get-ai-settings`' `featureRoutes`; 0: no
+    /// route yet); leave out to change the current one.
+    pub lock_version: Option<i32>,
+}
+
+/// A feature whose route to clear.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ClearFeatureRoute {
+    /// The feature id (as for set-feature-route).
+    #[schemars(length(min = 1))]
+    pub feature: String,
+    /// The route's `lockVersion` you saw; leave out to clear the current one.
+    pub lock_version: Option<i32>,
 }

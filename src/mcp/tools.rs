@@ -24,15 +24,21 @@ use rmcp::{
 use super::models::ListingError;
 use super::{
     io::{
-        AiSettingsJson, CreateProvider, Deactivated, DeletedOutput, ProviderListOutput,
-        ProviderOutput, RecordId, Tested, UpdateProvider, UpdateSettings, provider_output,
+        AiSettingsJson, ClearFeatureRoute, CreateProvider, Deactivated, DeletedOutput, ProviderId,
+        ProviderListOutput, ProviderOutput, SetFeatureRoute, Tested, UpdateProvider,
+        UpdateSettings, provider_output,
     },
     schema::{Out, Parameters},
 };
 use crate::{
-    api::providers::ModelListJson,
+    api::{feature_routes::RouteSettingJson, providers::ModelListJson},
     error::AppError,
-    ops::{Caller, OpError, providers, settings},
+    ops::{
+        Caller, OpError,
+        providers::{self, release},
+        settings,
+    },
+    routing::Feature,
     state::AppState,
 };
 
@@ -124,9 +130,9 @@ impl Switchboard {
     async fn get_ai_provider(
         &self,
         who: Authenticated,
-        Parameters(input): Parameters<RecordId>,
+        Parameters(input): Parameters<ProviderId>,
     ) -> Result<Json<Out<ProviderOutput>>, ToolError> {
-        let view = providers::get_provider(&who.state, &who.caller, &input?.id).await?;
+        let view = providers::get_provider(&who.state, &who.caller, &input?.ai_provider_id).await?;
         Ok(Json(Out(provider_output(&who.caller, &view))))
     }
 
@@ -183,9 +189,9 @@ impl Switchboard {
     async fn delete_ai_provider(
         &self,
         who: Authenticated,
-        Parameters(input): Parameters<RecordId>,
+        Parameters(input): Parameters<ProviderId>,
     ) -> Result<Json<Out<DeletedOutput>>, ToolError> {
-        let id = input?.id;
+        let id = input?.ai_provider_id;
         providers::delete_provider(&who.state, &who.caller, &id).await?;
         Ok(Json(Out(DeletedOutput { id, deleted: true })))
     }
@@ -202,9 +208,10 @@ impl Switchboard {
     async fn test_ai_provider(
         &self,
         who: Authenticated,
-        Parameters(input): Parameters<RecordId>,
+        Parameters(input): Parameters<ProviderId>,
     ) -> Result<Json<Out<Tested>>, ToolError> {
-        let (view, outcome) = providers::test_provider(&who.state, &who.caller, &input?.id).await?;
+        let (view, outcome) =
+            providers::test_provider(&who.state, &who.caller, &input?.ai_provider_id).await?;
         Ok(Json(Out(Tested::of(
             &outcome,
             provider_output(&who.caller, &view),
@@ -219,9 +226,9 @@ impl Switchboard {
     async fn list_provider_models(
         &self,
         who: Authenticated,
-        Parameters(input): Parameters<RecordId>,
+        Parameters(input): Parameters<ProviderId>,
     ) -> Result<Json<Out<ModelListJson>>, ListingError> {
-        let id = input?.id;
+        let id = input?.ai_provider_id;
         let listed = providers::models::list_provider_models(&who.state, &who.caller, &id).await?;
         Ok(Json(Out(ModelListJson::of(&id, listed))))
     }
@@ -238,9 +245,10 @@ impl Switchboard {
     async fn activate_ai_provider(
         &self,
         who: Authenticated,
-        Parameters(input): Parameters<RecordId>,
+        Parameters(input): Parameters<ProviderId>,
     ) -> Result<Json<Out<ProviderOutput>>, ToolError> {
-        let view = providers::activate_provider(&who.state, &who.caller, &input?.id).await?;
+        let view =
+            providers::activate_provider(&who.state, &who.caller, &input?.ai_provider_id).await?;
         Ok(Json(Out(provider_output(&who.caller, &view))))
     }
 
@@ -263,7 +271,7 @@ impl Switchboard {
 
     #[tool(
         name = "get-ai-settings",
-        description = "The org's AI settings: active provider, routing policy, Proactive AI Insights, the prompt variant in use and what runs where (who serves each AI feature now). Scope settings:get.",
+        description = "The org's AI settings: active provider, routing policy, Proactive AI Insights, the prompt variant in use, what runs where (who serves each AI feature now, with its reasonCode) and each feature's route (featureRoutes). Scope settings:get.",
         annotations(read_only_hint = true, open_world_hint = false)
     )]
     async fn get_ai_settings(
@@ -298,6 +306,89 @@ impl Switchboard {
         let settings = settings::update_settings(&who.state, &who.caller, change).await?;
         Ok(Json(Out(settings_output(&who, &settings))))
     }
+
+    #[tool(
+        name = "set-feature-route",
+        description = "Routes one AI feature: to one of the org's providers (optionally with its own model; its live check with that model runs first, 422 if it fails), to the platform default (refused under policy strict), off, or back to inherit. Stale lockVersion: 409. Scope settings:update, plus aiProviders:activate for a provider.",
+        annotations(
+            destructive_hint = true,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn set_feature_route(
+        &self,
+        who: Authenticated,
+        Parameters(input): Parameters<SetFeatureRoute>,
+    ) -> Result<Json<Out<RouteSettingJson>>, ToolError> {
+        let input = input?;
+        let feature = release::parse_feature(Some(&input.feature))?;
+        let choice = providers::RouteChoice::parse(
+            &input.mode,
+            input.provider_id.as_deref(),
+            input.model.as_deref(),
+        )?;
+        let lock_version = route_version(&who, feature, input.lock_version).await?;
+        providers::set_feature_route(
+            &who.state,
+            &who.caller,
+            providers::SetRoute {
+                feature,
+                choice,
+                lock_version,
+            },
+        )
+        .await?;
+        Ok(Json(Out(route_output(&who, feature).await?)))
+    }
+
+    #[tool(
+        name = "clear-feature-route",
+        description = "Clears one AI feature's route: back to inherit (the active provider and the routing policy decide). Stale lockVersion: 409. Scope settings:update.",
+        annotations(
+            destructive_hint = true,
+            idempotent_hint = true,
+            open_world_hint = false
+        )
+    )]
+    async fn clear_feature_route(
+        &self,
+        who: Authenticated,
+        Parameters(input): Parameters<ClearFeatureRoute>,
+    ) -> Result<Json<Out<RouteSettingJson>>, ToolError> {
+        let input = input?;
+        let feature = release::parse_feature(Some(&input.feature))?;
+        let lock_version = route_version(&who, feature, input.lock_version).await?;
+        providers::clear_feature_route(&who.state, &who.caller, feature, lock_version).await?;
+        Ok(Json(Out(route_output(&who, feature).await?)))
+    }
+}
+
+/// The version to write over: the caller's, else the route's current one.
+async fn route_version(
+    who: &Authenticated,
+    feature: Feature,
+    given: Option<i32>,
+) -> Result<i32, ToolError> {
+    match given {
+        Some(v) => Ok(v),
+        None => Ok(settings::ai_settings(&who.state, &who.caller)
+            .await?
+            .providers
+            .route_version(feature)),
+    }
+}
+
+/// The route of `feature` now, as the REST API shows it.
+async fn route_output(
+    who: &Authenticated,
+    feature: Feature,
+) -> Result<RouteSettingJson, ToolError> {
+    let settings = settings::ai_settings(&who.state, &who.caller).await?;
+    Ok(RouteSettingJson::of(
+        feature,
+        settings.providers.route_of(feature),
+    ))
 }
 
 /// The settings as the REST API shows them.

@@ -22,6 +22,8 @@ pub struct ApiToken {
     pub expires_at: Option<DateTime<Utc>>,
     pub last_used_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
+    /// `personal` (cut to its creator's access at every use) or `service` (the org's).
+    pub kind: String,
 }
 
 /// A token to insert.
@@ -36,6 +38,7 @@ pub struct NewApiToken<'a> {
     pub prefix: &'a str,
     pub created_at: DateTime<Utc>,
     pub expires_at: Option<DateTime<Utc>>,
+    pub kind: &'a str,
 }
 
 impl NewApiToken<'_> {

@@ -4,6 +4,7 @@
 pub mod ai_settings;
 pub mod api_token;
 pub mod audit;
+pub mod feature_route;
 pub mod invitation;
 pub mod key_draft;
 pub mod lease;

@@ -11,13 +11,16 @@ use diesel::{
     expression::AsExpression,
     pg::{Pg, PgValue},
     serialize::{self, IsNull, Output, ToSql},
-    sql_types::Text,
+    sql_types::{Jsonb, Text},
 };
 use diesel_async::AsyncPgConnection;
 use std::io::Write as _;
 
 use crate::db::schema::{org_ai_settings, providers, secrets};
-use crate::models::ai_settings::OrgAiSettings;
+use crate::models::{
+    ai_settings::OrgAiSettings,
+    feature_route::{self, FeatureRoute},
+};
 
 /// A new provider id: `aip_` + a ULID.
 pub fn new_id() -> String {
@@ -168,13 +171,34 @@ impl NewProvider<'_> {
 }
 
 /// The org's AI settings (active provider, routing policy, Insights) and its providers with
-/// their keys' previews, oldest first: one statement, and a second only when the org has no
-/// provider. `None` for an org without a settings row (an org that doesn't exist).
+/// their keys' previews, oldest first (see [`list_with_routes`]).
 pub async fn list_for_org(
     conn: &mut AsyncPgConnection,
     org_id: i64,
 ) -> QueryResult<Option<(OrgAiSettings, Vec<ProviderWithKey>)>> {
-    let rows: Vec<(Provider, Option<String>, OrgAiSettings)> = providers::table
+    Ok(list_with_routes(conn, org_id)
+        .await?
+        .map(|l| (l.settings, l.providers)))
+}
+
+/// An org's settings, providers and feature routes, as the Provider tab reads them.
+#[derive(Debug, Clone)]
+pub struct OrgProviders {
+    pub settings: OrgAiSettings,
+    pub providers: Vec<ProviderWithKey>,
+    pub routes: Vec<FeatureRoute>,
+}
+
+/// The org's AI settings, its providers with their keys' previews (oldest first) and its
+/// feature routes: one statement (the routes ride along as a JSON column), and a second
+/// only when the org has no provider. `None` for an org without a settings row (an org that
+/// doesn't exist).
+pub async fn list_with_routes(
+    conn: &mut AsyncPgConnection,
+    org_id: i64,
+) -> QueryResult<Option<OrgProviders>> {
+    let routes_json = || diesel::dsl::sql::<Jsonb>(feature_route::ROUTES_JSON_OF_SETTINGS);
+    let rows: Vec<(Provider, Option<String>, OrgAiSettings, serde_json::Value)> = providers::table
         .inner_join(org_ai_settings::table.on(org_ai_settings::org_id.eq(providers::org_id)))
         .left_join(secrets::table.on(secrets::id.nullable().eq(providers::secret_id)))
         .filter(providers::org_id.eq(org_id))
@@ -183,25 +207,34 @@ pub async fn list_for_org(
             Provider::as_select(),
             secrets::preview.nullable(),
             OrgAiSettings::as_select(),
+            routes_json(),
         ))
         .load(conn)
         .await?;
-    let settings = match <[_]>::first(&rows) {
-        Some((_, _, settings)) => settings.clone(),
+    let (settings, routes) = match <[_]>::first(&rows) {
+        Some((_, _, settings, routes)) => (settings.clone(), routes.clone()),
         None => {
-            return org_ai_settings::table
+            let found: Option<(OrgAiSettings, serde_json::Value)> = org_ai_settings::table
                 .find(org_id)
-                .select(OrgAiSettings::as_select())
+                .select((OrgAiSettings::as_select(), routes_json()))
                 .first(conn)
                 .await
-                .optional()
-                .map(|s| s.map(|s| (s, Vec::new())));
+                .optional()?;
+            return match found {
+                Some((settings, routes)) => Ok(Some(OrgProviders {
+                    settings,
+                    providers: Vec::new(),
+                    routes: feature_route::from_json(routes)?,
+                })),
+                None => Ok(None),
+            };
         }
     };
-    Ok(Some((
+    Ok(Some(OrgProviders {
         settings,
-        rows.into_iter().map(|(p, k, _)| (p, k)).collect(),
-    )))
+        providers: rows.into_iter().map(|(p, k, _, _)| (p, k)).collect(),
+        routes: feature_route::from_json(routes)?,
+    }))
 }
 
 /// The provider `id` of org `org_id` with its key's preview; another org's is `None`.

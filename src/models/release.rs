@@ -3,28 +3,47 @@
 //! appended only while that read still holds.
 
 use crate::db::prelude::*;
-use diesel::{IntoSql as _, sql_types};
+use diesel::{
+    IntoSql as _,
+    dsl::{exists, sql},
+    sql_types::{self, Nullable},
+};
 use diesel_async::AsyncPgConnection;
 
-use crate::db::schema::{audit_events, org_ai_settings, providers, secrets};
+use crate::db::schema::{audit_events, feature_routes, org_ai_settings, providers, secrets};
 use crate::models::{
-    ai_settings::OrgAiSettings, audit::NewAuditEvent, provider::Provider, secret::Secret,
+    ai_settings::OrgAiSettings, audit::NewAuditEvent, feature_route::FeatureRoute,
+    provider::Provider, secret::Secret,
 };
 
-/// An org's AI settings, its active provider (if any) and that provider's secret (if it has
-/// a key): one statement. `None` for an org without a settings row.
-pub type RoutingInputs = (OrgAiSettings, Option<Provider>, Option<Secret>);
+/// An org's AI settings, the feature's route (if it has one), the provider that would serve
+/// it (the route's provider, else the active one; if any) and that provider's secret (if it
+/// has a key): one statement. `None` for an org without a settings row.
+pub type RoutingInputs = (
+    OrgAiSettings,
+    Option<FeatureRoute>,
+    Option<Provider>,
+    Option<Secret>,
+);
 
-/// Reads [`RoutingInputs`] for `org_id` in one statement.
+/// Reads [`RoutingInputs`] for `feature` of `org_id` in one statement.
 pub async fn routing_inputs(
     conn: &mut AsyncPgConnection,
     org_id: i64,
+    feature: &str,
 ) -> QueryResult<Option<RoutingInputs>> {
     org_ai_settings::table
         .left_join(
+            feature_routes::table.on(feature_routes::org_id
+                .eq(org_ai_settings::org_id)
+                .and(feature_routes::feature.eq(feature.to_owned()))),
+        )
+        .left_join(
             providers::table.on(providers::id
                 .nullable()
-                .eq(org_ai_settings::active_provider_id)
+                .eq(sql::<Nullable<sql_types::Text>>(
+                    "coalesce(feature_routes.provider_id, org_ai_settings.active_provider_id)",
+                ))
                 .and(providers::org_id.eq(org_ai_settings::org_id))),
         )
         .left_join(
@@ -36,6 +55,7 @@ pub async fn routing_inputs(
         .filter(org_ai_settings::org_id.eq(org_id))
         .select((
             OrgAiSettings::as_select(),
+            Option::<FeatureRoute>::as_select(),
             Option::<Provider>::as_select(),
             Option::<Secret>::as_select(),
         ))
@@ -44,18 +64,21 @@ pub async fn routing_inputs(
         .optional()
 }
 
-/// What a release was decided on: the settings row's version and the active provider's id
-/// and version, as [`routing_inputs`] read them.
+/// What a release was decided on: the settings row's version, the feature's route version
+/// (`None`: no route), and the serving provider's id and version, as [`routing_inputs`]
+/// read them.
 #[derive(Debug, Clone, Copy)]
 pub struct ReadAt<'a> {
     pub org_id: i64,
     pub settings_version: i32,
+    pub feature: &'a str,
+    pub route_version: Option<i32>,
     pub provider_id: &'a str,
     pub provider_version: i32,
 }
 
-/// Appends `event` only if the org's settings and its active provider are still at the
-/// versions of `read` (one `INSERT … SELECT … WHERE`): a release decided on settings an
+/// Appends `event` only if the org's settings, the feature's route and the serving provider
+/// are still at the versions of `read` (one `INSERT … SELECT … WHERE`): a release decided on settings an
 /// admin has changed since (deactivated, switched, re-keyed, made strict) writes nothing and
 /// returns `false`, and the caller hands out nothing. One statement, so no `BEGIN`/`COMMIT`:
 /// PostgreSQL evaluates the condition and appends the event atomically.
@@ -64,14 +87,26 @@ pub async fn insert_if_unchanged(
     event: &NewAuditEvent<'_>,
     read: ReadAt<'_>,
 ) -> QueryResult<bool> {
+    // The settings version covers the active provider (activation bumps it); the route's
+    // own version covers a routed provider; the provider's covers its settings and key.
+    let route = feature_routes::table
+        .filter(feature_routes::org_id.eq(read.org_id))
+        .filter(feature_routes::feature.eq(read.feature));
+    // Some(v): a route at version v exists. None: no route exists (versions are never 0,
+    // so `any` widens the subquery to every route of the feature).
+    let any = read.route_version.is_none();
+    let route_holds = exists(
+        route.filter(
+            feature_routes::lock_version
+                .eq(read.route_version.unwrap_or(0))
+                .or(any.into_sql::<sql_types::Bool>()),
+        ),
+    )
+    .eq(!any);
     let rows = org_ai_settings::table
-        .inner_join(
-            providers::table.on(providers::id
-                .nullable()
-                .eq(org_ai_settings::active_provider_id)
-                .and(providers::org_id.eq(org_ai_settings::org_id))),
-        )
+        .inner_join(providers::table.on(providers::org_id.eq(org_ai_settings::org_id)))
         .filter(org_ai_settings::org_id.eq(read.org_id))
+        .filter(route_holds)
         .filter(org_ai_settings::lock_version.eq(read.settings_version))
         .filter(providers::id.eq(read.provider_id))
         .filter(providers::lock_version.eq(read.provider_version))

@@ -25,6 +25,10 @@ pub enum Action {
     InsightsEnabled,
     InsightsDisabled,
     RoutingPolicyChanged,
+    /// A feature's route was set (provider, platform or off).
+    FeatureRouteSet,
+    /// A feature's route went back to `inherit`.
+    FeatureRouteCleared,
     SupportViewed,
     AuditExported,
     LoginFailed,
@@ -67,6 +71,8 @@ impl Action {
             Action::InsightsEnabled => "insights.enabled",
             Action::InsightsDisabled => "insights.disabled",
             Action::RoutingPolicyChanged => "routing_policy.changed",
+            Action::FeatureRouteSet => "feature_route.set",
+            Action::FeatureRouteCleared => "feature_route.cleared",
             Action::SupportViewed => "support.viewed",
             Action::AuditExported => "audit.exported",
             Action::LoginFailed => "login.failed",
@@ -111,6 +117,8 @@ impl Action {
         Action::InsightsEnabled,
         Action::InsightsDisabled,
         Action::RoutingPolicyChanged,
+        Action::FeatureRouteSet,
+        Action::FeatureRouteCleared,
         Action::SupportViewed,
         Action::AuditExported,
         Action::LoginFailed,
@@ -159,6 +167,8 @@ pub enum Target {
     Token(i64),
     /// A page that was looked at (support views).
     Page(String),
+    /// An AI feature of the org, by its id (its route).
+    Feature(String),
 }
 
 impl fmt::Display for Target {
@@ -171,6 +181,7 @@ impl fmt::Display for Target {
             Target::Skill(id) => write!(f, "skill:{id}"),
             Target::Token(id) => write!(f, "token:{id}"),
             Target::Page(path) => f.write_str(path),
+            Target::Feature(id) => write!(f, "feature:{id}"),
         }
     }
 }

@@ -26,6 +26,10 @@ pub enum Scope {
     SkillsDelete,
     AuditRead,
     TokensManage,
+    /// The relay (`/relay/orgs/{org}/features/{feature}/…`).
+    AiRelay,
+    /// The key itself in route answers: granted only by an operator on the CLI.
+    AiRelease,
     AiResolve,
     /// Console-only (no API token carries it): see the org's members.
     MembersList,
@@ -35,7 +39,7 @@ pub enum Scope {
 
 impl Scope {
     /// Every scope, in the order of the enum.
-    pub const ALL: [Scope; 19] = [
+    pub const ALL: [Scope; 21] = [
         Scope::AiProvidersList,
         Scope::AiProvidersGet,
         Scope::AiProvidersCreate,
@@ -52,6 +56,8 @@ impl Scope {
         Scope::SkillsDelete,
         Scope::AuditRead,
         Scope::TokensManage,
+        Scope::AiRelay,
+        Scope::AiRelease,
         Scope::AiResolve,
         Scope::MembersList,
         Scope::MembersManage,
@@ -77,6 +83,8 @@ impl Scope {
             Scope::AuditRead => "audit:read",
             Scope::TokensManage => "tokens:manage",
             Scope::AiResolve => "ai:resolve",
+            Scope::AiRelay => "ai:relay",
+            Scope::AiRelease => "ai:release",
             Scope::MembersList => "members:list",
             Scope::MembersManage => "members:manage",
         }
@@ -100,7 +108,31 @@ impl Scope {
     pub fn parse(s: &str) -> Option<Scope> {
         Scope::ALL.into_iter().find(|scope| scope.as_str() == s)
     }
+
+    /// The scope a seed document's permission name stands for (the AI Providers Module's
+    /// `aiProviders:ListAiProviders`, …; DESIGN.md "Seed-compatible surfaces"): accepted
+    /// where a token's scopes are named, stored as the canonical scope.
+    pub fn from_alias(s: &str) -> Option<Scope> {
+        SEED_ALIASES
+            .iter()
+            .find(|(alias, _)| *alias == s)
+            .map(|(_, scope)| *scope)
+    }
+
+    /// Parses the token form or a seed document's alias of it.
+    pub fn parse_or_alias(s: &str) -> Option<Scope> {
+        Scope::parse(s).or_else(|| Scope::from_alias(s))
+    }
 }
+
+/// The AI Providers Module's permission names (seed 001) and the scopes they stand for.
+pub const SEED_ALIASES: [(&str, Scope); 5] = [
+    ("aiProviders:ListAiProviders", Scope::AiProvidersList),
+    ("aiProviders:GetAiProvider", Scope::AiProvidersGet),
+    ("aiProviders:CreateAiProvider", Scope::AiProvidersCreate),
+    ("aiProviders:UpdateAiProvider", Scope::AiProvidersUpdate),
+    ("aiProviders:DeleteAiProvider", Scope::AiProvidersDelete),
+];
 
 impl fmt::Display for Scope {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -239,6 +271,10 @@ mod tests {
         assert!(!Access::Member.sees_key_preview() && !Access::Support.sees_key_preview());
         for scope in Scope::ALL {
             assert_eq!(Scope::parse(scope.as_str()), Some(scope));
+        }
+        for (alias, scope) in SEED_ALIASES {
+            assert_eq!(Scope::parse_or_alias(alias), Some(scope));
+            assert_eq!(Scope::parse(alias), None, "an alias is never stored");
         }
         let cut = ScopeSet::of(&[Scope::AiProvidersCreate, Scope::SettingsGet]).intersect(member);
         assert_eq!(cut, ScopeSet::of(&[Scope::SettingsGet]));

@@ -21,7 +21,7 @@ use crate::{
     },
     prompts::Variant,
     providers::ProviderKind,
-    routing::Policy,
+    routing::{Feature, Policy},
     state::AppState,
 };
 
@@ -98,6 +98,14 @@ async fn write_policy(
         now,
     )
     .await?;
+    if saved.is_some() && input.policy == Policy::Strict {
+        // Under the settings row's lock (the update took it): a route write waits for us.
+        if let Some(features) = providers::platform_routed(conn, org.id).await? {
+            return Err(OpError::Conflict(format!(
+                "Strict means the platform never sees this org's data, but these features are routed to the platform: {features}. Route them elsewhere (or back to inherit) before switching to strict."
+            )));
+        }
+    }
     if saved.is_some() {
         // The update only matched a row with the other policy.
         let other = match input.policy {
@@ -128,6 +136,9 @@ pub struct Advanced {
     pub insights_enabled: bool,
     /// The enabled skills, appended to the prompt in this order.
     pub skills: Vec<Skill>,
+    /// The features whose route uses another prompt variant than `variant` (a provider of
+    /// another protocol, or the platform), in [`Feature::ALL`] order.
+    pub feature_variants: Vec<(Feature, Variant)>,
 }
 
 /// Reads the prompt variant in use, the policy and the enabled skills (scope
@@ -135,7 +146,11 @@ pub struct Advanced {
 pub async fn advanced(state: &AppState, caller: &Caller) -> OpResult<Advanced> {
     let org = caller.require(Scope::SettingsGet)?;
     let mut conn = state.pool.get().await?;
-    let (settings, providers) = provider::list_for_org(&mut conn, org.id)
+    let provider::OrgProviders {
+        settings,
+        providers,
+        routes,
+    } = provider::list_with_routes(&mut conn, org.id)
         .await?
         .ok_or(OpError::NotFound)?;
     let active = settings.active_provider_id.as_deref().and_then(|id| {
@@ -146,8 +161,26 @@ pub async fn advanced(state: &AppState, caller: &Caller) -> OpResult<Advanced> {
         })
     });
     let skills = skill::enabled_for_org(&mut conn, org.id).await?;
+    let variant = Variant::for_kind(active.as_ref().map(|(_, k, _)| *k));
+    let mut feature_variants: Vec<(Feature, Variant)> = routes
+        .iter()
+        .filter_map(|r| {
+            let feature = r.feature.parse::<Feature>().ok()?;
+            let routed = match (r.mode.as_str(), r.provider_id.as_deref()) {
+                ("platform", _) => Variant::Platform,
+                ("provider", Some(id)) => {
+                    let (p, _) = providers.iter().find(|(p, _)| p.id == id)?;
+                    Variant::for_kind(Some(p.kind.parse().unwrap_or(ProviderKind::Custom)))
+                }
+                _ => return None,
+            };
+            (routed != variant).then_some((feature, routed))
+        })
+        .collect();
+    feature_variants.sort_by_key(|(f, _)| f.index());
     Ok(Advanced {
-        variant: Variant::for_kind(active.as_ref().map(|(_, k, _)| *k)),
+        feature_variants,
+        variant,
         active,
         // A CHECK constraint admits only the two policies; were it another, fail closed.
         policy: settings.routing_policy.parse().unwrap_or(Policy::Strict),
@@ -299,13 +332,14 @@ fn stale() -> OpError {
     )
 }
 
-/// An unknown provider named as the active one is bad input, not a missing page.
+/// An unknown provider named as the active one is a well-formed request the org's state
+/// refuses (422, like a failed check), not a missing page: the settings exist.
 fn unknown_provider(e: OpError) -> OpError {
     match e {
-        OpError::NotFound => OpError::invalid(
-            "active_provider_id",
-            "There is no such provider in this org.",
-        ),
+        OpError::NotFound => OpError::Unprocessable {
+            field: Some("active_provider_id"),
+            message: "There is no such provider in this org.".to_owned(),
+        },
         other => other,
     }
 }

@@ -22,6 +22,8 @@ pub struct AdvancedPage {
     policy: Policy,
     insights_enabled: bool,
     skills: Vec<SkillView>,
+    /// (feature, variant id) where a feature route uses another variant.
+    feature_variants: Vec<(&'static str, &'static str)>,
 }
 
 /// `GET /orgs/{org}/settings/ai/advanced`.
@@ -43,6 +45,11 @@ pub async fn show_advanced(
         policy: a.policy,
         insights_enabled: a.insights_enabled,
         skills: a.skills.into_iter().map(SkillView::from).collect(),
+        feature_variants: a
+            .feature_variants
+            .iter()
+            .map(|(f, v)| (f.label(), v.id()))
+            .collect(),
     };
     tab(&req, StatusCode::OK, &page, page.as_content())
 }

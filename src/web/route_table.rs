@@ -119,6 +119,14 @@ pub fn console_routes(cfg: &mut web::ServiceConfig) {
                     web::post().to(provider::deactivate_provider),
                 )
                 .route(
+                    "/settings/ai/provider/features/{feature}/route",
+                    web::get().to(provider::route_preview),
+                )
+                .route(
+                    "/settings/ai/provider/features/{feature}/route",
+                    web::post().to(provider::set_feature_route),
+                )
+                .route(
                     "/settings/ai/provider/routing-policy",
                     web::post().to(provider::set_routing_policy),
                 )

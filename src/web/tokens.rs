@@ -21,7 +21,7 @@ use crate::{
     error::{AppError, AppResult},
     ops::{
         OpError, Scope,
-        tokens::{self, TokenInput, TokenStatus, TokenView},
+        tokens::{self, TokenInput, TokenKind, TokenStatus, TokenView},
     },
     state::AppState,
 };
@@ -64,6 +64,9 @@ const DEFAULT_EXPIRY: &str = "90d";
 /// One token as listed (never the token: only its first characters).
 pub struct TokenRow {
     pub name: String,
+    /// `Personal` or `Service token`.
+    pub kind: &'static str,
+    /// The owner's email, or for a service token "the org (created by …)".
     pub owner: String,
     pub scopes: Vec<String>,
     pub prefix: String,
@@ -95,6 +98,8 @@ struct TokensPage {
     create_action: String,
     /// The form's values (kept after a refusal).
     name: String,
+    /// Whether the form's kind is `service`.
+    service: bool,
     max_name: usize,
     groups: Vec<ScopeGroup>,
     expiries: Vec<ExpiryOption>,
@@ -138,6 +143,8 @@ fn hint(scope: Scope) -> &'static str {
         Scope::AuditRead => "read the audit trail",
         Scope::TokensManage => "list and revoke API tokens",
         Scope::AiResolve => "resolve which provider serves a feature, with its decrypted key",
+        Scope::AiRelay => "call the serving provider through the relay",
+        Scope::AiRelease => "operator only (CLI)",
         Scope::MembersList | Scope::MembersManage => "console only",
     }
 }
@@ -146,6 +153,7 @@ fn hint(scope: Scope) -> &'static str {
 /// the order of the scope table, with `checked` ticked.
 fn scope_groups(checked: &[String]) -> Vec<ScopeGroup> {
     let mut groups: Vec<(&'static str, ScopeGroup)> = Vec::new();
+    // `grantable` leaves out `ai:release`: only an operator on the CLI grants it.
     for scope in tokens::grantable() {
         let name = scope.as_str();
         let (resource, action) = name.split_once(':').unwrap_or((name, ""));
@@ -204,7 +212,14 @@ fn row(slug: &str, t: TokenView, now: DateTime<Utc>) -> TokenRow {
         created: when(t.created_at),
         last_used: t.last_used_at.map_or("never".to_owned(), when),
         name: t.name,
-        owner: t.owner_email,
+        kind: match t.kind {
+            TokenKind::Personal => "Personal",
+            TokenKind::Service => "Service token",
+        },
+        owner: match t.kind {
+            TokenKind::Personal => t.owner_email,
+            TokenKind::Service => format!("the org (created by {})", t.owner_email),
+        },
         scopes: t.scopes,
         prefix: t.prefix,
     }
@@ -214,6 +229,8 @@ fn row(slug: &str, t: TokenView, now: DateTime<Utc>) -> TokenRow {
 #[derive(Default)]
 struct TokenForm {
     name: String,
+    /// `personal` (the default) or `service`.
+    kind: String,
     scopes: Vec<String>,
     expires: String,
 }
@@ -223,7 +240,7 @@ impl TokenForm {
     /// `expires` may not. Other fields (`csrf_token`) are the guards' business.
     fn parse(pairs: Vec<(String, String)>) -> Result<Self, AppError> {
         let mut form = TokenForm::default();
-        let (mut name, mut expires) = (None, None);
+        let (mut name, mut expires, mut kind) = (None, None, None);
         for (key, value) in pairs {
             let slot = match key.as_str() {
                 "scope" => {
@@ -232,6 +249,7 @@ impl TokenForm {
                 }
                 "name" => &mut name,
                 "expires" => &mut expires,
+                "kind" => &mut kind,
                 _ => continue,
             };
             if slot.replace(value).is_some() {
@@ -239,6 +257,7 @@ impl TokenForm {
             }
         }
         form.name = name.unwrap_or_default();
+        form.kind = kind.unwrap_or_else(|| TokenKind::Personal.as_str().to_owned());
         form.expires = expires.unwrap_or_else(|| DEFAULT_EXPIRY.to_owned());
         Ok(form)
     }
@@ -290,6 +309,7 @@ async fn render(
         created,
         create_action: urls::tokens(slug),
         name: form.name,
+        service: form.kind == TokenKind::Service.as_str(),
         max_name: tokens::MAX_NAME_CHARS,
         groups: scope_groups(&form.scopes),
         expiries: expiry_options(&form.expires),
@@ -325,6 +345,8 @@ pub async fn create_token(
     body: web::Form<Vec<(String, String)>>,
 ) -> AppResult<HttpResponse> {
     let form = TokenForm::parse(body.into_inner())?;
+    let kind = TokenKind::parse(&form.kind)
+        .ok_or_else(|| AppError::Validation("kind must be personal or service".to_owned()))?;
     let input = tokens::parse_scopes(&form.scopes).and_then(|scopes| {
         Ok(TokenInput {
             name: form.name.clone(),
@@ -334,7 +356,7 @@ pub async fn create_token(
         })
     });
     let created = match input {
-        Ok(input) => tokens::create_token(&state, &ctx.caller, input).await,
+        Ok(input) => tokens::create_token_of_kind(&state, &ctx.caller, input, kind).await,
         Err(e) => Err(e),
     };
     let answer = match created {
@@ -352,6 +374,13 @@ pub async fn create_token(
                 form: TokenForm::default(),
             }
         }
+        // ai:release asked of the console: 403 with the form as typed and why.
+        Err(OpError::Forbidden(message)) if ctx.caller.may(Scope::TokensManage) => Answer {
+            status: StatusCode::FORBIDDEN,
+            flash: Some(Flash::error(message)),
+            created: None,
+            form,
+        },
         Err(OpError::Invalid { message, .. }) => Answer {
             status: StatusCode::BAD_REQUEST,
             flash: Some(Flash::error(message)),

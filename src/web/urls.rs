@@ -120,6 +120,11 @@ pub fn deactivate(org: &str) -> String {
     format!("/orgs/{org}/settings/ai/provider/deactivate")
 }
 
+/// A feature's route: its preview (GET) and the change (POST).
+pub fn feature_route(org: &str, feature: &str) -> String {
+    format!("/orgs/{org}/settings/ai/provider/features/{feature}/route")
+}
+
 /// The routing policy switch (POST).
 pub fn routing_policy(org: &str) -> String {
     format!("/orgs/{org}/settings/ai/provider/routing-policy")

@@ -202,3 +202,124 @@ async fn the_support_console_is_accessible_and_searchable() {
     browser.assert_accessible("the Audit tab as support").await;
     browser.close().await;
 }
+
+/// The Audit tab's trust lines (issue 22, item 2) in Chromium, each state checked by
+/// axe-core: signed and fully verified against the external checkpoint store; a failed
+/// full verification with the signing job's alert (an old row edited by the database's
+/// superuser); and an unsigned trail.
+#[tokio::test]
+async fn the_audit_tabs_trust_lines_are_accessible_in_each_state() {
+    use diesel_async::RunQueryDsl as _;
+    use secrecy::ExposeSecret as _;
+    use switchboard::{crypto::signing::AuditSigner, ops::trail::signing};
+    let day = std::time::Duration::from_secs(86_400);
+
+    let dir = tempfile::tempdir().unwrap();
+    let key = AuditSigner::generate_entry("b1").unwrap();
+    let app = TestApp::spawn_with(&[
+        ("SWITCHBOARD_AUDIT_SIGNING_KEY", key.expose_secret()),
+        (
+            "SWITCHBOARD_AUDIT_CHECKPOINTS",
+            dir.path().to_str().unwrap(),
+        ),
+    ])
+    .await;
+    let admin = app.create_user("admin@acme.test", false).await;
+    app.create_org("acme", &[(&admin, Role::Admin)]).await;
+    let mut db = app.db().await;
+    seed_events(&mut db, "acme", 12).await;
+    assert!(signing::sign_due(&app.state).await.unwrap().signed >= 1);
+    let report = signing::verify_scheduled(&app.state, day)
+        .await
+        .unwrap()
+        .expect("the lease is free");
+    assert!(report.problems().is_empty(), "{:?}", report.problems());
+
+    let browser = Browser::start(JavaScript::On).await;
+    browser.log_in(&app, "admin@acme.test").await;
+    browser.goto(&app.url(AUDIT)).await;
+    let full = browser.text("#audit-full").await;
+    assert!(
+        full.starts_with("Full verification of all 12 events passed at")
+            && full.contains("verified against the external checkpoint of"),
+        "{full}"
+    );
+    assert!(
+        browser
+            .text("#audit-trust")
+            .await
+            .contains("Last signed checkpoint: event #12")
+    );
+    assert!(browser.text_now("#audit-unsigned").await.is_none());
+    browser
+        .assert_accessible("the Audit tab, verified externally")
+        .await;
+
+    // The superuser edits an old row and one written after the last checkpoint: the next
+    // full verification fails, and the signing job refuses to sign over the newer one;
+    // both show, as alerts.
+    seed_events(&mut db, "acme", 2).await;
+    for sql in [
+        "ALTER TABLE audit_events DISABLE TRIGGER USER",
+        "UPDATE audit_events SET target = 'provider:forged' WHERE seq IN (2, 13) \
+           AND org_id = (SELECT id FROM orgs WHERE slug = 'acme')",
+        "ALTER TABLE audit_events ENABLE TRIGGER USER",
+        "DELETE FROM job_leases WHERE name = 'audit.verify'",
+    ] {
+        diesel::sql_query(sql).execute(&mut db).await.unwrap();
+    }
+    let signed = signing::sign_due(&app.state).await.unwrap();
+    assert_eq!(signed.signed, 0);
+    assert_eq!(signed.alerts.len(), 1, "{:?}", signed.alerts);
+    let report = signing::verify_scheduled(&app.state, day)
+        .await
+        .unwrap()
+        .expect("the lease was freed");
+    assert!(!report.problems().is_empty());
+    browser.goto(&app.url(AUDIT)).await;
+    assert!(
+        browser
+            .text("#audit-full")
+            .await
+            .starts_with("Full verification failed at"),
+    );
+    assert!(
+        browser
+            .text("#audit-signing-alert")
+            .await
+            .starts_with("Signing stopped at")
+    );
+    assert!(
+        !browser
+            .text("#audit-trust")
+            .await
+            .contains("verified against the external")
+    );
+    browser
+        .assert_accessible("the Audit tab, verification failed")
+        .await;
+    browser.close().await;
+
+    // No signing key: the tab says the trail is unsigned.
+    let unsigned = TestApp::spawn().await;
+    let admin = unsigned.create_user("admin@acme.test", false).await;
+    unsigned.create_org("acme", &[(&admin, Role::Admin)]).await;
+    seed_events(&mut unsigned.db().await, "acme", 3).await;
+    let browser = Browser::start(JavaScript::Off).await;
+    browser.log_in(&unsigned, "admin@acme.test").await;
+    browser.goto(&unsigned.url(AUDIT)).await;
+    assert!(
+        browser
+            .text("#audit-unsigned")
+            .await
+            .starts_with("The trail is unsigned")
+    );
+    assert!(
+        browser
+            .text("#audit-full")
+            .await
+            .starts_with("No full verification")
+    );
+    browser.assert_accessible("the Audit tab, unsigned").await;
+    browser.close().await;
+}

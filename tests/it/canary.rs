@@ -370,3 +370,176 @@ async fn the_key_is_in_no_console_answer() {
         }
     }
 }
+
+/// The spellings of an Ed25519 seed entry `id:base64`: the entry, its base64 part, and the
+/// 32 raw bytes in hex and in each base64 alphabet (also at the three alignments).
+fn seed_spellings(entry: &str) -> Vec<String> {
+    let (_, b64) = entry.split_once(':').unwrap();
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .unwrap();
+    let mut out = spellings(entry);
+    out.extend(spellings(b64));
+    out.push(hex(&raw));
+    out.push(hex(&raw).to_uppercase());
+    for shift in 0..3 {
+        let padded = [&b"xx"[..shift], &raw[..]].concat();
+        for engine in [
+            base64::engine::general_purpose::STANDARD,
+            base64::engine::general_purpose::URL_SAFE,
+            base64::engine::general_purpose::STANDARD_NO_PAD,
+        ] {
+            let encoded = engine.encode(&padded);
+            out.push(encoded[4..encoded.len() - 4].to_owned());
+        }
+    }
+    out
+}
+
+/// The audit signing key (`SWITCHBOARD_AUDIT_SIGNING_KEY`, issue 22) through checkpoints
+/// signed, a full verification, a rewrite the job refuses to sign over, the CLI's verify,
+/// public-key and mark-restore, the console's Audit tab and the REST audit list: its
+/// secret half is in no answer, log line, table, checkpoint file or `Debug` output.
+#[tokio::test]
+async fn the_audit_signing_key_is_nowhere_but_in_its_variable() {
+    use secrecy::ExposeSecret as _;
+    use switchboard::{crypto::signing::AuditSigner, ops::trail::signing};
+
+    let logs = log_capture();
+    let dir = tempfile::tempdir().unwrap();
+    let entry = AuditSigner::generate_entry("canary")
+        .unwrap()
+        .expose_secret()
+        .to_owned();
+    let app = crate::helpers::TestApp::spawn_with(&[
+        ("SWITCHBOARD_AUDIT_SIGNING_KEY", &entry),
+        (
+            "SWITCHBOARD_AUDIT_CHECKPOINTS",
+            dir.path().to_str().unwrap(),
+        ),
+        ("SWITCHBOARD_EGRESS_ALLOW", "127.0.0.0/8"),
+    ])
+    .await;
+    let admin = app.seed_and_login_admin().await;
+    let state = &app.state;
+    let mut answers = vec![
+        format!("{:?}", state.config),
+        format!("{:?}", state.config.audit_signer),
+    ];
+    let seed = |n| {
+        let app = &app;
+        async move { crate::console::audit_trail::seed_events(&mut app.db().await, "acme", n).await }
+    };
+    seed(5).await;
+    let signed = signing::sign_due(state).await.unwrap();
+    assert!(signed.signed >= 1);
+    answers.push(format!("{signed:?}"));
+    let report = signing::verify_scheduled(state, std::time::Duration::from_secs(86_400))
+        .await
+        .unwrap();
+    answers.push(format!("{report:?}"));
+
+    // The CLI: public key, verify against the files, mark-restore; every output kept.
+    let cli = async |args: &[&str]| {
+        let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
+            .args(args)
+            .env("DATABASE_URL", &app.db_url)
+            .env("SWITCHBOARD_MASTER_KEYS", crate::helpers::MASTER_KEYS)
+            .env("SWITCHBOARD_AUDIT_SIGNING_KEY", &entry)
+            .env("SWITCHBOARD_AUDIT_CHECKPOINTS", dir.path())
+            .env("RUST_LOG", "debug")
+            .stdin(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .output()
+            .await
+            .unwrap();
+        format!(
+            "{}\n{}\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    };
+    let public = cli(&["audit", "public-key"]).await;
+    assert!(public.contains("canary:"), "{public}");
+    answers.push(public);
+    let checkpoints = dir.path().to_str().unwrap().to_owned();
+    answers.push(cli(&["audit", "verify", "--checkpoints", &checkpoints]).await);
+    answers.push(cli(&["audit", "mark-restore"]).await);
+
+    // A rewrite by the superuser after the last checkpoint: the job alerts (logs an
+    // ERROR) and does not sign.
+    seed(1).await;
+    let mut db = app.db().await;
+    for sql in [
+        "ALTER TABLE audit_events DISABLE TRIGGER USER",
+        "UPDATE audit_events SET target = 'forged' WHERE id = (SELECT max(id) FROM audit_events)",
+        "ALTER TABLE audit_events ENABLE TRIGGER USER",
+    ] {
+        diesel::sql_query(sql).execute(&mut db).await.unwrap();
+    }
+    let refused = signing::sign_due(state).await.unwrap();
+    assert!(!refused.alerts.is_empty());
+    answers.push(format!("{refused:?}"));
+    answers.push(cli(&["audit", "verify", "--checkpoints", &checkpoints]).await);
+
+    // The console's Audit tab and the REST audit list.
+    let page = app
+        .get(&app.client, "/orgs/acme/settings/ai/audit")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Signing stopped at"), "{page}");
+    answers.push(page);
+    let org = switchboard::models::org::Org::find_by_slug(&mut db, "acme")
+        .await
+        .unwrap()
+        .unwrap();
+    let token = crate::api::token(
+        &app,
+        &org,
+        &admin,
+        &[switchboard::ops::Scope::AuditRead],
+        None,
+    )
+    .await;
+    let listed = reqwest::Client::new()
+        .get(app.url("/api/v1/orgs/acme/audit-events"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    answers.push(format!("{:?}", listed.headers()));
+    answers.push(listed.text().await.unwrap());
+
+    let mut files = String::new();
+    for file in std::fs::read_dir(dir.path()).unwrap() {
+        files.push_str(&std::fs::read_to_string(file.unwrap().path()).unwrap());
+    }
+    assert!(
+        files.contains("canary"),
+        "the checkpoint files were written"
+    );
+    let scanned = scan(&app).await;
+    let logged = String::from_utf8_lossy(&logs.lock().unwrap()).into_owned();
+    assert!(
+        logged.contains("NOT signing it"),
+        "the log capture saw the job's alert"
+    );
+    for spelling in seed_spellings(&entry) {
+        for (place, text) in [
+            ("the database", &scanned),
+            ("the checkpoint files", &files),
+            ("the logs", &logged),
+        ]
+        .into_iter()
+        .chain(answers.iter().map(|a| ("an answer or a Debug output", a)))
+        {
+            assert!(
+                !text.contains(spelling.as_str()),
+                "the signing key ({spelling}) is in {place}: {text}"
+            );
+        }
+    }
+}

@@ -7,6 +7,7 @@ mod balancer;
 mod browser;
 mod browser_audit;
 pub(crate) mod browser_confirm;
+mod browser_feature_routes;
 mod browser_forms;
 mod browser_interaction;
 mod browser_invitations;

@@ -12,7 +12,7 @@
 
 use switchboard::providers::ProviderKind;
 use switchboard::routing::{
-    Active, Feature, PlatformReason, Policy, Route, Settings, UnavailableReason, matrix, route,
+    Active, Feature, Policy, ReasonCode, Route, Rules, Settings, matrix, route,
 };
 
 type Row = (Option<&'static str>, bool, &'static str, bool, &'static str);
@@ -108,11 +108,12 @@ const TABLE: &[Row] = &[
 
 fn letter(route: &Route<'_>) -> char {
     match route {
-        Route::Byo(_) => 'B',
-        Route::Platform(PlatformReason::NoProvider) => 'D',
-        Route::Platform(PlatformReason::ToolsFallback) => 'F',
-        Route::Unavailable(UnavailableReason::ToolsStrict) => 'X',
-        Route::Unavailable(UnavailableReason::InsightsDisabled) => 'I',
+        Route::Byo(_, ReasonCode::ActiveProvider) => 'B',
+        Route::Platform(ReasonCode::NoProvider) => 'D',
+        Route::Platform(ReasonCode::ToolsFallback) => 'F',
+        Route::Unavailable(ReasonCode::StrictUnavailable) => 'X',
+        Route::Unavailable(ReasonCode::InsightsOff) => 'I',
+        other => panic!("no letter for {other:?} without routes"),
     }
 }
 
@@ -137,6 +138,7 @@ fn every_combination_routes_as_the_table_says() {
             policy: policy.parse().unwrap(),
             insights_enabled: insights,
             active,
+            rules: Rules::INHERIT,
         };
         let got: String = matrix(&settings).iter().map(|(_, r)| letter(r)).collect();
         assert_eq!(
@@ -147,7 +149,7 @@ fn every_combination_routes_as_the_table_says() {
             let r = route(&settings, feature);
             assert_eq!(letter(&r), expected.as_bytes()[i] as char, "{feature}");
             // The org's provider serves with its own model, never another's.
-            if let Route::Byo(a) = r {
+            if let Route::Byo(a, _) = r {
                 assert_eq!((a.id, a.model), ("aip_x", "m-1"));
             }
         }
@@ -175,4 +177,90 @@ fn ids_and_policies_parse_strictly() {
     assert!("".parse::<Feature>().is_err());
     assert_eq!("strict".parse::<Policy>(), Ok(Policy::Strict));
     assert!(" strict".parse::<Policy>().is_err());
+}
+
+/// Per-feature routes (issue 20): a route overrides the active provider and the policy for
+/// its feature only; Insights off wins over any route; tool use still needs tools; a
+/// platform route under strict is unavailable (refused when written; strict wins).
+#[test]
+fn routes_decide_their_own_feature_and_nothing_else() {
+    use switchboard::routing::Rule;
+    let ours = Active {
+        id: "aip_ours",
+        name: "Ours",
+        kind: ProviderKind::Anthropic,
+        model: "claude",
+        supports_tools: false,
+    };
+    let cheap = Active {
+        id: "aip_cheap",
+        name: "Cheap",
+        kind: ProviderKind::Custom,
+        model: "small-model",
+        supports_tools: false,
+    };
+    let rules = Rules::INHERIT
+        .with(Feature::Summaries, Rule::Provider(cheap))
+        .with(Feature::Triage, Rule::Platform)
+        .with(Feature::Insights, Rule::Provider(ours))
+        .with(Feature::FixProposals, Rule::Off)
+        .with(Feature::Assistant, Rule::Provider(cheap));
+    let mut settings = Settings {
+        policy: Policy::Fallback,
+        insights_enabled: true,
+        active: Some(ours),
+        rules,
+    };
+    let code = |s: &Settings<'_>, f| route(s, f).code();
+    assert_eq!(
+        route(&settings, Feature::Summaries),
+        Route::Byo(cheap, ReasonCode::FeatureRoute)
+    );
+    assert_eq!(
+        route(&settings, Feature::Triage),
+        Route::Platform(ReasonCode::FeatureRoute)
+    );
+    assert_eq!(
+        route(&settings, Feature::FixProposals),
+        Route::Unavailable(ReasonCode::FeatureOff)
+    );
+    assert_eq!(code(&settings, Feature::Insights), ReasonCode::FeatureRoute);
+    assert_eq!(
+        route(&settings, Feature::StackDescriptions),
+        Route::Byo(ours, ReasonCode::ActiveProvider)
+    );
+    // A routed provider without tools: the policy decides, as for the active one.
+    assert_eq!(
+        code(&settings, Feature::Assistant),
+        ReasonCode::ToolsFallback
+    );
+    settings.policy = Policy::Strict;
+    assert_eq!(
+        route(&settings, Feature::Assistant),
+        Route::Unavailable(ReasonCode::StrictUnavailable)
+    );
+    assert_eq!(
+        route(&settings, Feature::Triage),
+        Route::Unavailable(ReasonCode::StrictUnavailable)
+    );
+    // Insights off wins over its route.
+    settings.insights_enabled = false;
+    assert_eq!(
+        route(&settings, Feature::Insights),
+        Route::Unavailable(ReasonCode::InsightsOff)
+    );
+    // Routes apply without an active provider too.
+    settings.active = None;
+    assert_eq!(
+        code(&settings, Feature::Summaries),
+        ReasonCode::FeatureRoute
+    );
+    assert_eq!(
+        code(&settings, Feature::StackDescriptions),
+        ReasonCode::NoProvider
+    );
+    // Only a changed answer asks again; every unavailable code gives up.
+    for c in ReasonCode::ALL {
+        assert_eq!(c.ask_again(), c == ReasonCode::SettingsChanged, "{c}");
+    }
 }

@@ -194,6 +194,26 @@ pub struct NewProvider {
     pub save_unverified: bool,
 }
 
+impl NewProvider {
+    /// The operation's input (the seed-compatible `POST /api/v1/ai-providers` shares it).
+    pub fn into_input(self) -> Result<ops::ProviderInput, AppError> {
+        let kind = kind(&self.provider)?;
+        let config = self.config.unwrap_or_default();
+        Ok(ops::ProviderInput {
+            kind,
+            name: self.name,
+            default_model: self.default_model,
+            base_url: self.base_url,
+            deployment: config.deployment.flatten(),
+            api_version: config.api_version.flatten(),
+            region: config.region.flatten(),
+            supports_tools: config.supports_tools.unwrap_or(false),
+            key: super::key_input(self.api_key, self.secret_id)?,
+            save_unverified: self.save_unverified,
+        })
+    }
+}
+
 /// The fields of a provider to change; absent fields stay as they are.
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]

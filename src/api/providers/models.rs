@@ -4,6 +4,7 @@
 //! listing is a 422 whose `error.code` is the check taxonomy's (`timeout`,
 //! `blocked_address`, `auth_rejected`, …).
 
+use crate::api::errors::Guarded;
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -75,9 +76,7 @@ pub fn listing_error(e: OpError) -> Result<(u16, serde_json::Value), AppError> {
     ),
     responses(
         (status = 200, description = "The listed models", body = ModelListJson),
-        (status = 401, description = "No valid token or session", body = ErrorBody),
-        (status = 403, description = "The token lacks the scope", body = ErrorBody),
-        (status = 404, description = "No such provider in this org", body = ErrorBody),
+        Guarded,
         (status = 422, description = "The listing failed (error.code is the check taxonomy's: timeout, unreachable, blocked_address, auth_rejected, …), the kind lists no models, or the stored key can't be opened", body = ErrorBody),
     ),
     security(("bearer" = ["aiProviders:test"]), ("session" = [])),

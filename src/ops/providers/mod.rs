@@ -14,6 +14,8 @@ pub mod models;
 mod patch;
 mod recheck;
 pub mod release;
+mod route_choice;
+mod routes;
 mod view;
 
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
@@ -24,6 +26,9 @@ pub use activation::{activate_provider, deactivate};
 pub use input::{KeyInput, MAX_NAME_CHARS, ProviderInput};
 pub use patch::{ProviderPatch, patch_provider};
 pub use recheck::{RecheckReport, recheck_due};
+pub use route_choice::{FeatureRouteView, MAX_MODEL_CHARS, RouteChoice};
+pub(crate) use routes::platform_routed;
+pub use routes::{RouteChange, SetRoute, clear_feature_route, set_feature_route};
 pub use view::{KeyDisplay, LastCheck, ProviderList, ProviderView};
 
 use super::{Action, Caller, Change, OpError, OpResult, Scope, Target, audit};
@@ -57,7 +62,11 @@ pub(crate) async fn list_of(
     caller: &Caller,
     org: &Org,
 ) -> OpResult<ProviderList> {
-    let (settings, rows) = provider::list_for_org(conn, org.id)
+    let provider::OrgProviders {
+        settings,
+        providers: rows,
+        routes,
+    } = provider::list_with_routes(conn, org.id)
         .await?
         .ok_or(OpError::NotFound)?;
     let active = settings.active_provider_id;
@@ -65,11 +74,13 @@ pub(crate) async fn list_of(
         .iter()
         .map(|(p, _)| (p.id.clone(), p.name.clone(), p.secret_id.clone()))
         .collect();
-    let providers = rows
+    let providers: Vec<_> = rows
         .iter()
         .map(|(p, preview)| view::view(caller, p, preview.as_deref(), active.as_deref(), &others))
         .collect();
+    let routes = view::route_views(&routes, &providers);
     Ok(ProviderList {
+        routes,
         active,
         providers,
         // A CHECK constraint admits only the two policies; were it ever another, fail closed.
@@ -93,6 +104,24 @@ pub async fn activation_preview(
     } else {
         Err(OpError::NotFound)
     }
+}
+
+/// The org's providers and routes, for previewing a feature routed to `choice` (the
+/// scopes of the change itself): compare `routing()` with `routing_with_route(…)`. A
+/// provider of another org is a 404.
+pub async fn route_preview(
+    state: &AppState,
+    caller: &Caller,
+    choice: &RouteChoice,
+) -> OpResult<ProviderList> {
+    routes::require(caller, choice)?;
+    let list = list_providers(state, caller).await?;
+    if let RouteChoice::Provider { id, .. } = choice
+        && !list.providers.iter().any(|p| &p.id == id)
+    {
+        return Err(OpError::NotFound);
+    }
+    Ok(list)
 }
 
 /// Whether the caller may open the form for a new provider (scope `aiProviders:create`):
@@ -223,6 +252,7 @@ pub async fn update_provider(
     }
     if input.save_unverified {
         guards::refuse_unverified_active(&mut conn, org.id, id, &current.name, false).await?;
+        routes::refuse_unverified_routed(&mut conn, org.id, id, &current.name).await?;
     }
     let key = resolve_key(&mut conn, state, org, &fields, Some(&current), input.key).await?;
     drop(conn);
@@ -238,6 +268,7 @@ pub async fn update_provider(
             // Lock order as everywhere: the settings row first. It may have become active
             // since the first look.
             guards::refuse_unverified_active(conn, org.id, id, &current.name, true).await?;
+            routes::refuse_unverified_routed(conn, org.id, id, &current.name).await?;
         }
         let (secret_id, preview) = store(conn, state, caller, org, &fields, &key).await?;
         let mut changes = ProviderChanges::new(caller.user_id(), now);
@@ -405,6 +436,7 @@ pub async fn remove_key(
             if was_active {
                 revert_to_platform(conn, caller, org, id, now, "key removed").await?;
             }
+            routes::revert_routes_of(conn, caller, org, id, &p.name, "key removed").await?;
             Ok(was_active)
         })
         .await?;
@@ -425,6 +457,7 @@ pub async fn delete_provider(state: &AppState, caller: &Caller, id: &str) -> OpR
                 p.name
             )));
         }
+        routes::refuse_delete_while_routed(conn, org.id, id, &p.name).await?;
         provider::delete(conn, org.id, id).await?;
         if let Some(secret_id) = p.secret_id.as_deref() {
             secret::delete_if_unused(conn, org.id, secret_id).await?;

@@ -24,7 +24,7 @@ use crate::{
     models::{provider::Provider, release},
     ops::{Action, Actor, Caller, Change, OpError, OpResult, Scope, Target, audit},
     providers::catalog::ProviderKind,
-    routing::{self, Active, Feature, PlatformReason, Policy, Route, Settings},
+    routing::{self, Active, Feature, Policy, ReasonCode, Route, Rule, Rules, Settings},
     state::AppState,
 };
 
@@ -40,7 +40,7 @@ pub struct ServingProvider {
     pub kind: ProviderKind,
     /// Where requests go (the kind's default when none was entered).
     pub base_url: Option<String>,
-    /// The provider's default model.
+    /// The model to use: the feature route's own, else the provider's default.
     pub model: String,
     /// Kind-specific settings (deployment, api_version, region, supports_tools); no secret.
     pub config: serde_json::Value,
@@ -56,7 +56,7 @@ pub enum Served {
         key: Option<SecretString>,
     },
     /// The platform's provider; never with a key.
-    Platform(PlatformReason),
+    Platform,
 }
 
 /// The routing decision for one feature.
@@ -64,6 +64,8 @@ pub enum Served {
 pub struct Resolution {
     pub feature: Feature,
     pub served: Served,
+    /// Why, as a code (the enum route answers, relay refusals and What-runs-where share).
+    pub code: ReasonCode,
     /// One sentence on why (the console's words for the same decision).
     pub reason: &'static str,
 }
@@ -114,37 +116,68 @@ pub async fn resolve_route(
     let feature = parse_feature(feature)?;
     let mut conn = state.pool.get().await?;
     for _ in 0..ATTEMPTS {
-        let (settings, provider, secret) = release::routing_inputs(&mut conn, org.id)
-            .await?
-            .ok_or(OpError::NotFound)?;
+        let (settings, route_row, provider, secret) =
+            release::routing_inputs(&mut conn, org.id, feature.id())
+                .await?
+                .ok_or(OpError::NotFound)?;
+        // The provider read is the route's when it names one, else the active one.
+        let rule = match route_row.as_ref().map(|r| r.mode.as_str()) {
+            None => Rule::Inherit,
+            Some("platform") => Rule::Platform,
+            Some("provider") => match provider.as_ref() {
+                Some(p) => Rule::Provider(Active {
+                    model: route_row
+                        .as_ref()
+                        .and_then(|r| r.model.as_deref())
+                        .unwrap_or(&p.default_model),
+                    ..active(p)
+                }),
+                None => Rule::Off,
+            },
+            // A CHECK admits only the three modes; were it another, fail closed.
+            Some(_) => Rule::Off,
+        };
         let inputs = Settings {
             // A CHECK admits only the two policies; were it ever another, fail closed.
             policy: settings.routing_policy.parse().unwrap_or(Policy::Strict),
             insights_enabled: settings.insights_enabled,
-            active: provider.as_ref().map(active),
+            active: match rule {
+                Rule::Inherit => provider.as_ref().map(active),
+                _ => None,
+            },
+            rules: Rules::INHERIT.with(feature, rule),
         };
         let route = routing::route(&inputs, feature);
         let reason = route.reason();
-        let provider = match route {
-            Route::Unavailable(_) => {
+        let code = route.code();
+        let (provider, model) = match route {
+            Route::Unavailable(code) => {
                 return Err(OpError::Conflict(format!(
-                    "{} is unavailable for this org: {}",
+                    "{} is unavailable for this org ({code}): {}",
                     feature.id(),
                     reason
                 )));
             }
-            Route::Platform(why) => {
+            Route::Platform(_) => {
                 return Ok(Resolution {
                     feature,
-                    served: Served::Platform(why),
+                    served: Served::Platform,
+                    code,
                     reason,
                 });
             }
-            Route::Byo(_) => provider.ok_or_else(|| {
-                OpError::Internal(anyhow::anyhow!("a BYO route without its provider"))
-            })?,
+            Route::Byo(serving, _) => {
+                let model = serving.model.to_owned();
+                let provider = provider.ok_or_else(|| {
+                    OpError::Internal(anyhow::anyhow!("a BYO route without its provider"))
+                })?;
+                (provider, model)
+            }
         };
-        let serving = serving(&provider);
+        let serving = ServingProvider {
+            model,
+            ..serving(&provider)
+        };
         let Some(secret_id) = provider.secret_id.as_deref() else {
             return Ok(Resolution {
                 feature,
@@ -152,6 +185,7 @@ pub async fn resolve_route(
                     provider: serving,
                     key: None,
                 },
+                code,
                 reason,
             });
         };
@@ -193,6 +227,8 @@ pub async fn resolve_route(
         let read = release::ReadAt {
             org_id: org.id,
             settings_version: settings.lock_version,
+            feature: feature.id(),
+            route_version: route_row.as_ref().map(|r| r.lock_version),
             provider_id: &provider.id,
             provider_version: provider.lock_version,
         };
@@ -203,14 +239,16 @@ pub async fn resolve_route(
                     provider: serving,
                     key: Some(key),
                 },
+                code,
                 reason,
             });
         }
         // An admin changed the settings or the provider since the read: decide again.
     }
-    Err(OpError::Conflict(
-        "The org's AI settings changed while the route was resolved; ask again.".to_owned(),
-    ))
+    Err(OpError::Conflict(format!(
+        "The org's AI settings changed while the route was resolved ({}); ask again.",
+        ReasonCode::SettingsChanged
+    )))
 }
 
 /// The provider as routing sees it (as the Provider tab's view does).

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use diesel_async::AsyncPgConnection;
 
 use crate::{
+    models::feature_route::FeatureRoute,
     models::{
         org::Org,
         provider::{self, CheckStatus, Provider},
@@ -13,8 +14,10 @@ use crate::{
     },
     ops::{Caller, OpError, OpResult},
     providers::catalog::{BaseUrlSpec, ProviderKind},
-    routing::{Active, Policy, Settings},
+    routing::{Active, Feature, Policy, Rule, Rules, Settings},
 };
+
+use super::route_choice::{FeatureRouteView, RouteChoice};
 
 /// How a provider's key is shown.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,6 +75,8 @@ pub struct ProviderList {
     pub insights_enabled: bool,
     /// The settings row's version, for the policy switch's form.
     pub settings_lock_version: i32,
+    /// The features that are not `inherit`, in [`crate::routing::Feature::ALL`] order.
+    pub routes: Vec<FeatureRouteView>,
 }
 
 impl ProviderList {
@@ -99,6 +104,7 @@ impl ProviderList {
             policy: self.policy,
             insights_enabled: self.insights_enabled,
             active: self.active_provider().map(ProviderView::routing),
+            rules: self.rules(),
         }
     }
 }
@@ -223,4 +229,89 @@ pub(super) async fn view_of(
         active.as_deref(),
         &others,
     ))
+}
+
+impl ProviderList {
+    /// The route of `feature`, if it is not `inherit`.
+    pub fn route_of(&self, feature: Feature) -> Option<&FeatureRouteView> {
+        self.routes.iter().find(|r| r.feature == feature)
+    }
+
+    /// The version of `feature`'s route; 0 = no route (`inherit`).
+    pub fn route_version(&self, feature: Feature) -> i32 {
+        self.route_of(feature).map_or(0, |r| r.lock_version)
+    }
+
+    /// The routes as routing sees them.
+    pub fn rules(&self) -> Rules<'_> {
+        let mut rules = Rules::INHERIT;
+        for r in &self.routes {
+            rules = rules.with(r.feature, self.rule(&r.choice));
+        }
+        rules
+    }
+
+    /// `choice` as routing sees it (a provider this list doesn't hold: `inherit`).
+    pub fn rule<'a>(&'a self, choice: &'a RouteChoice) -> Rule<'a> {
+        match choice {
+            RouteChoice::Inherit => Rule::Inherit,
+            RouteChoice::Platform => Rule::Platform,
+            RouteChoice::Off => Rule::Off,
+            RouteChoice::Provider { id, model } => {
+                match self.providers.iter().find(|p| &p.id == id) {
+                    Some(p) => {
+                        let mut active = p.routing();
+                        if let Some(m) = model {
+                            active.model = m;
+                        }
+                        Rule::Provider(active)
+                    }
+                    None => Rule::Inherit,
+                }
+            }
+        }
+    }
+
+    /// What routing would see with `feature` routed to `choice` (the route preview).
+    pub fn routing_with_route<'a>(
+        &'a self,
+        feature: Feature,
+        choice: &'a RouteChoice,
+    ) -> Settings<'a> {
+        let now = self.routing();
+        Settings {
+            rules: now.rules.with(feature, self.rule(choice)),
+            ..now
+        }
+    }
+}
+
+/// The views of `rows`, naming their providers from `providers`.
+pub(crate) fn route_views(
+    rows: &[FeatureRoute],
+    providers: &[ProviderView],
+) -> Vec<FeatureRouteView> {
+    let mut views: Vec<_> = rows
+        .iter()
+        .filter_map(|row| {
+            let feature = row.feature.parse::<Feature>().ok()?;
+            let choice = RouteChoice::of(row);
+            let provider_name = match &choice {
+                RouteChoice::Provider { id, .. } => providers
+                    .iter()
+                    .find(|p| &p.id == id)
+                    .map(|p| p.name.clone()),
+                _ => None,
+            };
+            Some(FeatureRouteView {
+                feature,
+                choice,
+                provider_name,
+                lock_version: row.lock_version,
+                updated_at: row.updated_at,
+            })
+        })
+        .collect();
+    views.sort_by_key(|v| v.feature.index());
+    views
 }

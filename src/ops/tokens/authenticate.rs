@@ -6,14 +6,15 @@ use crate::{
     state::AppState,
 };
 
-use super::TOKEN_PREFIX;
+use super::{SERVICE_SCOPES, TOKEN_PREFIX, TokenKind};
 
 /// Why a presented token does not authenticate (one answer for all: the client learns
 /// nothing about which tokens exist).
 const REJECTED: &str = "The API token is missing, malformed, expired or revoked.";
 
 /// Authenticates a presented bearer token: the [`Caller`] it acts as, in its own org, with
-/// its scopes cut to its creator's current access. Costs one SELECT (and, at most once a
+/// its scopes cut to its creator's current access — except a service token, which is the
+/// org's: its own (service) scopes whatever became of its creator. Costs one SELECT (and, at most once a
 /// minute per token, one UPDATE of `last_used_at`).
 pub async fn authenticate(
     state: &AppState,
@@ -35,7 +36,8 @@ pub async fn authenticate(
         .await?
         .ok_or_else(|| OpError::Unauthenticated(REJECTED.to_owned()))?;
     let live = token.revoked_at.is_none() && token.expires_at.is_none_or(|at| at > now);
-    if !live || user.disabled {
+    let service = token.kind == TokenKind::Service.as_str();
+    if !live || (user.disabled && !service) {
         return Err(OpError::Unauthenticated(REJECTED.to_owned()));
     }
     if token
@@ -53,13 +55,22 @@ pub async fn authenticate(
     );
     // The creator's access now, by the same table as a console session (support staff
     // can't create tokens: they are never members, so no role means no access).
-    let access = Access::of(role, false);
-    let scopes = access.map_or(ScopeSet::EMPTY, |a| granted.intersect(a.scopes()));
+    let (access, scopes) = if service {
+        (None, granted.intersect(ScopeSet::of(&SERVICE_SCOPES)))
+    } else {
+        let access = Access::of(role, false);
+        let scopes = access.map_or(ScopeSet::EMPTY, |a| granted.intersect(a.scopes()));
+        (access, scopes)
+    };
     Ok(Caller {
         actor: Actor::Token {
             id: token.id,
             user_id: user.id,
-            label: format!("{} ({})", token.name, user.email),
+            label: if service {
+                format!("{} (service token, created by {})", token.name, user.email)
+            } else {
+                format!("{} ({})", token.name, user.email)
+            },
         },
         org: Some(org),
         access,

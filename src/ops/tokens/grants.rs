@@ -13,11 +13,16 @@ pub const MAX_LIFETIME: TimeDelta = TimeDelta::days(366);
 /// token dies on its own (docs/DECISIONS.md "API tokens").
 pub const DEFAULT_LIFETIME: TimeDelta = TimeDelta::days(90);
 
-/// The scopes an API token may carry: every scope but the console-only member ones.
+/// The scopes an API token may carry: every scope but the console-only member ones and
+/// `ai:release`, which only an operator grants to a service token (`parse_scopes` still
+/// reads it, for the CLI).
 pub fn grantable() -> impl Iterator<Item = Scope> {
-    Scope::ALL
-        .into_iter()
-        .filter(|s| !matches!(s, Scope::MembersList | Scope::MembersManage))
+    Scope::ALL.into_iter().filter(|s| {
+        !matches!(
+            s,
+            Scope::MembersList | Scope::MembersManage | Scope::AiRelease
+        )
+    })
 }
 
 /// The grantable scopes' names, comma-separated: what an error about a scope lists.
@@ -31,10 +36,15 @@ fn grantable_names() -> String {
 /// Parses scope names as a form or the CLI gives them (`aiProviders:list`, …): every name
 /// must be a scope a token may carry, and one at least must be given. The console and the
 /// CLI share it, so both refuse the same names with the same message naming the valid ones.
+/// The AI Providers Module's permission names (`aiProviders:ListAiProviders`, …) are
+/// accepted as aliases and come back as the canonical scopes (each scope once).
 pub fn parse_scopes<S: AsRef<str>>(names: &[S]) -> OpResult<Vec<Scope>> {
     let mut scopes = Vec::with_capacity(names.len());
     for name in names.iter().map(|n| n.as_ref().trim()) {
-        match Scope::parse(name).filter(|s| grantable().any(|g| g == *s)) {
+        match Scope::parse_or_alias(name)
+            .filter(|s| *s == Scope::AiRelease || grantable().any(|g| g == *s))
+        {
+            Some(scope) if scopes.contains(&scope) => {}
             Some(scope) => scopes.push(scope),
             None => {
                 // Named back (cut short) so the user sees which one; askama escapes it.
@@ -138,7 +148,23 @@ mod tests {
         );
         let none: [&str; 0] = [];
         assert!(parse_scopes(&none).is_err());
-        for bad in ["members:list", "aiProviders:fly", "", "AIPROVIDERS:LIST"] {
+        assert_eq!(
+            parse_scopes(&[
+                "aiProviders:ListAiProviders",
+                "aiProviders:list",
+                "aiProviders:DeleteAiProvider"
+            ])
+            .unwrap(),
+            vec![Scope::AiProvidersList, Scope::AiProvidersDelete],
+            "seed aliases are stored as the canonical scopes, once"
+        );
+        for bad in [
+            "members:list",
+            "aiProviders:fly",
+            "",
+            "AIPROVIDERS:LIST",
+            "aiProviders:listaiproviders",
+        ] {
             let message = parse_scopes(&[bad]).unwrap_err().to_string();
             assert!(
                 message.contains("A token may carry: aiProviders:list,")

@@ -6,7 +6,14 @@
 //!   given **cut at every use** to what that user's current access allows: a creator who is
 //!   demoted to member keeps only the read scopes, one who is removed keeps none, one who is
 //!   disabled makes the token fail to authenticate.
-//! - Creation and revocation are audited; the token itself is never in the trail.
+//! - A **service token** (kind `service`, DESIGN.md "Platform services") belongs to the
+//!   org instead: its scopes are its own, not cut to its creator's access, so it keeps
+//!   working when the admin who made it leaves, is demoted or disabled. It carries only the
+//!   service scopes ([`SERVICE_SCOPES`]); the creator stays on record (every use is
+//!   attributable) and any admin of the org may revoke it. `ai:release` (the key in route
+//!   answers) is granted only by an operator on the CLI, and only to a service token.
+//! - Creation and revocation are audited with the kind; the token itself is never in the
+//!   trail.
 
 use chrono::{DateTime, TimeDelta, Utc};
 use diesel_async::AsyncConnection as _;
@@ -38,6 +45,39 @@ const TOKEN_BYTES: usize = 32;
 const SHOWN_CHARS: usize = 8;
 /// Longest token name.
 pub const MAX_NAME_CHARS: usize = 100;
+/// The scopes a service token may carry (docs/DECISIONS.md "Service tokens"): what a
+/// platform service needs, nothing that administers the org.
+pub const SERVICE_SCOPES: [Scope; 3] = [Scope::AiResolve, Scope::AiRelay, Scope::AiRelease];
+
+/// Whose a token is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TokenKind {
+    /// Acts in its creator's name, cut at every use to what they may still do.
+    #[default]
+    Personal,
+    /// The org's, for a platform service: keeps working whatever becomes of its creator.
+    Service,
+}
+
+impl TokenKind {
+    /// The stored and shown form: `personal` or `service`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenKind::Personal => "personal",
+            TokenKind::Service => "service",
+        }
+    }
+
+    /// Parses the stored form (a form's value too).
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "personal" => Some(TokenKind::Personal),
+            "service" => Some(TokenKind::Service),
+            _ => None,
+        }
+    }
+}
+
 /// A token to create.
 #[derive(Debug, Clone)]
 pub struct TokenInput {
@@ -54,6 +94,7 @@ pub struct TokenInput {
 pub struct TokenView {
     pub id: i64,
     pub name: String,
+    pub kind: TokenKind,
     /// The first characters, e.g. `swb_AbCd`.
     pub prefix: String,
     pub scopes: Vec<String>,
@@ -68,6 +109,8 @@ impl TokenView {
     fn of(t: ApiToken, owner_email: String) -> Self {
         Self {
             id: t.id,
+            // The column's CHECK admits only the two kinds.
+            kind: TokenKind::parse(&t.kind).unwrap_or_default(),
             name: t.name,
             prefix: t.prefix,
             scopes: t.scopes,
@@ -111,7 +154,7 @@ pub struct CreatedToken {
     pub secret: SecretString,
 }
 
-fn check_input(input: &TokenInput) -> OpResult<String> {
+fn check_input(caller: &Caller, input: &TokenInput, kind: TokenKind) -> OpResult<String> {
     let name = input.name.trim().to_owned();
     if name.is_empty() {
         return Err(OpError::invalid("name", "Give the token a name."));
@@ -132,10 +175,40 @@ fn check_input(input: &TokenInput) -> OpResult<String> {
     if input.scopes.is_empty() {
         return Err(OpError::invalid("scopes", "Choose at least one scope."));
     }
-    if let Some(s) = input.scopes.iter().find(|s| !grantable().any(|g| g == **s)) {
+    if let Some(s) = input
+        .scopes
+        .iter()
+        .find(|s| **s != Scope::AiRelease && !grantable().any(|g| g == **s))
+    {
         return Err(OpError::invalid(
             "scopes",
             format!("{s} is for the console only; a token cannot carry it."),
+        ));
+    }
+    if input.scopes.contains(&Scope::AiRelease) {
+        if !matches!(caller.actor, Actor::Operator) {
+            return Err(OpError::Forbidden(
+                "ai:release (the key itself in route answers) is granted only by an operator \
+                 on the CLI: switchboard token create … --service."
+                    .to_owned(),
+            ));
+        }
+        if kind != TokenKind::Service {
+            return Err(OpError::invalid(
+                "scopes",
+                "ai:release is granted only to a service token (--service).",
+            ));
+        }
+    }
+    if kind == TokenKind::Service
+        && let Some(s) = input.scopes.iter().find(|s| !SERVICE_SCOPES.contains(s))
+    {
+        return Err(OpError::invalid(
+            "scopes",
+            format!(
+                "A service token carries only ai:resolve, ai:relay and ai:release; {s} \
+                 belongs on a personal token."
+            ),
         ));
     }
     check_lifetime(input.expires_in)?;
@@ -150,8 +223,20 @@ pub async fn create_token(
     caller: &Caller,
     input: TokenInput,
 ) -> OpResult<CreatedToken> {
+    create_token_of_kind(state, caller, input, TokenKind::Personal).await
+}
+
+/// Creates a token of `kind` (see [`create_token`]). A service token's creator is its
+/// creator of record; its scopes must be service scopes within what the creator's role
+/// allows, and `ai:release` only an operator grants.
+pub async fn create_token_of_kind(
+    state: &AppState,
+    caller: &Caller,
+    input: TokenInput,
+    kind: TokenKind,
+) -> OpResult<CreatedToken> {
     let org = caller.require(Scope::TokensManage)?;
-    let name = check_input(&input)?;
+    let name = check_input(caller, &input, kind)?;
     let secret = SecretString::from(format!(
         "{TOKEN_PREFIX}{}",
         crate::crypto::random_token(TOKEN_BYTES)
@@ -195,6 +280,7 @@ pub async fn create_token(
                 prefix: &prefix,
                 created_at: now,
                 expires_at: input.expires_in.map(|d| now + d),
+                kind: kind.as_str(),
             }
             .insert(conn)
             .await?;
@@ -207,6 +293,7 @@ pub async fn create_token(
                 Some(
                     Change::new()
                         .text("name", &name)
+                        .text("kind", kind.as_str())
                         .text("owner", &owner.email)
                         .text("scopes", scope_names.join(" "))
                         .text("prefix", &prefix)
@@ -277,6 +364,7 @@ pub async fn revoke_token(state: &AppState, caller: &Caller, id: i64) -> OpResul
             Some(
                 Change::new()
                     .text("name", &token.name)
+                    .text("kind", &token.kind)
                     .text("prefix", &token.prefix),
             ),
             None,

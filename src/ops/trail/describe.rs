@@ -115,7 +115,9 @@ impl Action {
             | Action::ProviderDeactivated
             | Action::ProviderKeyRemoved
             | Action::ProviderDeleted
-            | Action::RoutingPolicyChanged => Family::Provider,
+            | Action::RoutingPolicyChanged
+            | Action::FeatureRouteSet
+            | Action::FeatureRouteCleared => Family::Provider,
             Action::SecretRotated => Family::Keys,
             Action::SkillCreated
             | Action::SkillUpdated
@@ -142,6 +144,10 @@ impl Action {
                 format!("Signed {subject} out everywhere (sessions revoked)")
             }
             Action::RoutingPolicyChanged => "Changed the routing policy".to_owned(),
+            Action::FeatureRouteSet => format!("Changed the route of feature {subject}"),
+            Action::FeatureRouteCleared => {
+                format!("Set feature {subject} back to inherit the active provider")
+            }
             Action::ProviderCheckFailed => {
                 format!("The active provider {subject} failed its scheduled check")
             }

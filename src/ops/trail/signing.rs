@@ -277,7 +277,7 @@ pub async fn verify_trust(
         )
     };
     let mut conn = state.pool.get().await?;
-    Ok(trust::verify(&mut conn, &public_keys(state, extra_keys), external).await?)
+    Ok(trust::verify(&mut conn, &public_keys(state, extra_keys), external, true).await?)
 }
 
 /// The scheduled full verification: the whole trail against the database's checkpoints and
@@ -288,8 +288,11 @@ pub async fn verify_scheduled(
     interval: std::time::Duration,
 ) -> OpResult<Option<TrustReport>> {
     let now = micros(state.clock.now());
-    let lease_for =
-        TimeDelta::from_std(interval).unwrap_or(TimeDelta::days(1)) - TimeDelta::seconds(30);
+    // Just short of the interval, so the next turn finds it free: 30 s short, or a tenth
+    // of a short interval (a 1-minute interval would otherwise let another instance run
+    // again 30 s later).
+    let interval = TimeDelta::from_std(interval).unwrap_or(TimeDelta::days(1));
+    let lease_for = interval - (interval / 10).min(TimeDelta::seconds(30));
     let mut conn = state.pool.get().await?;
     if !lease::take(
         &mut conn,
@@ -311,7 +314,9 @@ pub async fn verify_scheduled(
         }
         _ => None,
     };
-    let report = trust::verify(&mut conn, &public_keys(state, &[]), external).await?;
+    // This instance's directory holds only what it signed: the others' checkpoints are
+    // in their own directories, not missing.
+    let report = trust::verify(&mut conn, &public_keys(state, &[]), external, false).await?;
     let general = <[String]>::first(&report.checkpoint_problems).cloned();
     for c in &report.chains {
         let problem = c.problem.clone().or_else(|| general.clone());
@@ -331,6 +336,22 @@ pub async fn verify_scheduled(
         .await?;
     }
     Ok(Some(report))
+}
+
+/// When the whole trail last passed the scheduled full verification, whichever instance ran
+/// it: the oldest chain's latest full verification, if every chain's latest one passed.
+pub async fn last_full_pass(state: &AppState) -> OpResult<Option<DateTime<Utc>>> {
+    use diesel::{ExpressionMethods as _, QueryDsl as _};
+    let mut conn = state.pool.get().await?;
+    let rows: Vec<(DateTime<Utc>, bool)> = av::table
+        .filter(av::check_kind.eq("full"))
+        .select((av::checked_at, av::ok))
+        .load(&mut conn)
+        .await?;
+    Ok(match rows.iter().all(|(_, ok)| *ok) {
+        true => rows.iter().map(|(at, _)| *at).min(),
+        false => None,
+    })
 }
 
 /// `switchboard audit mark-restore` (operators only): after a legitimate restore from

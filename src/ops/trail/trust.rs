@@ -109,11 +109,15 @@ struct Trusted {
 
 /// Checks every checkpoint of the database and (when given) of the external store, then
 /// every chain against them. With no `keys`, signatures cannot be checked: checkpoints are
-/// then only compared by hash (the report's caller says the trail is unsigned).
+/// then only compared by hash (the report's caller says the trail is unsigned). `complete`:
+/// the external store holds every instance's files (`audit verify --checkpoints DIR…`), so
+/// a database checkpoint in none of them is a problem; one instance's own directory holds
+/// only what that instance signed (the scheduled verification), so it is not.
 pub async fn verify(
     conn: &mut AsyncPgConnection,
     keys: &[AuditPublicKey],
     external: Option<Vec<ExternalLine>>,
+    complete: bool,
 ) -> QueryResult<TrustReport> {
     let slugs = slugs(conn).await?;
     let mut report = TrustReport {
@@ -193,7 +197,7 @@ pub async fn verify(
             ));
         }
     }
-    if report.external {
+    if report.external && complete {
         let shipped: HashSet<&str> = trusted
             .iter()
             .filter(|t| t.external)

@@ -24,12 +24,12 @@ use crate::{
 };
 
 /// What an action came to: a message for the tab, or a refusal with its status.
-type Outcome = Result<Flash, (StatusCode, Flash)>;
+pub(super) type Outcome = Result<Flash, (StatusCode, Flash)>;
 
 /// Answers an action: htmx gets the tab fragment with the message inline; a plain form
 /// post gets 303 back to the tab with the message queued. A refusal is rendered at once
 /// with its status, for both (DECISIONS.md: the conflict must be visible).
-async fn answer(
+pub(super) async fn answer(
     req: &HttpRequest,
     ctx: &OrgContext,
     session: &Session,
@@ -125,7 +125,7 @@ fn failed_check(name: &str, outcome: &CheckOutcome) -> String {
 
 /// Turns the refusals an action can meet into a status and message; anything else (not
 /// found, forbidden, internal) stays an error.
-fn refusal(e: OpError, name: &str) -> Result<(StatusCode, Flash), OpError> {
+pub(super) fn refusal(e: OpError, name: &str) -> Result<(StatusCode, Flash), OpError> {
     let (code, message) = match e {
         OpError::CheckFailed(outcome) => (
             StatusCode::UNPROCESSABLE_ENTITY,

@@ -1,7 +1,10 @@
 //! The "What runs where" matrix of the Provider tab and the activation preview: one row per
 //! AI feature with who serves it, the model and why, straight from [`routing::route`].
 
-use crate::routing::{self, Feature, Policy, Route, Settings};
+use crate::{
+    ops::providers::{ProviderList, RouteChoice},
+    routing::{self, Feature, Policy, Route, Settings},
+};
 
 /// Who serves the platform default (`SWITCHBOARD_PLATFORM_PROVIDER`), as shown.
 pub struct Platform {
@@ -20,6 +23,23 @@ pub struct MatrixRow {
     pub served_by: String,
     pub model: String,
     pub reason: &'static str,
+    /// The feature's route as it reads ("Inherit …", "Cheap (gpt-4o-mini)", "Off").
+    pub route: String,
+    /// The editor's choices (admins only; empty for everyone else).
+    pub options: Vec<RouteOption>,
+    /// The route's own model, for the editor's model field.
+    pub route_model: String,
+    /// Where the editor's preview is (`GET`).
+    pub route_action: String,
+}
+
+/// One choice of a row's route control.
+#[derive(Clone)]
+pub struct RouteOption {
+    /// `inherit`, `platform`, `off` or `provider:{id}`.
+    pub value: String,
+    pub label: String,
+    pub selected: bool,
 }
 
 /// The matrix for `settings`.
@@ -32,7 +52,7 @@ pub fn rows(settings: &Settings<'_>, platform: &Platform) -> Vec<MatrixRow> {
 
 fn row(feature: Feature, route: &Route<'_>, platform: &Platform) -> MatrixRow {
     let (served_by, model) = match route {
-        Route::Byo(active) => (
+        Route::Byo(active, _) => (
             format!("Your provider: {}", active.name),
             active.model.to_owned(),
         ),
@@ -50,6 +70,10 @@ fn row(feature: Feature, route: &Route<'_>, platform: &Platform) -> MatrixRow {
         served_by,
         model,
         reason: route.reason(),
+        route: String::new(),
+        options: Vec::new(),
+        route_model: String::new(),
+        route_action: String::new(),
     }
 }
 
@@ -86,4 +110,22 @@ pub fn policy_choices(current: Policy) -> Vec<PolicyChoice> {
             checked: p == current,
         })
         .collect()
+}
+
+/// How `choice` reads: "Inherit", "Cheap (gpt-4o-mini)", "Platform", "Off".
+pub fn describe(list: &ProviderList, choice: &RouteChoice) -> String {
+    match choice {
+        RouteChoice::Inherit => "Inherit (the active provider and the policy decide)".to_owned(),
+        RouteChoice::Platform => "Platform default".to_owned(),
+        RouteChoice::Off => "Off".to_owned(),
+        RouteChoice::Provider { id, model } => {
+            let p = list.providers.iter().find(|p| &p.id == id);
+            let name = p.map_or(id.as_str(), |p| p.name.as_str());
+            let model = model
+                .as_deref()
+                .or(p.map(|p| p.default_model.as_str()))
+                .unwrap_or_default();
+            format!("{name} ({model})")
+        }
+    }
 }

@@ -6,6 +6,7 @@
 mod actions;
 mod activation;
 mod drafts;
+mod feature_route;
 mod form;
 mod form_input;
 mod form_view;
@@ -21,6 +22,7 @@ pub use actions::{
     delete_provider, remove_key, set_routing_policy, test_provider,
 };
 pub use activation::activation_preview;
+pub use feature_route::{route_preview, set_feature_route};
 pub use form::{create_provider, edit_provider_form, new_provider_form, update_provider};
 pub use models::{load_models_edit, load_models_new};
 
@@ -29,9 +31,12 @@ use crate::{
     auth::{Flash, context::OrgContext},
     error::AppResult,
     models::provider::CheckStatus,
-    ops::providers::{self, KeyDisplay, ProviderList, ProviderView},
+    ops::{
+        Scope,
+        providers::{self, KeyDisplay, ProviderList, ProviderView, RouteChoice},
+    },
     providers::{ProviderKind, Tools},
-    routing::Policy,
+    routing::{Feature, Policy},
     state::AppState,
 };
 use matrix::{MatrixRow, Platform, PolicyChoice};
@@ -202,6 +207,50 @@ fn mode(platform: &Platform, list: &ProviderList) -> ModeView {
     }
 }
 
+/// The choices of a row's route control, `current` selected.
+fn route_options(list: &ProviderList, current: &RouteChoice) -> Vec<matrix::RouteOption> {
+    let mut options = vec![
+        (
+            "inherit".to_owned(),
+            "Inherit".to_owned(),
+            RouteChoice::Inherit,
+        ),
+        (
+            "platform".to_owned(),
+            "Platform default".to_owned(),
+            RouteChoice::Platform,
+        ),
+        ("off".to_owned(), "Off".to_owned(), RouteChoice::Off),
+    ];
+    for p in &list.providers {
+        let selected_model = match current {
+            RouteChoice::Provider { id, model } if id == &p.id => model.clone(),
+            _ => None,
+        };
+        options.push((
+            format!("provider:{}", p.id),
+            format!("{} ({})", p.name, p.kind.entry().label),
+            RouteChoice::Provider {
+                id: p.id.clone(),
+                model: selected_model,
+            },
+        ));
+    }
+    options
+        .into_iter()
+        .map(|(value, label, choice)| matrix::RouteOption {
+            selected: match (&choice, current) {
+                (RouteChoice::Provider { id: a, .. }, RouteChoice::Provider { id: b, .. }) => {
+                    a == b
+                }
+                (a, b) => a == b,
+            },
+            value,
+            label,
+        })
+        .collect()
+}
+
 /// Renders the tab (page or fragment) with `flash` shown in place of any queued message:
 /// on the card of the provider it is about (which is highlighted), else at the top.
 async fn render_tab(
@@ -216,7 +265,23 @@ async fn render_tab(
     let slug = &ctx.org().slug;
     let platform = platform(state);
     let mode = mode(&platform, &list);
-    let matrix = matrix::rows(&list.routing(), &platform);
+    let mut matrix = matrix::rows(&list.routing(), &platform);
+    for (row, feature) in matrix.iter_mut().zip(Feature::ALL) {
+        let choice = list
+            .route_of(feature)
+            .map_or(RouteChoice::Inherit, |r| r.choice.clone());
+        row.route = matrix::describe(&list, &choice);
+        row.route_action = urls::feature_route(slug, feature.id());
+        if let RouteChoice::Provider {
+            model: Some(model), ..
+        } = &choice
+        {
+            row.route_model = model.clone();
+        }
+        if ctx.caller.may(Scope::SettingsUpdate) {
+            row.options = route_options(&list, &choice);
+        }
+    }
     let (policy, settings_lock_version) = (list.policy, list.settings_lock_version);
     let now = state.clock.now();
     let mut cards: Vec<CardView> = list

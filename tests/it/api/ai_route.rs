@@ -3,6 +3,7 @@
 //! carries no key; strict fails closed; a release decided on settings changed since writes
 //! nothing.
 
+use crate::api::traffic::SendChecked as _;
 use chrono::Utc;
 use diesel::{ExpressionMethods as _, QueryDsl as _};
 use diesel_async::RunQueryDsl as _;
@@ -61,7 +62,7 @@ async fn get(app: &TestApp, token: &str, query: &str) -> reqwest::Response {
     http()
         .get(app.url(&format!("{ROUTE}{query}")))
         .bearer_auth(token)
-        .send()
+        .send_checked()
         .await
         .unwrap()
 }
@@ -138,7 +139,7 @@ async fn a_byo_route_releases_the_key_to_an_ai_resolve_token_and_records_it_with
     let trail = http()
         .get(app.url("/api/v1/orgs/acme/audit-events?family=api"))
         .bearer_auth(&reader)
-        .send()
+        .send_checked()
         .await
         .unwrap()
         .text()
@@ -179,7 +180,7 @@ async fn without_ai_resolve_or_from_a_session_nothing_is_released() {
     );
     let res = browser
         .get(app.url(&format!("{ROUTE}?feature=summaries")))
-        .send()
+        .send_checked()
         .await
         .unwrap();
     assert_eq!(res.status(), 403);
@@ -344,16 +345,20 @@ async fn a_release_decided_on_settings_changed_since_writes_nothing() {
         .await
         .unwrap();
     let mut conn = app.db().await;
-    let (settings, provider, secret) = release::routing_inputs(&mut conn, org.id)
-        .await
-        .unwrap()
-        .unwrap();
+    let (settings, route, provider, secret) =
+        release::routing_inputs(&mut conn, org.id, "summaries")
+            .await
+            .unwrap()
+            .unwrap();
+    assert!(route.is_none(), "summaries inherits");
     let provider = provider.unwrap();
     assert_eq!(provider.id, id);
     assert!(secret.is_some_and(|s| Some(s.id) == provider.secret_id));
     let read = release::ReadAt {
         org_id: org.id,
         settings_version: settings.lock_version,
+        feature: "summaries",
+        route_version: None,
         provider_id: &provider.id,
         provider_version: provider.lock_version,
     };
@@ -386,7 +391,7 @@ async fn a_release_decided_on_settings_changed_since_writes_nothing() {
     );
     assert!(released(&app).await.is_empty());
     // Read again: now it holds.
-    let (settings, provider, _) = release::routing_inputs(&mut conn, org.id)
+    let (settings, _, provider, _) = release::routing_inputs(&mut conn, org.id, "summaries")
         .await
         .unwrap()
         .unwrap();
@@ -398,6 +403,24 @@ async fn a_release_decided_on_settings_changed_since_writes_nothing() {
     };
     assert!(
         release::insert_if_unchanged(&mut conn, &event(), fresh)
+            .await
+            .unwrap()
+    );
+    assert_eq!(released(&app).await.len(), 1);
+    // A feature route written since the read (here: summaries turned off) also stops it.
+    ops::set_feature_route(
+        &app.state,
+        &admin(&ada, &org),
+        ops::SetRoute {
+            feature: switchboard::routing::Feature::Summaries,
+            choice: ops::RouteChoice::Off,
+            lock_version: 0,
+        },
+    )
+    .await
+    .unwrap();
+    assert!(
+        !release::insert_if_unchanged(&mut conn, &event(), fresh)
             .await
             .unwrap()
     );

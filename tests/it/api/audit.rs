@@ -1,6 +1,7 @@
 //! `GET /api/v1/orgs/{org}/audit-events`: keyset pages newest first that cover the trail
 //! exactly once, filters, and key previews shown to admins only (support staff see "set").
 
+use crate::api::traffic::SendChecked as _;
 use serde_json::Value;
 use switchboard::ops::{
     Access, Caller, RequestMeta, Scope,
@@ -20,7 +21,7 @@ const EVENTS: &str = "/api/v1/orgs/acme/audit-events";
 const PREVIEW_TAIL: &str = "...WXYZ";
 
 async fn page(app: &TestApp, req: reqwest::RequestBuilder) -> Value {
-    let res = req.send().await.unwrap();
+    let res = req.send_checked().await.unwrap();
     assert_eq!(res.status(), 200);
     let _ = app;
     res.json().await.unwrap()
@@ -112,7 +113,7 @@ async fn pages_walk_the_whole_trail_newest_first_exactly_once() {
         let res = http()
             .get(app.url(&format!("{EVENTS}{bad}")))
             .bearer_auth(&t)
-            .send()
+            .send_checked()
             .await
             .unwrap();
         assert_eq!(res.status(), 400, "{bad}");
@@ -145,7 +146,7 @@ async fn key_previews_reach_admins_only_and_members_may_not_read_the_trail() {
     let res = http()
         .get(app.url(EVENTS))
         .bearer_auth(&t)
-        .send()
+        .send_checked()
         .await
         .unwrap();
     let text = res.text().await.unwrap();
@@ -164,7 +165,7 @@ async fn key_previews_reach_admins_only_and_members_may_not_read_the_trail() {
         app.login(&sam, "sam@support.test", PASSWORD).await.status(),
         303
     );
-    let res = sam.get(app.url(EVENTS)).send().await.unwrap();
+    let res = sam.get(app.url(EVENTS)).send_checked().await.unwrap();
     assert_eq!(res.status(), 200);
     let text = res.text().await.unwrap();
     assert!(
@@ -179,7 +180,7 @@ async fn key_previews_reach_admins_only_and_members_may_not_read_the_trail() {
     let res = http()
         .get(app.url(EVENTS))
         .bearer_auth(&member)
-        .send()
+        .send_checked()
         .await
         .unwrap();
     assert_eq!(res.status(), 403);

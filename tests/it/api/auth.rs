@@ -1,6 +1,7 @@
 //! Who may call the API: bearer tokens (live, expired, revoked, malformed, another org's),
 //! scopes cut to the creator's current access, and the 401/404 JSON errors.
 
+use crate::api::traffic::SendChecked as _;
 use chrono::TimeDelta;
 use serde_json::Value;
 use switchboard::{
@@ -18,7 +19,7 @@ async fn tokens_authenticate_until_they_expire_or_are_revoked() {
     let url = app.url("/api/v1/catalog");
     let c = http();
 
-    let ok = c.get(&url).bearer_auth(&live).send().await.unwrap();
+    let ok = c.get(&url).bearer_auth(&live).send_checked().await.unwrap();
     assert_eq!(ok.status(), 200);
     let body: Value = ok.json().await.unwrap();
     assert_eq!(body["kinds"].as_array().unwrap().len(), 10);
@@ -32,7 +33,7 @@ async fn tokens_authenticate_until_they_expire_or_are_revoked() {
         if let Some(t) = auth {
             req = req.bearer_auth(t);
         }
-        let res = req.send().await.unwrap();
+        let res = req.send_checked().await.unwrap();
         assert_eq!(res.status(), 401, "{why}");
         assert_eq!(res.headers()["www-authenticate"], "Bearer");
         let body: Value = res.json().await.unwrap();
@@ -41,15 +42,20 @@ async fn tokens_authenticate_until_they_expire_or_are_revoked() {
     let basic = c
         .get(&url)
         .header("authorization", "Basic YWRhOnB3")
-        .send()
+        .send_checked()
         .await
         .unwrap();
     assert_eq!(basic.status(), 401);
 
     app.clock.advance(std::time::Duration::from_secs(7200));
-    let expired = c.get(&url).bearer_auth(&short).send().await.unwrap();
+    let expired = c
+        .get(&url)
+        .bearer_auth(&short)
+        .send_checked()
+        .await
+        .unwrap();
     assert_eq!(expired.status(), 401, "expired");
-    let still = c.get(&url).bearer_auth(&live).send().await.unwrap();
+    let still = c.get(&url).bearer_auth(&live).send_checked().await.unwrap();
     assert_eq!(still.status(), 200);
 
     let admin = Caller::operator(Some(org.clone()));
@@ -60,7 +66,7 @@ async fn tokens_authenticate_until_they_expire_or_are_revoked() {
     tokens::revoke_token(&app.state, &admin, live_row.id)
         .await
         .unwrap();
-    let revoked = c.get(&url).bearer_auth(&live).send().await.unwrap();
+    let revoked = c.get(&url).bearer_auth(&live).send_checked().await.unwrap();
     assert_eq!(revoked.status(), 401, "revoked");
     assert_eq!(app.audit_count("token.created").await, 2);
     assert_eq!(app.audit_count("token.revoked").await, 1);
@@ -132,11 +138,15 @@ async fn another_orgs_token_finds_nothing_and_the_document_is_public() {
     let res = c
         .get(app.url("/api/v1/orgs/other/nothing-here"))
         .bearer_auth(&acme)
-        .send()
+        .send_checked()
         .await
         .unwrap();
     assert_eq!(res.status(), 404);
-    let doc = c.get(app.url("/api/v1/openapi.json")).send().await.unwrap();
+    let doc = c
+        .get(app.url("/api/v1/openapi.json"))
+        .send_checked()
+        .await
+        .unwrap();
     assert_eq!(doc.status(), 200);
     let doc: Value = doc.json().await.unwrap();
     assert_eq!(doc["openapi"], "3.1.0");

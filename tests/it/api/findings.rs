@@ -321,3 +321,169 @@ async fn an_invitation_does_not_outlive_its_inviters_right_to_grant_it() {
     let html = page.text().await.unwrap();
     assert!(html.contains("no longer valid"), "{html}");
 }
+
+/// Rows of every table an input could change (providers, secrets, skills, orgs, users,
+/// tokens, invitations, key drafts, audit events), for "nothing written".
+pub(crate) async fn everything(app: &crate::helpers::TestApp) -> Vec<i64> {
+    use diesel_async::RunQueryDsl as _;
+    #[derive(diesel::QueryableByName)]
+    struct N {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let mut conn = app.db().await;
+    let mut out = Vec::new();
+    for table in [
+        "providers",
+        "secrets",
+        "skills",
+        "orgs",
+        "users",
+        "api_tokens",
+        "invitations",
+        "key_drafts",
+        "audit_events",
+    ] {
+        let n: N = diesel::sql_query(format!("SELECT count(*) AS n FROM {table}"))
+            .get_result(&mut conn)
+            .await
+            .unwrap();
+        out.push(n.n);
+    }
+    out
+}
+
+/// Items 3, 4 and 6 over MCP: the tools that take a key or a name refuse a masked preview
+/// (400), an unverified save of the active provider (422) and bidi or invisible characters
+/// in names (400 naming the character), and write nothing; ZWJ and LRM in names are kept.
+#[tokio::test]
+async fn over_mcp_previews_unverified_saves_of_the_active_provider_and_bidi_names_are_refused() {
+    use super::mcp::{Mcp, assert_no_canary, bodies, create_args};
+    let (app, org, ada, _) = app_with_org().await;
+    let mock = anthropic_mock().await;
+    let seen = bodies();
+    let mcp = Mcp::new(
+        &app,
+        Some(&token(&app, &org, &ada, &all_scopes(), None).await),
+        seen,
+    );
+    let created = mcp
+        .ok("create-ai-provider", create_args(&mock, "Claude"))
+        .await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    let refused = |err: &serde_json::Value, status: u16, words: &str| {
+        assert_eq!(err["error"]["status"], status, "{err}");
+        let message = err["error"]["message"].as_str().unwrap();
+        assert!(message.contains(words), "{words}: {err}");
+    };
+
+    // Item 3: the masked preview typed back as the key.
+    let before = everything(&app).await;
+    for preview in ["sk-ant-...WXYZ", "sk-ant-…WXYZ", "...WXYZ"] {
+        let err = mcp
+            .call(
+                "update-ai-provider",
+                json!({"id": id, "apiKey": preview, "saveUnverified": true}),
+            )
+            .await
+            .unwrap_err();
+        refused(&err, 400, "masked preview");
+        let mut args = create_args(&mock, "Copy");
+        args["apiKey"] = json!(preview);
+        args["saveUnverified"] = json!(true);
+        let err = mcp.call("create-ai-provider", args).await.unwrap_err();
+        refused(&err, 400, "masked preview");
+    }
+    assert_eq!(everything(&app).await, before, "nothing written");
+
+    // Item 4: an unverified save of the active provider.
+    mcp.ok("activate-ai-provider", json!({"id": id})).await;
+    let before = everything(&app).await;
+    let err = mcp
+        .call(
+            "update-ai-provider",
+            json!({"id": id, "baseUrl": "http://127.0.0.1:9", "apiKey": GOOD_KEY,
+                   "saveUnverified": true}),
+        )
+        .await
+        .unwrap_err();
+    refused(&err, 422, "active provider");
+    assert_eq!(everything(&app).await, before, "nothing written");
+    let settings = mcp.ok("get-ai-settings", json!({})).await;
+    assert_eq!(
+        settings["activeProvider"]["id"],
+        id.as_str(),
+        "still active"
+    );
+    assert_eq!(
+        mcp.ok("get-ai-provider", json!({"id": id})).await["baseUrl"],
+        mock.uri().as_str(),
+        "unchanged"
+    );
+
+    // Item 6: bidi controls and invisible characters in names, on each tool that takes one.
+    let skill = mcp
+        .ok(
+            "create-skill",
+            json!({"name": "Tone", "description": "", "instructions": "Be brief.", "enabled": true}),
+        )
+        .await;
+    let skill_id = skill["id"].as_str().unwrap().to_owned();
+    let before = everything(&app).await;
+    let mut evil = create_args(&mock, "Claude\u{202E}txt.exe");
+    evil["saveUnverified"] = json!(true);
+    refused(
+        &mcp.call("create-ai-provider", evil).await.unwrap_err(),
+        400,
+        "U+202E",
+    );
+    refused(
+        &mcp.call(
+            "update-ai-provider",
+            json!({"id": id, "name": "Claude\u{FEFF}"}),
+        )
+        .await
+        .unwrap_err(),
+        400,
+        "U+FEFF",
+    );
+    refused(
+        &mcp.call(
+            "create-skill",
+            json!({"name": "Tone\u{200B}2", "description": "", "instructions": "Be \u{202E} brief.",
+                   "enabled": true}),
+        )
+        .await
+        .unwrap_err(),
+        400,
+        "U+200B",
+    );
+    refused(
+        &mcp.call(
+            "update-skill",
+            json!({"id": skill_id, "name": "\u{2067}Tone"}),
+        )
+        .await
+        .unwrap_err(),
+        400,
+        "U+2067",
+    );
+    assert_eq!(everything(&app).await, before, "nothing written");
+    // ZWJ (emoji) and LRM in names are kept; Markdown stays free.
+    let dev = mcp
+        .ok(
+            "create-skill",
+            json!({"name": "Dev 👩\u{200D}💻", "description": "", "instructions": "Be \u{202E} brief.",
+                   "enabled": true}),
+        )
+        .await;
+    assert_eq!(dev["name"], "Dev 👩\u{200D}💻");
+    let renamed = mcp
+        .ok(
+            "update-skill",
+            json!({"id": skill_id, "name": "Tone\u{200E}"}),
+        )
+        .await;
+    assert_eq!(renamed["name"], "Tone\u{200E}");
+    assert_no_canary(seen);
+}

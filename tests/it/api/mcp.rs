@@ -27,7 +27,9 @@ use crate::{
     provider_ops::{BAD_KEY, GOOD_KEY, anthropic_mock},
 };
 
-pub const TOOLS: [&str; 18] = [
+pub const TOOLS: [&str; 20] = [
+    "set-feature-route",
+    "clear-feature-route",
     "get-catalog",
     "list-ai-providers",
     "list-provider-models",
@@ -270,7 +272,8 @@ async fn an_admin_token_lists_the_tools_and_calls_each_one() {
     assert!(!text.contains("$ref"), "subschemas inlined: {text}");
     assert_eq!(
         tool("get-ai-provider")["inputSchema"]["required"],
-        json!(["id"])
+        json!(["aiProviderId"]),
+        "as the AI Providers Module names it (`id` is still accepted)"
     );
     assert_eq!(
         tool("list-ai-providers")["annotations"]["readOnlyHint"],
@@ -802,7 +805,7 @@ async fn the_http_layer_wants_a_token_post_and_json() {
         tool_error(&body)["error"]["message"]
             .as_str()
             .unwrap()
-            .contains("missing field `id`"),
+            .contains("missing field `aiProviderId`"),
         "{body}"
     );
     let (_, body) = mcp

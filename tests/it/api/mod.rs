@@ -5,7 +5,9 @@ mod ai_route;
 mod audit;
 mod auth;
 mod bad_input;
-mod findings;
+mod compat;
+mod feature_routes;
+pub(crate) mod findings;
 mod mcp;
 mod mcp_inspector;
 mod mcp_records;
@@ -17,6 +19,7 @@ mod settings;
 mod settings_atomic;
 mod skills;
 mod table;
+pub mod traffic;
 
 use chrono::TimeDelta;
 use secrecy::ExposeSecret as _;

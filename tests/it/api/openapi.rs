@@ -2,6 +2,7 @@
 //! exactly the routes of the table below (every route documented, nothing documented that
 //! does not exist), every documented route answers, and no other method answers on its path.
 
+use crate::api::traffic::SendChecked as _;
 use std::collections::BTreeSet;
 
 use serde_json::Value;
@@ -24,6 +25,11 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/orgs/{org}/providers/deactivate"),
     ("get", "/api/v1/orgs/{org}/ai-settings"),
     ("patch", "/api/v1/orgs/{org}/ai-settings"),
+    ("put", "/api/v1/orgs/{org}/ai-settings/features/{feature}"),
+    (
+        "delete",
+        "/api/v1/orgs/{org}/ai-settings/features/{feature}",
+    ),
     ("get", "/api/v1/orgs/{org}/skills"),
     ("post", "/api/v1/orgs/{org}/skills"),
     ("get", "/api/v1/orgs/{org}/skills/{id}"),
@@ -47,7 +53,7 @@ fn fits(template: &str, concrete: &str) -> bool {
 async fn document(app: &crate::helpers::TestApp) -> Value {
     let res = http()
         .get(app.url("/api/v1/openapi.json"))
-        .send()
+        .send_checked()
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
@@ -128,6 +134,24 @@ async fn the_document_validates_and_matches_the_route_table() {
                     "{method} {path}: no {status}"
                 );
             }
+            // The shared answers, not a copy of them in each operation.
+            for (status, shared) in [
+                ("401", "Unauthenticated"),
+                ("403", "Forbidden"),
+                ("404", "NotFound"),
+            ] {
+                assert_eq!(
+                    responses[status]["$ref"],
+                    format!("#/components/responses/{shared}"),
+                    "{method} {path}"
+                );
+            }
+            if op.get("requestBody").is_some() {
+                assert_eq!(
+                    responses["415"]["$ref"], "#/components/responses/UnsupportedMediaType",
+                    "{method} {path}"
+                );
+            }
         }
         assert_eq!(
             responses["429"]["$ref"], "#/components/responses/TooManyRequests",
@@ -136,7 +160,10 @@ async fn the_document_validates_and_matches_the_route_table() {
         // Headers are strings (never `null`): openapi-core validates requests by them.
         for p in op["parameters"].as_array().into_iter().flatten() {
             if p["in"] == "header" {
-                assert_eq!(p["schema"], serde_json::json!({"type": "string"}), "{p}");
+                assert_eq!(p["schema"]["type"], "string", "{p}");
+            }
+            if p["name"] == "If-Match" {
+                assert!(p["schema"]["pattern"].is_string(), "{p}");
             }
         }
     }
@@ -197,6 +224,18 @@ async fn the_document_validates_and_matches_the_route_table() {
         let r = &doc["components"]["responses"][shared];
         assert!(r["headers"]["Retry-After"].is_object(), "{shared}: {r}");
     }
+    let allow = &doc["components"]["responses"]["MethodNotAllowed"];
+    assert!(allow["headers"]["Allow"].is_object(), "{allow}");
+    // apiKey and secretId are one or the other; strings refuse control characters.
+    assert_eq!(
+        schemas["NewProvider"]["not"]["required"],
+        serde_json::json!(["apiKey", "secretId"])
+    );
+    assert!(
+        schemas["NewSkillJson"]["properties"]["instructions"]["pattern"].is_string(),
+        "{}",
+        schemas["NewSkillJson"]
+    );
 
     // Every route answers (not "no such endpoint"), and nothing else answers on its paths.
     let admin = token(&app, &org, &ada, &all_scopes(), None).await;
@@ -212,7 +251,7 @@ async fn the_document_validates_and_matches_the_route_table() {
                 .bearer_auth(&admin)
                 .header("content-type", "application/json")
                 .body("{}")
-                .send()
+                .send_checked()
                 .await
                 .unwrap();
             let status = res.status().as_u16();

@@ -4,6 +4,7 @@
 
 mod recorder;
 
+use crate::api::traffic::SendChecked as _;
 use reqwest::Method;
 use serde_json::json;
 use switchboard::ops::{
@@ -481,7 +482,7 @@ async fn two_patches_at_once_without_if_match_give_one_save_and_one_conflict() {
     let send = |name: &'static str| {
         api.req(Method::PATCH, &path, Some(&admin))
             .json(&json!({ "name": name }))
-            .send()
+            .send_checked()
     };
     let (a, b) = tokio::join!(send("Left"), send("Right"));
     let mut statuses = [a.unwrap().status().as_u16(), b.unwrap().status().as_u16()];

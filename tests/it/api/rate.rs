@@ -1,6 +1,7 @@
 //! Rate limits of `/api/v1` and `/mcp`: per token and per client IP, `429` with
 //! `Retry-After` and the JSON error, and nothing reaches the handler once refused.
 
+use crate::api::traffic::SendChecked as _;
 use serde_json::Value;
 
 use super::{all_scopes, http, token};
@@ -44,20 +45,30 @@ async fn each_token_gets_its_own_bucket() {
     let body: Value = refused.json().await.unwrap();
     assert_eq!(body["error"]["code"], "too_many_requests");
     // Another token of the same client is not affected.
-    let other = c.get(&url).bearer_auth(&second).send().await.unwrap();
+    let other = c
+        .get(&url)
+        .bearer_auth(&second)
+        .send_checked()
+        .await
+        .unwrap();
     assert_eq!(other.status(), 200);
     // MCP shares the token's bucket.
     let mcp = c
         .post(app.url("/mcp"))
         .bearer_auth(&first)
         .json(&serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "ping"}))
-        .send()
+        .send_checked()
         .await
         .unwrap();
     assert_eq!(mcp.status(), 429);
     // After the wait, the token works again.
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
-    let again = c.get(&url).bearer_auth(&first).send().await.unwrap();
+    let again = c
+        .get(&url)
+        .bearer_auth(&first)
+        .send_checked()
+        .await
+        .unwrap();
     assert_eq!(again.status(), 200);
 }
 

@@ -20,14 +20,16 @@ use crate::helpers::TestApp;
 use switchboard::models::{membership::Role, org::Org};
 
 /// The pinned versions (the same as `.ci/run`'s); prometheus-client's OpenMetrics parser
-/// reads `/metrics` in `console::operating`.
-const PACKAGES: [&str; 3] = [
+/// reads `/metrics` in `console::operating`; openapi-core validates every exchange of the
+/// API tests (`api::traffic`), and its 0.23 wants openapi-spec-validator 0.8.
+const PACKAGES: [&str; 4] = [
     "schemathesis==4.32.5",
-    "openapi-spec-validator==0.9.0",
+    "openapi-spec-validator==0.8.5",
     "prometheus-client==0.21.1",
+    "openapi-core==0.23.1",
 ];
 
-/// The virtualenv holding schemathesis and openapi-spec-validator: `.ci/run`'s (through
+/// The virtualenv holding schemathesis, openapi-spec-validator and openapi-core: `.ci/run`'s (through
 /// `SCHEMATHESIS`, its `bin/schemathesis`), else one made under the target directory.
 pub async fn python_tools() -> PathBuf {
     if let Some(bin) = std::env::var_os("SCHEMATHESIS") {
@@ -40,8 +42,10 @@ pub async fn python_tools() -> PathBuf {
     }
     static MADE: tokio::sync::OnceCell<PathBuf> = tokio::sync::OnceCell::const_new();
     MADE.get_or_init(|| async {
-        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("python-tools-2");
-        if dir.join("bin/openapi-spec-validator").exists() {
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("python-tools-3");
+        // Written after a complete install: a half-made virtualenv is made again.
+        let marker = dir.join("installed.txt");
+        if std::fs::read_to_string(&marker).is_ok_and(|m| m == PACKAGES.join("\n")) {
             return dir;
         }
         let run = |program: PathBuf, args: Vec<String>| async move {
@@ -68,11 +72,28 @@ pub async fn python_tools() -> PathBuf {
             .to_vec();
         args.extend(PACKAGES.map(str::to_owned));
         run(dir.join("bin/pip"), args).await;
+        std::fs::write(&marker, PACKAGES.join("\n")).expect("write the virtualenv's marker");
         dir
     })
     .await
     .clone()
 }
+
+/// The run's configuration. Besides 401/403/404/409, three answers refuse a schema-valid
+/// request because of the org's state rather than its form, so the positive-data check takes
+/// them: 412 (`If-Match` names a version the record is no longer at), 422 (a live check
+/// failed, a key must be entered again, the provider to activate does not exist) — and the
+/// negative-data check takes 412 as the refusal of a malformed `If-Match` (RFC 9110 §13.1.1
+/// answers a failed precondition with 412, whatever the header says).
+const CONFIG: &str = r#"[parameters]
+"path.org" = "acme"
+
+[checks.positive_data_acceptance]
+expected-statuses = ["2xx", "401", "403", "404", "409", "412", "422"]
+
+[checks.negative_data_rejection]
+expected-statuses = ["400", "401", "403", "404", "405", "406", "409", "412", "413", "415", "422", "428"]
+"#;
 
 #[tokio::test]
 async fn schemathesis_finds_no_server_error_and_no_undocumented_answer() {
@@ -110,7 +131,7 @@ async fn schemathesis_finds_no_server_error_and_no_undocumented_answer() {
 
     let work = tempfile::tempdir().unwrap();
     let config = work.path().join("schemathesis.toml");
-    std::fs::write(&config, "[parameters]\n\"path.org\" = \"acme\"\n").unwrap();
+    std::fs::write(&config, CONFIG).unwrap();
     let out = tokio::process::Command::new(&bin)
         .current_dir(work.path())
         .arg("--config-file")
@@ -119,11 +140,13 @@ async fn schemathesis_finds_no_server_error_and_no_undocumented_answer() {
         .arg(app.url("/api/v1/openapi.json"))
         .args(["--url", &app.url("")])
         .args(["-H", &format!("Authorization: Bearer {admin_token}")])
-        .args([
-            "--checks",
-            "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance",
-        ])
-        .args(["--phases", "examples,coverage,fuzzing"])
+        // Every check but positive_data_acceptance: three kinds of schema-valid request are
+        // still refused with 400 (a key of the wrong shape for its kind, a kind that needs a
+        // key sent without one, a skill name already taken): docs/DECISIONS.md "OpenAPI
+        // under openapi-core and schemathesis" lists them.
+        .args(["--checks", "all"])
+        .args(["--exclude-checks", "positive_data_acceptance"])
+        .args(["--phases", "examples,coverage,fuzzing,stateful"])
         .args(["--max-examples", "30", "--workers", "2", "--seed", "11"])
         .args(["--generation-database", "none", "--no-color"])
         .output()

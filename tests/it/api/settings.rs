@@ -2,6 +2,7 @@
 //! Insights, prompt variant and what runs where, changed through their operations, with
 //! ETag/If-Match — and the canary key in no answer.
 
+use crate::api::traffic::SendChecked as _;
 use reqwest::Method;
 use serde_json::{Value, json};
 use wiremock::{
@@ -240,7 +241,7 @@ async fn settings_show_what_runs_where_and_change_through_their_operations() {
             Some(json!({"activeProviderId": "aip_nope"})),
         )
         .await;
-    assert_eq!(unknown.status, 400, "{}", unknown.body);
+    assert_eq!(unknown.status, 422, "{}", unknown.body);
     let now = api.call(Method::GET, "/ai-settings", &admin, None).await;
     assert_eq!(now.body["activeProvider"]["id"], llama_id.as_str());
     assert_eq!(now.body["routingPolicy"], "strict");
@@ -325,7 +326,7 @@ async fn the_document_describes_these_endpoints_with_their_scopes() {
     let (app, _, _, _) = app_with_org().await;
     let doc: Value = super::http()
         .get(app.url("/api/v1/openapi.json"))
-        .send()
+        .send_checked()
         .await
         .unwrap()
         .json()
@@ -403,7 +404,13 @@ async fn the_document_describes_these_endpoints_with_their_scopes() {
                 .any(|s| s.get("session").is_some())
         );
         for status in ["401", "403", "404"] {
-            let error = &op["responses"][status]["content"]["application/json"]["schema"]["$ref"];
+            // The shared answer the operation refers to (`api::errors`).
+            let shared = op["responses"][status]["$ref"]
+                .as_str()
+                .and_then(|r| r.strip_prefix("#/components/responses/"))
+                .unwrap_or_else(|| panic!("{method} {path} {status}: not a shared answer"));
+            let answer = &doc["components"]["responses"][shared];
+            let error = &answer["content"]["application/json"]["schema"]["$ref"];
             assert_eq!(
                 error, "#/components/schemas/ErrorBody",
                 "{method} {path} {status}"

@@ -1,6 +1,7 @@
 //! A settings change is one transaction: when a later part of a PATCH fails, nothing of
 //! the earlier parts is applied and no audit event is written.
 
+use crate::api::traffic::SendChecked as _;
 use std::time::Duration;
 
 use diesel_async::{RunQueryDsl as _, SimpleAsyncConnection as _};
@@ -145,7 +146,7 @@ async fn a_change_made_meanwhile_by_someone_else_stops_the_whole_change() {
                 .patch(url)
                 .bearer_auth(admin)
                 .json(&body)
-                .send()
+                .send_checked()
                 .await
                 .unwrap()
         })

@@ -2,6 +2,7 @@
 //! partial PATCH with and without `If-Match`, DELETE; 412 on a stale `If-Match`, 400s for
 //! bad input with nothing written, and each change audited once.
 
+use crate::api::traffic::SendChecked as _;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use switchboard::ops::Scope;
@@ -26,7 +27,7 @@ async fn send(
     if let Some(tag) = if_match {
         req = req.header("if-match", tag);
     }
-    req.send().await.unwrap()
+    req.send_checked().await.unwrap()
 }
 
 fn etag(res: &reqwest::Response) -> String {
@@ -246,7 +247,7 @@ async fn bad_skill_input_is_a_400_and_writes_nothing() {
         .bearer_auth(&t)
         .header("content-type", "text/plain")
         .body("name=x")
-        .send()
+        .send_checked()
         .await
         .unwrap();
     assert_eq!(text.status(), 415);

@@ -7,6 +7,7 @@
 //! token at all. Within a row the refusals run first and the admin last, so only the admin
 //! changes anything.
 
+use crate::api::traffic::SendChecked as _;
 use chrono::TimeDelta;
 use serde_json::{Value, json};
 use switchboard::{
@@ -286,7 +287,7 @@ async fn every_endpoint_answers_every_kind_of_caller_as_the_table_says() {
                     .header("content-type", "application/json")
                     .body(b.clone());
             }
-            let res = req.send().await.unwrap();
+            let res = req.send_checked().await.unwrap();
             let status = res.status().as_u16();
             let text = res.text().await.unwrap();
             assert!(

@@ -476,3 +476,76 @@ async fn without_a_signing_key_the_tab_says_the_trail_is_unsigned_and_shows_a_fa
             .is_none()
     );
 }
+
+/// Each instance appends only what it signed to its own `SWITCHBOARD_AUDIT_CHECKPOINTS`: the
+/// scheduled full verification on an instance whose directory lacks another instance's
+/// lines passes (without claiming the external store), while `audit verify --checkpoints`
+/// over every directory passes and over directories that lack a line reports it.
+#[tokio::test]
+async fn the_scheduled_verification_does_not_take_other_instances_lines_for_missing_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let (app, key) = signed_app(dir.path()).await;
+    app.seed_and_login_admin().await;
+    seed_events(&mut superuser(&app).await, "acme", 3).await;
+    assert_eq!(signing::sign_due(&app.state).await.unwrap().signed, 1);
+    // Another instance signed it: its line is in that instance's directory, not this one's.
+    let other = tempfile::tempdir().unwrap();
+    for file in std::fs::read_dir(dir.path()).unwrap() {
+        let file = file.unwrap();
+        std::fs::rename(file.path(), other.path().join(file.file_name())).unwrap();
+    }
+    let report = signing::verify_scheduled(&app.state, std::time::Duration::from_secs(86_400))
+        .await
+        .unwrap()
+        .expect("the lease is free");
+    assert!(report.problems().is_empty(), "{:?}", report.problems());
+    let html = app
+        .get(&app.client, "/orgs/acme/settings/ai/audit")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("Full verification of all 3 events passed"),
+        "{html}"
+    );
+    assert!(html.contains("(not the external store)"), "{html}");
+    // Every instance's metrics report the passing verification's age (issue 23, item 3).
+    switchboard::jobs::audit::refresh_verification_age(&app.state).await;
+    let metrics = app.get(&app.client, "/metrics").await.text().await.unwrap();
+    let age = metrics
+        .lines()
+        .find(|l| l.starts_with("switchboard_audit_verification_age_seconds"))
+        .unwrap_or_else(|| panic!("no verification age in {metrics}"));
+    let seconds: f64 = age.rsplit(' ').next().unwrap().parse().unwrap();
+    assert!((0.0..120.0).contains(&seconds), "{age}");
+
+    let (here, there) = (dir.path().to_str().unwrap(), other.path().to_str().unwrap());
+    let (code, out, err) = cli(
+        &app,
+        &key,
+        dir.path(),
+        &[
+            "audit",
+            "verify",
+            "--checkpoints",
+            here,
+            "--checkpoints",
+            there,
+        ],
+    )
+    .await;
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, out, err) = cli(
+        &app,
+        &key,
+        dir.path(),
+        &["audit", "verify", "--checkpoints", here],
+    )
+    .await;
+    assert_ne!(code, 0, "{out}{err}");
+    assert!(
+        format!("{out}{err}").contains("is in no checkpoint file"),
+        "{out}{err}"
+    );
+}

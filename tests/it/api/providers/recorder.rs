@@ -1,6 +1,7 @@
 //! A client for the API tests that keeps every answer it got (to look for the canary key in
 //! all of them), and the bodies and counts the provider and settings tests share.
 
+use crate::api::traffic::SendChecked as _;
 use reqwest::{Method, RequestBuilder, StatusCode, header::HeaderMap};
 use serde_json::{Value, json};
 use switchboard::ops::Scope;
@@ -67,7 +68,7 @@ impl Recorder {
 
     /// Sends `req` and records the answer.
     pub async fn send(&mut self, req: RequestBuilder) -> Answer {
-        let res = req.send().await.expect("request");
+        let res = req.send_checked().await.expect("request");
         let status = res.status();
         let headers = res.headers().clone();
         let text = res.text().await.expect("body");

@@ -1,0 +1,2 @@
+DROP TABLE feature_routes;
+DROP SEQUENCE feature_route_versions;
