@@ -586,10 +586,17 @@ async fn a_saved_provider_is_pointed_to_with_and_without_htmx() {
         .await;
     assert_eq!(res.status(), 303);
     let location = crate::helpers::location(&res);
+    // The redirect's target shows the message on the saved card (issue 17); a later visit
+    // marks nothing.
     let tab = app.get(c, PROVIDER).await.text().await.unwrap();
     let id = card_ids(&tab).pop().expect("the saved card");
     assert_eq!(location, format!("{PROVIDER}#provider-{id}"));
-    assert!(!tab.contains("just-saved"), "a later visit marks nothing");
+    assert!(
+        tab.contains(&format!("just-saved\" id=\"provider-{id}\"")),
+        "the landing marks the saved card"
+    );
+    let later = app.get(c, PROVIDER).await.text().await.unwrap();
+    assert!(!later.contains("just-saved"), "a later visit marks nothing");
 
     let token = app.csrf(c, PROVIDER).await;
     let mut fields = fields.to_vec();
