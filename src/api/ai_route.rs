@@ -8,10 +8,13 @@ use actix_web::{HttpResponse, http::header, web};
 use secrecy::ExposeSecret as _;
 use serde::{Deserialize, Serialize};
 
-use super::{auth::ApiCaller, errors::ErrorBody};
+use super::auth::ApiCaller;
 use crate::{
     error::AppError,
-    ops::providers::release::{self, Resolution, Served},
+    ops::{
+        OpError,
+        providers::release::{self, Resolution, Served},
+    },
     routing::ReasonCode,
     state::AppState,
 };
@@ -25,7 +28,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 #[derive(utoipa::OpenApi)]
 #[openapi(
     paths(resolve_route),
-    components(schemas(RouteAnswer, RouteProvider, Credential, ReasonCode)),
+    components(schemas(RouteAnswer, RouteProvider, Credential, ReasonCode, RouteRefusal, RefusalDetail)),
     tags((name = "routing", description = "Route resolution for the platform's AI services")),
 )]
 pub struct Doc;
@@ -135,7 +138,9 @@ impl From<Resolution> for RouteAnswer {
         (status = 200, description = "Who serves the feature (no-store)", body = RouteAnswer),
         Guarded,
         (status = 400, response = BadRequest),
-        (status = 409, description = "Unavailable for this org (fails closed), with the reason; or the settings changed meanwhile", body = ErrorBody),
+        (status = 409, description = "Unavailable for this org (fails closed), with the reason as `reasonCode` and whether to ask again (`askAgain`, also `x-should-retry`): only `settings_changed` is worth asking again", body = RouteRefusal, headers(
+            ("x-should-retry" = String, description = "`true` only when asking again may give another answer (`settings_changed`)"),
+        )),
     ),
     security(("bearer" = ["ai:resolve"])),
 )]
@@ -144,8 +149,46 @@ pub async fn resolve_route(
     state: web::Data<AppState>,
     query: web::Query<RouteQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let resolution = release::resolve_route(&state, &caller, query.feature.as_deref()).await?;
+    let resolution = match release::resolve_route(&state, &caller, query.feature.as_deref()).await {
+        Ok(resolution) => resolution,
+        Err(OpError::RouteRefused { code, message }) => {
+            return Ok(HttpResponse::Conflict()
+                .insert_header((header::CACHE_CONTROL, "no-store"))
+                .insert_header(("x-should-retry", code.ask_again().to_string()))
+                .json(RouteRefusal {
+                    error: RefusalDetail {
+                        code: "conflict",
+                        message,
+                        reason_code: code,
+                        ask_again: code.ask_again(),
+                    },
+                }));
+        }
+        Err(e) => return Err(e.into()),
+    };
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(RouteAnswer::from(resolution)))
+}
+
+/// A route refused (409): the API's error body plus the routing reason, shared with the
+/// answers and What-runs-where (`ReasonCode`, one enum).
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct RouteRefusal {
+    pub error: RefusalDetail,
+}
+
+/// Why the feature can't be served now.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RefusalDetail {
+    /// `conflict`, as every 409 of the API.
+    pub code: &'static str,
+    /// A sentence for a person (names the reason code too).
+    pub message: String,
+    /// Why, as route answers and What-runs-where say it.
+    pub reason_code: ReasonCode,
+    /// Whether asking again may give another answer: only when the settings changed while
+    /// the route was resolved; every other reason means give up until an admin changes them.
+    pub ask_again: bool,
 }

@@ -36,6 +36,15 @@ pub enum OpError {
     /// Someone changed it first, or it would break an invariant (409).
     #[error("{0}")]
     Conflict(String),
+    /// A feature nobody may serve for this org now (409; it fails closed, never onto the
+    /// platform's key), with the routing reason: whether to give up or ask again
+    /// ([`crate::routing::ReasonCode::ask_again`]). Transports without a field for the code
+    /// answer it as a conflict with the message, which names the code too.
+    #[error("{message}")]
+    RouteRefused {
+        code: crate::routing::ReasonCode,
+        message: String,
+    },
     /// Too many attempts (429).
     #[error("{0}")]
     TooManyRequests(String),

@@ -152,11 +152,14 @@ pub async fn resolve_route(
         let code = route.code();
         let (provider, model) = match route {
             Route::Unavailable(code) => {
-                return Err(OpError::Conflict(format!(
-                    "{} is unavailable for this org ({code}): {}",
-                    feature.id(),
-                    reason
-                )));
+                return Err(OpError::RouteRefused {
+                    code,
+                    message: format!(
+                        "{} is unavailable for this org ({code}): {}",
+                        feature.id(),
+                        reason
+                    ),
+                });
             }
             Route::Platform(_) => {
                 return Ok(Resolution {
@@ -245,10 +248,13 @@ pub async fn resolve_route(
         }
         // An admin changed the settings or the provider since the read: decide again.
     }
-    Err(OpError::Conflict(format!(
-        "The org's AI settings changed while the route was resolved ({}); ask again.",
-        ReasonCode::SettingsChanged
-    )))
+    Err(OpError::RouteRefused {
+        code: ReasonCode::SettingsChanged,
+        message: format!(
+            "The org's AI settings changed while the route was resolved ({}); ask again.",
+            ReasonCode::SettingsChanged
+        ),
+    })
 }
 
 /// The provider as routing sees it (as the Provider tab's view does).

@@ -290,10 +290,14 @@ async fn strict_fails_closed_for_tool_use_on_a_provider_without_it() {
     let res = get(&app, &resolver, "?feature=assistant").await;
     assert_eq!(res.status(), 409);
     assert_eq!(res.headers()["cache-control"], "no-store");
+    // SDKs retry a 409 unless told not to: a strict refusal is final until an admin acts.
+    assert_eq!(res.headers()["x-should-retry"], "false");
     let text = res.text().await.unwrap();
     assert!(!text.contains("vllm-CANARY"), "no key with a refusal");
     let body: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(body["error"]["code"], "conflict");
+    assert_eq!(body["error"]["reasonCode"], "strict_unavailable", "{body}");
+    assert_eq!(body["error"]["askAgain"], false, "{body}");
     let message = body["error"]["message"].as_str().unwrap();
     assert!(
         message.contains("assistant") && message.contains("policy strict"),

@@ -4,6 +4,7 @@
 //! the route's model, tool use, platform vs strict, deletion and key removal, racing
 //! admins, read-only members, bad input — each change audited once.
 
+use crate::api::traffic::SendChecked as _;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use switchboard::{
@@ -163,7 +164,7 @@ async fn route(app: &TestApp, resolver: &str, feature: &str) -> (StatusCode, Val
     let res = http()
         .get(app.url(&format!("/api/v1/orgs/acme/ai/route?feature={feature}")))
         .bearer_auth(resolver)
-        .send()
+        .send_checked()
         .await
         .unwrap();
     (res.status(), res.json().await.unwrap())
@@ -347,6 +348,9 @@ async fn off_platform_and_strict_with_a_tool_using_feature() {
     );
     let (status, body) = route(&app, &resolver, "triage").await;
     assert_eq!(status, 409);
+    // The reason as data, shared with route answers: off means give up, not ask again.
+    assert_eq!(body["error"]["reasonCode"], "feature_off", "{body}");
+    assert_eq!(body["error"]["askAgain"], false, "{body}");
     assert!(
         body["error"]["message"]
             .as_str()
@@ -428,6 +432,7 @@ async fn off_platform_and_strict_with_a_tool_using_feature() {
     assert_eq!(res.status(), 422);
     let (status, body) = route(&app, &resolver, "assistant").await;
     assert_eq!(status, 409);
+    assert_eq!(body["error"]["reasonCode"], "strict_unavailable", "{body}");
     assert!(
         body["error"]["message"]
             .as_str()
