@@ -460,7 +460,7 @@ const PROVIDER_HEADING: &str = "#providers-heading";
 /// banner at 1280×900 and 390×844), into `SCREENSHOTS_DIR` or `target/tmp/issue17`. Not
 /// run by default: `cargo test --test it browser_confirm::screenshots -- --ignored`.
 #[tokio::test]
-#[ignore]
+#[ignore = "writes screenshots to look at (SCREENSHOTS_DIR); run on purpose when the look changes"]
 async fn screenshots() {
     let (app, _server) = org_with_everything().await;
     let dir = std::env::var_os("SCREENSHOTS_DIR")
