@@ -9,6 +9,7 @@ pub mod accounts;
 pub mod audit;
 pub mod caller;
 pub mod error;
+pub mod health;
 pub mod insights;
 pub mod invitations;
 pub mod master_keys;
