@@ -54,6 +54,17 @@ struct OutcomeLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ProviderCallLabels {
+    kind: String,
+    outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ResultLabels {
+    result: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct StateLabels {
     state: &'static str,
 }
@@ -79,6 +90,9 @@ struct Inner {
     checks: Family<CheckLabels, Counter>,
     logins: Family<OutcomeLabels, Counter>,
     rechecks: Family<OutcomeLabels, Counter>,
+    provider_calls: Family<ProviderCallLabels, Counter>,
+    immediate_rechecks: Family<ResultLabels, Counter>,
+    needing_attention: Gauge,
     pool: Family<StateLabels, Gauge>,
     pool_max: Gauge,
     audit_age: Family<NoLabels, Gauge<f64, AtomicU64>>,
@@ -138,6 +152,24 @@ impl Metrics {
             "Scheduled provider re-checks by result: passed, failed, skipped, alerted",
             rechecks.clone(),
         );
+        let provider_calls = Family::<ProviderCallLabels, Counter>::default();
+        registry.register(
+            "switchboard_provider_calls",
+            "Calls to orgs' providers (relayed or reported), counted when flushed, by provider kind and outcome class: ok, client_error, provider_error",
+            provider_calls.clone(),
+        );
+        let immediate_rechecks = Family::<ResultLabels, Counter>::default();
+        registry.register(
+            "switchboard_immediate_rechecks",
+            "Immediate provider re-checks after failed calls, by result: passed, failed, flagged (started needing attention), cleared, skipped (another instance had it)",
+            immediate_rechecks.clone(),
+        );
+        let needing_attention = Gauge::default();
+        registry.register(
+            "switchboard_providers_needing_attention",
+            "Providers (all orgs) whose calls failed and whose re-check failed too",
+            needing_attention.clone(),
+        );
         let pool = Family::<StateLabels, Gauge>::default();
         registry.register(
             "switchboard_db_pool_connections",
@@ -175,6 +207,9 @@ impl Metrics {
             checks,
             logins,
             rechecks,
+            provider_calls,
+            immediate_rechecks,
+            needing_attention,
             pool,
             pool_max,
             audit_age,
@@ -243,6 +278,37 @@ impl Metrics {
             .rechecks
             .get_or_create(&OutcomeLabels { outcome })
             .inc_by(n as u64);
+    }
+
+    /// Counts `calls` calls to providers of `kind` with outcome class `outcome` (`ok`,
+    /// `client_error`, `provider_error`; anything else counts as `provider_error`).
+    pub fn provider_calls(&self, kind: &str, outcome: &str, calls: i64) {
+        let outcome = match outcome {
+            "ok" => "ok",
+            "client_error" => "client_error",
+            _ => "provider_error",
+        };
+        self.0
+            .provider_calls
+            .get_or_create(&ProviderCallLabels {
+                kind: kind.to_owned(),
+                outcome,
+            })
+            .inc_by(u64::try_from(calls).unwrap_or(0));
+    }
+
+    /// Counts immediate re-check results: `passed`, `failed`, `flagged`, `cleared`,
+    /// `skipped`.
+    pub fn immediate_rechecks(&self, result: &'static str, n: usize) {
+        self.0
+            .immediate_rechecks
+            .get_or_create(&ResultLabels { result })
+            .inc_by(n as u64);
+    }
+
+    /// Sets how many providers need attention now (all orgs).
+    pub fn set_providers_needing_attention(&self, n: i64) {
+        self.0.needing_attention.set(n);
     }
 
     /// The hook for the audit verification job: call it with the time (Unix seconds) a

@@ -120,6 +120,7 @@ impl Application {
             tokio::spawn(crate::jobs::recheck_periodically(state.clone(), interval));
         }
         crate::jobs::audit::start(state.clone());
+        tokio::spawn(crate::jobs::health_loop(state.clone()));
 
         let listener = bind(config.bind, "SWITCHBOARD_BIND")?;
         let port = listener.local_addr()?.port();

@@ -27,6 +27,9 @@ pub struct AppState {
     pub metrics: crate::metrics::Metrics,
     /// Model lists endpoints answered, per provider, for a few minutes (per process).
     pub model_lists: crate::providers::models::ModelListCache,
+    /// Provider call outcomes not yet flushed to the counters, and the immediate re-checks
+    /// failed calls asked for (the health loop: `ops::health`, `jobs::health`).
+    pub health: crate::models::provider_health::UsageBuffer,
 }
 
 impl AppState {
@@ -52,6 +55,7 @@ impl AppState {
             checker: Checker::new(config.check.clone()).with_metrics(metrics.clone()),
             metrics,
             model_lists: Default::default(),
+            health: Default::default(),
             config: Arc::new(config),
             keyring,
         })

@@ -20,6 +20,7 @@ pub mod errors;
 pub mod feature_routes;
 pub mod json;
 pub mod openapi;
+pub mod outcomes;
 pub mod providers;
 pub mod rate;
 pub mod settings;
@@ -68,7 +69,8 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .configure(feature_routes::routes)
         .configure(skills::routes)
         .configure(audit::routes)
-        .configure(ai_route::routes);
+        .configure(ai_route::routes)
+        .configure(outcomes::routes);
 }
 
 /// No such endpoint: 401 without credentials (a token is always asked first), else 404

@@ -75,7 +75,7 @@ struct ApiDoc;
 
 /// The whole document (without the seed-compatible surfaces).
 pub fn document() -> utoipa::openapi::OpenApi {
-    use super::{ai_route, audit, feature_routes, providers, settings, skills};
+    use super::{ai_route, audit, feature_routes, outcomes, providers, settings, skills};
     let mut doc = ApiDoc::openapi();
     for part in [
         providers::Doc::openapi(),
@@ -84,6 +84,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
         skills::Doc::openapi(),
         audit::Doc::openapi(),
         ai_route::Doc::openapi(),
+        outcomes::Doc::openapi(),
     ] {
         doc.merge(part);
     }

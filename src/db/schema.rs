@@ -197,6 +197,25 @@ diesel::table! {
         updated_by -> Nullable<Int8>,
         lock_version -> Int4,
         recheck_lease_until -> Nullable<Timestamptz>,
+        attention_since -> Nullable<Timestamptz>,
+        immediate_recheck_minute -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    provider_usage (org_id, provider_id, minute, feature, outcome, code) {
+        org_id -> Int8,
+        provider_id -> Text,
+        feature -> Text,
+        minute -> Timestamptz,
+        outcome -> Text,
+        code -> Text,
+        calls -> Int8,
+        latency_ms_sum -> Int8,
+        latency_ms_max -> Int8,
+        input_tokens -> Int8,
+        output_tokens -> Int8,
+        last_at -> Timestamptz,
     }
 }
 
@@ -283,6 +302,8 @@ diesel::joinable!(memberships -> orgs (org_id));
 diesel::joinable!(memberships -> users (user_id));
 diesel::joinable!(org_ai_settings -> orgs (org_id));
 diesel::joinable!(org_ai_settings -> users (updated_by));
+diesel::joinable!(provider_usage -> orgs (org_id));
+diesel::joinable!(provider_usage -> providers (provider_id));
 diesel::joinable!(providers -> orgs (org_id));
 diesel::joinable!(secrets -> orgs (org_id));
 diesel::joinable!(secrets -> users (created_by));
@@ -304,6 +325,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     memberships,
     org_ai_settings,
     orgs,
+    provider_usage,
     providers,
     secrets,
     sessions,

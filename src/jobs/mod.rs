@@ -3,9 +3,11 @@
 //! checks which provider) is decided in PostgreSQL, so any number of instances may run them.
 
 pub mod audit;
+mod health;
 mod purge;
 mod recheck;
 
+pub use health::health_loop;
 pub use purge::purge_periodically;
 pub use recheck::recheck_periodically;
 

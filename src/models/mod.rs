@@ -12,6 +12,7 @@ pub mod login_throttle;
 pub mod membership;
 pub mod org;
 pub mod provider;
+pub mod provider_health;
 pub mod release;
 pub mod secret;
 pub mod session;

@@ -20,6 +20,7 @@ use crate::db::schema::{org_ai_settings, providers, secrets};
 use crate::models::{
     ai_settings::OrgAiSettings,
     feature_route::{self, FeatureRoute},
+    provider_health::{USAGE_JSON_OF_PROVIDER, Usage24h},
 };
 
 /// A new provider id: `aip_` + a ULID.
@@ -96,6 +97,9 @@ pub struct Provider {
     pub created_by: Option<i64>,
     pub updated_by: Option<i64>,
     pub lock_version: i32,
+    /// Since when its calls failed and a re-check confirmed it (the health loop); `None`:
+    /// fine, or not known to be broken.
+    pub attention_since: Option<DateTime<Utc>>,
 }
 
 /// A provider with its key's masked preview (`None` when it has no key).
@@ -175,8 +179,9 @@ impl NewProvider<'_> {
 pub async fn list_for_org(
     conn: &mut AsyncPgConnection,
     org_id: i64,
+    usage_since: DateTime<Utc>,
 ) -> QueryResult<Option<(OrgAiSettings, Vec<ProviderWithKey>)>> {
-    Ok(list_with_routes(conn, org_id)
+    Ok(list_with_routes(conn, org_id, usage_since)
         .await?
         .map(|l| (l.settings, l.providers)))
 }
@@ -187,18 +192,32 @@ pub struct OrgProviders {
     pub settings: OrgAiSettings,
     pub providers: Vec<ProviderWithKey>,
     pub routes: Vec<FeatureRoute>,
+    /// Each provider's calls since the list's `usage_since` (the health loop's counters),
+    /// in `providers` order.
+    pub usage: Vec<Usage24h>,
 }
 
 /// The org's AI settings, its providers with their keys' previews (oldest first) and its
-/// feature routes: one statement (the routes ride along as a JSON column), and a second
-/// only when the org has no provider. `None` for an org without a settings row (an org that
-/// doesn't exist).
+/// feature routes, with each provider's usage since `usage_since`: one statement (the
+/// routes and the usage ride along as JSON columns), and a second only when the org has no
+/// provider. `None` for an org without a settings row (an org that doesn't exist).
 pub async fn list_with_routes(
     conn: &mut AsyncPgConnection,
     org_id: i64,
+    usage_since: DateTime<Utc>,
 ) -> QueryResult<Option<OrgProviders>> {
     let routes_json = || diesel::dsl::sql::<Jsonb>(feature_route::ROUTES_JSON_OF_SETTINGS);
-    let rows: Vec<(Provider, Option<String>, OrgAiSettings, serde_json::Value)> = providers::table
+    let usage_json = diesel::dsl::sql::<Jsonb>(USAGE_JSON_OF_PROVIDER)
+        .bind::<diesel::sql_types::Timestamptz, _>(usage_since)
+        .sql(")");
+    type Row = (
+        Provider,
+        Option<String>,
+        OrgAiSettings,
+        serde_json::Value,
+        serde_json::Value,
+    );
+    let rows: Vec<Row> = providers::table
         .inner_join(org_ai_settings::table.on(org_ai_settings::org_id.eq(providers::org_id)))
         .left_join(secrets::table.on(secrets::id.nullable().eq(providers::secret_id)))
         .filter(providers::org_id.eq(org_id))
@@ -208,11 +227,12 @@ pub async fn list_with_routes(
             secrets::preview.nullable(),
             OrgAiSettings::as_select(),
             routes_json(),
+            usage_json,
         ))
         .load(conn)
         .await?;
     let (settings, routes) = match <[_]>::first(&rows) {
-        Some((_, _, settings, routes)) => (settings.clone(), routes.clone()),
+        Some((_, _, settings, routes, _)) => (settings.clone(), routes.clone()),
         None => {
             let found: Option<(OrgAiSettings, serde_json::Value)> = org_ai_settings::table
                 .find(org_id)
@@ -225,15 +245,22 @@ pub async fn list_with_routes(
                     settings,
                     providers: Vec::new(),
                     routes: feature_route::from_json(routes)?,
+                    usage: Vec::new(),
                 })),
                 None => Ok(None),
             };
         }
     };
+    // A row the JSON can't be read back from counts as no usage: the tab must still show.
+    let usage = rows
+        .iter()
+        .map(|(_, _, _, _, u)| serde_json::from_value(u.clone()).unwrap_or_default())
+        .collect();
     Ok(Some(OrgProviders {
         settings,
-        providers: rows.into_iter().map(|(p, k, _, _)| (p, k)).collect(),
+        providers: rows.into_iter().map(|(p, k, _, _, _)| (p, k)).collect(),
         routes: feature_route::from_json(routes)?,
+        usage,
     }))
 }
 

@@ -40,6 +40,10 @@ pub enum Action {
     ProviderUpdated,
     ProviderTested,
     ProviderCheckFailed,
+    /// Its calls failed and the immediate re-check failed too (the health loop).
+    ProviderNeedsAttention,
+    /// A check passed again after it needed attention.
+    ProviderAttentionCleared,
     ProviderActivated,
     ProviderDeactivated,
     ProviderKeyRemoved,
@@ -84,6 +88,8 @@ impl Action {
             Action::ProviderUpdated => "provider.updated",
             Action::ProviderTested => "provider.tested",
             Action::ProviderCheckFailed => "provider.check_failed",
+            Action::ProviderNeedsAttention => "provider.needs_attention",
+            Action::ProviderAttentionCleared => "provider.attention_cleared",
             Action::ProviderActivated => "provider.activated",
             Action::ProviderDeactivated => "provider.deactivated",
             Action::ProviderKeyRemoved => "provider.key_removed",
@@ -130,6 +136,8 @@ impl Action {
         Action::ProviderUpdated,
         Action::ProviderTested,
         Action::ProviderCheckFailed,
+        Action::ProviderNeedsAttention,
+        Action::ProviderAttentionCleared,
         Action::ProviderActivated,
         Action::ProviderDeactivated,
         Action::ProviderKeyRemoved,

@@ -150,7 +150,8 @@ pub async fn advanced(state: &AppState, caller: &Caller) -> OpResult<Advanced> {
         settings,
         providers,
         routes,
-    } = provider::list_with_routes(&mut conn, org.id)
+        ..
+    } = provider::list_with_routes(&mut conn, org.id, state.clock.now())
         .await?
         .ok_or(OpError::NotFound)?;
     let active = settings.active_provider_id.as_deref().and_then(|id| {
@@ -211,7 +212,7 @@ impl AiSettings {
 pub async fn ai_settings(state: &AppState, caller: &Caller) -> OpResult<AiSettings> {
     let org = caller.require(Scope::SettingsGet)?;
     let mut conn = state.pool.get().await?;
-    let providers = providers::list_of(&mut conn, caller, org).await?;
+    let providers = providers::list_of(&mut conn, caller, org, state.clock.now()).await?;
     let variant = Variant::for_kind(providers.active_provider().map(|p| p.kind));
     Ok(AiSettings { providers, variant })
 }

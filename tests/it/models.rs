@@ -100,7 +100,7 @@ async fn providers_list_and_find_with_their_key_preview() {
     assert_eq!(keyed.check_status, CheckStatus::Unverified);
     assert_eq!(keyed.lock_version, 0);
 
-    let (settings, list) = provider::list_for_org(&mut conn, acme)
+    let (settings, list) = provider::list_for_org(&mut conn, acme, chrono::Utc::now())
         .await
         .unwrap()
         .expect("acme has settings");
@@ -116,7 +116,7 @@ async fn providers_list_and_find_with_their_key_preview() {
             (keyless.id.as_str(), None)
         ]
     );
-    let (_, others) = provider::list_for_org(&mut conn, other)
+    let (_, others) = provider::list_for_org(&mut conn, other, chrono::Utc::now())
         .await
         .unwrap()
         .expect("the other org has settings");

@@ -25,13 +25,13 @@ pub(crate) use activation::{activate_in, check_activation, deactivate_in};
 pub use activation::{activate_provider, deactivate};
 pub use input::{KeyInput, MAX_NAME_CHARS, ProviderInput};
 pub use patch::{ProviderPatch, patch_provider};
-pub use recheck::{RecheckReport, recheck_due};
+pub use recheck::{RecheckReport, Rechecked, recheck_due, recheck_now};
 pub use route_choice::{FeatureRouteView, MAX_MODEL_CHARS, RouteChoice};
 pub(crate) use routes::platform_routed;
 pub use routes::{RouteChange, SetRoute, clear_feature_route, set_feature_route};
-pub use view::{KeyDisplay, LastCheck, ProviderList, ProviderView};
+pub use view::{KeyDisplay, LastCheck, ProviderHealth, ProviderList, ProviderView};
 
-use super::{Action, Caller, Change, OpError, OpResult, Scope, Target, audit};
+use super::{Action, Caller, Change, OpError, OpResult, Scope, Target, audit, health};
 use crate::{
     crypto::secret::KeyPreview,
     models::{
@@ -52,7 +52,7 @@ use view::view_of;
 pub async fn list_providers(state: &AppState, caller: &Caller) -> OpResult<ProviderList> {
     let org = caller.require(Scope::AiProvidersList)?;
     let mut conn = state.pool.get().await?;
-    list_of(&mut conn, caller, org).await
+    list_of(&mut conn, caller, org, state.clock.now()).await
 }
 
 /// The org's providers and settings as `caller` sees them, without a scope check: for
@@ -61,12 +61,14 @@ pub(crate) async fn list_of(
     conn: &mut AsyncPgConnection,
     caller: &Caller,
     org: &Org,
+    now: chrono::DateTime<chrono::Utc>,
 ) -> OpResult<ProviderList> {
     let provider::OrgProviders {
         settings,
         providers: rows,
         routes,
-    } = provider::list_with_routes(conn, org.id)
+        usage,
+    } = provider::list_with_routes(conn, org.id, now - crate::models::provider_health::WINDOW)
         .await?
         .ok_or(OpError::NotFound)?;
     let active = settings.active_provider_id;
@@ -76,7 +78,12 @@ pub(crate) async fn list_of(
         .collect();
     let providers: Vec<_> = rows
         .iter()
-        .map(|(p, preview)| view::view(caller, p, preview.as_deref(), active.as_deref(), &others))
+        .zip(usage)
+        .map(|((p, preview), usage)| {
+            let mut v = view::view(caller, p, preview.as_deref(), active.as_deref(), &others);
+            v.health.usage = usage;
+            v
+        })
         .collect();
     let routes = view::route_views(&routes, &providers);
     Ok(ProviderList {
@@ -308,6 +315,10 @@ pub async fn update_provider(
             Some(after),
         )
         .await?;
+        if verdict.status == CheckStatus::Ok {
+            // Saved after a passing check with the new settings.
+            health::attention::clear_in(conn, caller, org.id, id).await?;
+        }
         Ok(())
     })
     .await?;
@@ -369,6 +380,9 @@ pub async fn test_provider(
             Some(after),
         )
         .await?;
+        if outcome.ok {
+            health::attention::clear_in(conn, caller, org.id, id).await?;
+        }
         Ok(())
     })
     .await?;

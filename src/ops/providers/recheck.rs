@@ -15,7 +15,7 @@ use futures_util::{StreamExt as _, stream};
 use super::{check_saved, provider};
 use crate::{
     models::{org::Org, provider::CheckStatus},
-    ops::{Action, Caller, Change, OpError, OpResult, Target, audit},
+    ops::{Action, Caller, Change, OpError, OpResult, Target, audit, health::attention},
     state::AppState,
 };
 
@@ -62,16 +62,16 @@ pub async fn recheck_due(state: &AppState, interval: Duration) -> OpResult<Reche
             return Ok(report);
         }
         let results: Vec<_> = stream::iter(claimed)
-            .map(|c| async move { (recheck_one(state, c.org_id, &c.id).await, c.id) })
+            .map(|c| async move { (recheck_one(state, c.org_id, &c.id, false).await, c.id) })
             .buffer_unordered(CONCURRENCY)
             .collect()
             .await;
         for (result, id) in results {
             match result {
-                Ok(Some((ok, alerted))) => {
+                Ok(Some(done)) => {
                     report.checked += 1;
-                    report.failed += usize::from(!ok);
-                    report.alerts += usize::from(alerted);
+                    report.failed += usize::from(!done.ok);
+                    report.alerts += usize::from(done.alerted);
                 }
                 Ok(None) => report.skipped += 1,
                 Err(e) => {
@@ -83,9 +83,34 @@ pub async fn recheck_due(state: &AppState, interval: Duration) -> OpResult<Reche
     }
 }
 
+/// What one re-check did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Rechecked {
+    /// The check passed.
+    pub ok: bool,
+    /// `provider.check_failed` was recorded (the active provider started failing).
+    pub alerted: bool,
+    /// The provider started needing attention (an immediate re-check that failed).
+    pub flagged: bool,
+    /// It needed attention and passed: cleared.
+    pub cleared: bool,
+}
+
+/// The immediate re-check the health loop asks for after failed calls (its lease already
+/// claimed): the scheduled re-check's check and recording, and on failure the provider
+/// needs attention. `None` when the provider changed or went meanwhile.
+pub async fn recheck_now(state: &AppState, org_id: i64, id: &str) -> OpResult<Option<Rechecked>> {
+    recheck_one(state, org_id, id, true).await
+}
+
 /// Checks one provider and records the result; `None` when it changed or went meanwhile.
-/// Returns whether the check passed and whether an alert was recorded.
-async fn recheck_one(state: &AppState, org_id: i64, id: &str) -> OpResult<Option<(bool, bool)>> {
+/// A pass clears "needs attention"; an `immediate` failure sets it.
+async fn recheck_one(
+    state: &AppState,
+    org_id: i64,
+    id: &str,
+    immediate: bool,
+) -> OpResult<Option<Rechecked>> {
     let org = {
         let mut conn = state.pool.get().await?;
         Org::find(&mut conn, org_id)
@@ -110,6 +135,16 @@ async fn recheck_one(state: &AppState, org_id: i64, id: &str) -> OpResult<Option
             return Ok(None);
         }
         provider::set_check(conn, org.id, id, status, code, Some(&outcome.message), now).await?;
+        let mut done = Rechecked {
+            ok: outcome.ok,
+            ..Rechecked::default()
+        };
+        if outcome.ok {
+            done.cleared = attention::clear_in(conn, &caller, org.id, id).await?;
+        } else if immediate {
+            done.flagged =
+                attention::mark_in(conn, &caller, org.id, id, code, &outcome.message, now).await?;
+        }
         let active = settings.active_provider_id.as_deref() == Some(id);
         let alert =
             active && status == CheckStatus::Failed && before.check_status != CheckStatus::Failed;
@@ -134,7 +169,8 @@ async fn recheck_one(state: &AppState, org_id: i64, id: &str) -> OpResult<Option
             )
             .await?;
         }
-        Ok(Some((outcome.ok, alert)))
+        done.alerted = alert;
+        Ok(Some(done))
     })
     .await
 }

@@ -38,6 +38,15 @@ pub struct LastCheck {
     pub checked_at: Option<DateTime<Utc>>,
 }
 
+/// What the health loop knows of a provider: whether it needs attention, and its calls of
+/// the last 24 hours (only in lists; a single provider's view leaves them empty).
+#[derive(Debug, Clone, Default)]
+pub struct ProviderHealth {
+    /// Since when its calls failed and a re-check confirmed it; `None`: no known trouble.
+    pub attention_since: Option<DateTime<Utc>>,
+    pub usage: crate::models::provider_health::Usage24h,
+}
+
 /// A provider as callers see it.
 #[derive(Debug, Clone)]
 pub struct ProviderView {
@@ -58,6 +67,7 @@ pub struct ProviderView {
     /// Names of the org's other providers that use the same key.
     pub shared_with: Vec<String>,
     pub last_check: LastCheck,
+    pub health: ProviderHealth,
     pub active: bool,
     pub lock_version: i32,
     pub created_at: DateTime<Utc>,
@@ -195,6 +205,10 @@ pub(crate) fn view(
             code: p.check_code.clone(),
             message: p.check_message.clone(),
             checked_at: p.checked_at,
+        },
+        health: ProviderHealth {
+            attention_since: p.attention_since,
+            usage: Default::default(),
         },
         active: active == Some(p.id.as_str()),
         lock_version: p.lock_version,

@@ -111,6 +111,8 @@ impl Action {
             | Action::ProviderUpdated
             | Action::ProviderTested
             | Action::ProviderCheckFailed
+            | Action::ProviderNeedsAttention
+            | Action::ProviderAttentionCleared
             | Action::ProviderActivated
             | Action::ProviderDeactivated
             | Action::ProviderKeyRemoved
@@ -150,6 +152,12 @@ impl Action {
             }
             Action::ProviderCheckFailed => {
                 format!("The active provider {subject} failed its scheduled check")
+            }
+            Action::ProviderNeedsAttention => format!(
+                "Provider {subject} needs attention: its calls failed and a re-check failed too"
+            ),
+            Action::ProviderAttentionCleared => {
+                format!("Provider {subject} passed a check again: no longer needs attention")
             }
             Action::SkillCreated => format!("Added skill {subject}"),
             Action::SkillUpdated => format!("Edited skill {subject}"),
