@@ -258,7 +258,10 @@ pub async fn upsert(
 }
 
 /// Deletes counters of minutes before `before` (retention).
-pub async fn purge_before(conn: &mut AsyncPgConnection, before: DateTime<Utc>) -> QueryResult<usize> {
+pub async fn purge_before(
+    conn: &mut AsyncPgConnection,
+    before: DateTime<Utc>,
+) -> QueryResult<usize> {
     diesel::sql_query("DELETE FROM provider_usage WHERE minute < $1")
         .bind::<Timestamptz, _>(before)
         .execute(conn)

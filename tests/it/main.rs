@@ -18,6 +18,7 @@ mod canary;
 pub(crate) mod console;
 mod floors;
 mod forms;
+mod health;
 mod helpers;
 mod keys;
 mod models;

@@ -29,7 +29,11 @@ pub async fn mark_in(
         caller,
         Action::ProviderNeedsAttention,
         Target::Provider(id.to_owned()),
-        Some(Change::new().text("name", &name).flag("needsAttention", false)),
+        Some(
+            Change::new()
+                .text("name", &name)
+                .flag("needsAttention", false),
+        ),
         Some(
             Change::new()
                 .text("name", &name)
@@ -59,8 +63,16 @@ pub async fn clear_in(
         caller,
         Action::ProviderAttentionCleared,
         Target::Provider(id.to_owned()),
-        Some(Change::new().text("name", &name).flag("needsAttention", true)),
-        Some(Change::new().text("name", &name).flag("needsAttention", false)),
+        Some(
+            Change::new()
+                .text("name", &name)
+                .flag("needsAttention", true),
+        ),
+        Some(
+            Change::new()
+                .text("name", &name)
+                .flag("needsAttention", false),
+        ),
     )
     .await?;
     Ok(true)

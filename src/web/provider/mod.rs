@@ -10,6 +10,7 @@ mod feature_route;
 mod form;
 mod form_input;
 mod form_view;
+mod health;
 mod matrix;
 mod models;
 
@@ -83,6 +84,8 @@ pub struct CardView {
     pub checked_at: Option<String>,
     /// Checked in the last two minutes: the card says "Checked just now".
     pub checked_just_now: bool,
+    /// Its last 24 hours and whether it needs attention (the health loop).
+    pub health: health::HealthView,
     pub active: bool,
     pub edit_href: String,
     pub test_action: String,
@@ -127,6 +130,7 @@ impl CardView {
             KeyDisplay::Preview(preview) => (preview, true),
         };
         Self {
+            health: health::HealthView::new(&p.health),
             edit_href: urls::edit_provider(org, &p.id),
             test_action: urls::provider_action(org, &p.id, "test"),
             activate_action: urls::provider_action(org, &p.id, "activate"),
@@ -174,6 +178,8 @@ pub struct ProviderTabPage {
     org: OrgHeader,
     mode: ModeView,
     cards: Vec<CardView>,
+    /// The providers that need attention: (id, name) for the tab's banner.
+    attention: Vec<(String, String)>,
     add_href: String,
     matrix: Vec<MatrixRow>,
     policy: Policy,
@@ -299,11 +305,17 @@ async fn render_tab(
         card.just_saved = true;
         card.notice = chrome.flash.take();
     }
+    let attention = cards
+        .iter()
+        .filter(|c| c.health.attention_since.is_some())
+        .map(|c| (c.id.clone(), c.name.clone()))
+        .collect();
     let page = ProviderTabPage {
         chrome,
         org,
         mode,
         cards,
+        attention,
         add_href: urls::new_provider_form(slug, None),
         matrix,
         policy,
