@@ -31,7 +31,7 @@ pub async fn health_loop(state: web::Data<AppState>) {
                 {
                     tracing::warn!(error = %e, "needs-attention gauge not refreshed");
                 }
-                if pass % PURGE_EVERY == 0
+                if pass.is_multiple_of(PURGE_EVERY)
                     && let Err(e) = health::purge(&state).await
                 {
                     tracing::warn!(error = %e, "old provider usage counters not purged");

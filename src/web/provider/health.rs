@@ -52,10 +52,12 @@ impl HealthView {
         };
         let error_rate = (u.calls > 0).then(|| {
             let rate = u.errors as f64 * 100.0 / u.calls as f64;
-            match rate {
-                r if r == 0.0 => "none failed".to_owned(),
-                r if r < 0.1 => "under 0.1% failed".to_owned(),
-                r => format!("{r:.1}% failed"),
+            if u.errors == 0 {
+                "none failed".to_owned()
+            } else if rate < 0.1 {
+                "under 0.1% failed".to_owned()
+            } else {
+                format!("{rate:.1}% failed")
             }
         });
         let last_error = match (&u.last_error_code, u.last_error_at) {
