@@ -64,6 +64,9 @@ pub(super) fn verify(
             for ack in &trust.acknowledged {
                 eprintln!("acknowledged: {ack}");
             }
+            for note in &trust.incomplete {
+                eprintln!("incomplete write: {note}");
+            }
             if !problems.is_empty() {
                 anyhow::bail!(
                     "the audit trail does not match its signed checkpoints:\n{}",

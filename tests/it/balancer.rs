@@ -9,7 +9,8 @@
 //! instances; and each scheduled job runs once across the instances, not once per
 //! instance: the provider re-check (1-minute interval), the audit checkpoint signing (one
 //! checkpoint per org in the minute, each instance appending what it signed to its own
-//! `SWITCHBOARD_AUDIT_CHECKPOINTS`) and the full verification (1-minute interval). The load
+//! `SWITCHBOARD_AUDIT_CHECKPOINTS`) and the full verification (1-minute interval), which
+//! passes although the trail is written while it runs. The load
 //! runs until every instance's jobs have had their first turn: ~85 s. Prints its counts.
 
 use std::{
@@ -521,9 +522,11 @@ async fn n_instances_behind_nginx_survive_a_killed_instance() {
     struct Full {
         #[diesel(sql_type = diesel::sql_types::Bool)]
         ok: bool,
+        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+        problem: Option<String>,
     }
     let full: Vec<Full> = diesel::sql_query(
-        "SELECT v.ok FROM audit_verifications v JOIN orgs o ON o.id = v.chain_id \
+        "SELECT v.ok, v.problem FROM audit_verifications v JOIN orgs o ON o.id = v.chain_id \
           WHERE o.slug = 'acme' AND v.check_kind = 'full'",
     )
     .load(&mut conn)
@@ -599,14 +602,17 @@ async fn n_instances_behind_nginx_survive_a_killed_instance() {
     );
     assert_eq!(signing_passes, 1, "one signing pass");
     assert_eq!(verifications, 1, "one full verification in the interval");
-    // One record for the interval: the job ran once across the instances. Whether it
-    // passed is not asserted here: once (of several runs, on a loaded machine) it recorded
-    // a failure after the kill -9 — to be explained (a checkpoint the killed instance stored
-    // but never appended?); the trust suite (console::audit_trust) asserts verdicts.
+    // One record for the interval, and it passed: the full verification ran while the
+    // load kept writing events (and checkpoints were being signed), after the kill -9. It
+    // once recorded "the chain's head is #N but the stored events end at #M": it read the
+    // head after the walk, in another statement (docs/DECISIONS.md "Checkpoints after a
+    // killed instance"; console::audit_trust reproduces it).
     assert_eq!(full.len(), 1, "the verification's record for acme");
-    if !full[0].ok {
-        eprintln!("balancer suite: the full verification recorded a failure after the kill");
-    }
+    assert!(
+        full[0].ok,
+        "the full verification failed: {:?}",
+        full[0].problem
+    );
     assert_eq!(rechecks, 1, "the due provider re-checked once");
 
     // X-Forwarded-For from nginx is believed: the client's claimed address reaches the

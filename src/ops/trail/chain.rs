@@ -266,13 +266,25 @@ pub struct ChainReport {
 }
 
 /// Verifies a whole chain from its first event, then checks that the stored head names
-/// its last event (events removed from the end break the chain too). A chain that verifies
-/// moves its checkpoint to the head.
+/// its last event (events removed from the end break the chain too), both in one
+/// repeatable-read snapshot so events written meanwhile are neither seen nor missed. A chain
+/// that verifies moves its checkpoint to the head (after the snapshot).
 pub async fn verify_chain(
     conn: &mut AsyncPgConnection,
     chain: ChainId,
 ) -> QueryResult<ChainReport> {
-    let walked = walk(conn, chain, (0, GENESIS.to_vec()), u64::MAX).await?;
+    // One snapshot for the walk and the head: events committed while the walk runs would
+    // otherwise move the head past the walk's end (a false "events are missing").
+    let (walked, stored_head) = conn
+        .build_transaction()
+        .repeatable_read()
+        .read_only()
+        .run(async |conn| {
+            let walked = walk(conn, chain, (0, GENESIS.to_vec()), u64::MAX).await?;
+            let stored_head = head(conn, chain).await?;
+            QueryResult::Ok((walked, stored_head))
+        })
+        .await?;
     if walked.broken.is_some() {
         return Ok(ChainReport {
             verified: walked.verified,
@@ -283,7 +295,7 @@ pub async fn verify_chain(
         .last
         .as_ref()
         .map_or((0, GENESIS.to_vec()), |(_, s, h)| (*s, h.clone()));
-    if let Some((head_seq, head_hash)) = head(conn, chain).await?
+    if let Some((head_seq, head_hash)) = stored_head
         && (head_seq != last_seq || head_hash != last_hash)
     {
         return Ok(ChainReport {

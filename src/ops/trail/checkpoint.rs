@@ -291,10 +291,26 @@ pub fn own_file(dir: &Path) -> std::path::PathBuf {
     dir.join(format!("{host}.jsonl"))
 }
 
-/// Appends `cps` to this instance's file, one line each, in one write (`O_APPEND`).
+/// Appends `cps` to this instance's file, one line each, in one write (`O_APPEND`), and
+/// syncs it. Callers append *before* committing the checkpoints to the database, so a
+/// committed checkpoint is always in a file. If the file does not end with a newline (an
+/// earlier append was cut short: the process was killed in the middle of it), the write
+/// starts with one, so the cut line stays a line of its own (an incomplete write that
+/// verification ignores) and the new lines are whole.
 pub fn append(dir: &Path, cps: &[SignedCheckpoint]) -> std::io::Result<()> {
+    use std::io::{Read as _, Seek as _, SeekFrom};
     std::fs::create_dir_all(dir)?;
+    let path = own_file(dir);
     let mut text = String::new();
+    if let Ok(mut file) = std::fs::File::open(&path)
+        && file.seek(SeekFrom::End(-1)).is_ok()
+    {
+        let mut last = [0u8; 1];
+        file.read_exact(&mut last)?;
+        if last[0] != b'\n' {
+            text.push('\n');
+        }
+    }
     for cp in cps {
         text.push_str(&serde_json::to_string(cp).map_err(std::io::Error::other)?);
         text.push('\n');
@@ -302,9 +318,32 @@ pub fn append(dir: &Path, cps: &[SignedCheckpoint]) -> std::io::Result<()> {
     let mut file = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
-        .open(own_file(dir))?;
+        .open(&path)?;
     file.write_all(text.as_bytes())?;
     file.sync_data()
+}
+
+/// Why a line of the external store is not a checkpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LineError {
+    /// The line stops before its JSON object ends: an append cut short (a crash or a kill
+    /// in the middle of it) or still being written. Not a checkpoint, and not evidence of
+    /// anything by itself: what it would have been is checked elsewhere (docs/DECISIONS.md
+    /// "Checkpoints after a killed instance").
+    Incomplete(String),
+    /// Anything else that is not a checkpoint line: reported.
+    Invalid(String),
+}
+
+/// What a line of the external store is.
+pub fn parse_line(line: &str) -> Result<SignedCheckpoint, LineError> {
+    serde_json::from_str(line).map_err(|e| {
+        if e.is_eof() {
+            LineError::Incomplete(e.to_string())
+        } else {
+            LineError::Invalid(e.to_string())
+        }
+    })
 }
 
 /// One line read from the external store, or why it is not a checkpoint.
@@ -312,7 +351,7 @@ pub fn append(dir: &Path, cps: &[SignedCheckpoint]) -> std::io::Result<()> {
 pub struct ExternalLine {
     /// `file:line`, for messages.
     pub place: String,
-    pub checkpoint: Result<SignedCheckpoint, String>,
+    pub checkpoint: Result<SignedCheckpoint, LineError>,
 }
 
 /// Reads every `*.jsonl` file of `dirs` (not recursing), in name order.
@@ -334,7 +373,7 @@ pub fn read_external(dirs: &[std::path::PathBuf]) -> std::io::Result<Vec<Externa
                 }
                 out.push(ExternalLine {
                     place: format!("{}:{}", file.display(), i + 1),
-                    checkpoint: serde_json::from_str(line).map_err(|e| e.to_string()),
+                    checkpoint: parse_line(line),
                 });
             }
         }
@@ -377,6 +416,74 @@ mod tests {
         let mut unknown = cp.clone();
         unknown.key_id = "zz".into();
         assert!(matches!(unknown.check(&keys), Err(Invalid::Edited)));
+    }
+
+    #[test]
+    fn a_line_cut_short_is_incomplete_and_anything_else_invalid() {
+        let at = Utc::now();
+        let cp = SignedCheckpoint::sign(&signer(), "checkpoint", 3, (9, &[2; 32]), at, &GENESIS);
+        let line = serde_json::to_string(&cp).unwrap();
+        assert_eq!(parse_line(&line), Ok(cp));
+        for cut in [1, 10, line.len() / 2, line.len() - 1] {
+            assert!(
+                matches!(parse_line(&line[..cut]), Err(LineError::Incomplete(_))),
+                "{}",
+                &line[..cut]
+            );
+        }
+        for bad in [
+            "not json".to_owned(),
+            format!("{line}x"),
+            line.replace("\"seq\":9", "\"seq\":\"9\""),
+            "{\"kind\":\"checkpoint\"}".to_owned(),
+            "\0\0\0\0".to_owned(),
+        ] {
+            assert!(
+                matches!(parse_line(&bad), Err(LineError::Invalid(_))),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_append_after_a_cut_line_starts_a_new_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let at = Utc::now();
+        let cps: Vec<_> = (1..=2)
+            .map(|n| {
+                SignedCheckpoint::sign(
+                    &signer(),
+                    "checkpoint",
+                    1,
+                    (n, &[n as u8; 32]),
+                    at,
+                    &GENESIS,
+                )
+            })
+            .collect();
+        append(dir.path(), &cps[..1]).unwrap();
+        let file = own_file(dir.path());
+        let whole = std::fs::read_to_string(&file).unwrap();
+        // Killed in the middle of the next append.
+        let cut = serde_json::to_string(&cps[1]).unwrap()[..40].to_owned();
+        std::fs::write(&file, format!("{whole}{cut}")).unwrap();
+        append(dir.path(), &cps[1..]).unwrap();
+        let lines: Vec<_> = read_external(&[dir.path().to_path_buf()])
+            .unwrap()
+            .into_iter()
+            .map(|l| l.checkpoint)
+            .collect();
+        assert_eq!(lines.len(), 3, "{lines:?}");
+        assert_eq!(lines[0], Ok(cps[0].clone()));
+        assert!(
+            matches!(lines[1], Err(LineError::Incomplete(_))),
+            "{lines:?}"
+        );
+        assert_eq!(lines[2], Ok(cps[1].clone()));
+        // A whole file gets no extra newline.
+        append(dir.path(), &cps[..1]).unwrap();
+        let text = std::fs::read_to_string(&file).unwrap();
+        assert!(!text.contains("\n\n"), "{text}");
     }
 
     #[test]

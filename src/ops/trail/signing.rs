@@ -268,16 +268,12 @@ pub async fn verify_trust(
     extra_keys: &[crate::crypto::signing::AuditPublicKey],
 ) -> OpResult<TrustReport> {
     caller.require_operator()?;
-    let external = if dirs.is_empty() {
-        None
-    } else {
-        Some(
-            cp::read_external(dirs)
-                .map_err(|e| OpError::bad(format!("The checkpoint store can't be read: {e}")))?,
-        )
-    };
+    let store = (!dirs.is_empty()).then_some(trust::Store {
+        dirs,
+        complete: true,
+    });
     let mut conn = state.pool.get().await?;
-    Ok(trust::verify(&mut conn, &public_keys(state, extra_keys), external, true).await?)
+    trust::verify(&mut conn, &public_keys(state, extra_keys), store).await
 }
 
 /// The scheduled full verification: the whole trail against the database's checkpoints and
@@ -306,17 +302,23 @@ pub async fn verify_scheduled(
     {
         return Ok(None);
     }
-    let external = match &state.config.audit_checkpoints {
-        Some(dir) if dir.is_dir() => {
-            Some(cp::read_external(std::slice::from_ref(dir)).map_err(|e| {
-                OpError::Internal(anyhow::anyhow!("reading {}: {e}", dir.display()))
-            })?)
-        }
-        _ => None,
-    };
     // This instance's directory holds only what it signed: the others' checkpoints are
     // in their own directories, not missing.
-    let report = trust::verify(&mut conn, &public_keys(state, &[]), external, false).await?;
+    let own: Vec<PathBuf> = state
+        .config
+        .audit_checkpoints
+        .iter()
+        .filter(|dir| dir.is_dir())
+        .cloned()
+        .collect();
+    let store = (!own.is_empty()).then_some(trust::Store {
+        dirs: &own,
+        complete: false,
+    });
+    let report = trust::verify(&mut conn, &public_keys(state, &[]), store).await?;
+    for note in &report.incomplete {
+        tracing::warn!(note = %note, "audit checkpoint store");
+    }
     let general = <[String]>::first(&report.checkpoint_problems).cloned();
     for c in &report.chains {
         let problem = c.problem.clone().or_else(|| general.clone());

@@ -5,7 +5,10 @@
 //! reported as acknowledged instead. Used by `switchboard audit verify` and the scheduled
 //! full verification.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::{
+    collections::{BTreeSet, HashMap, HashSet},
+    path::PathBuf,
+};
 
 use chrono::{DateTime, Utc};
 use diesel::sql_types::{BigInt, Bytea};
@@ -15,7 +18,11 @@ use super::{
     chain::{self, GENESIS},
     checkpoint::{self as cp, ExternalLine, SignedCheckpoint, chain_label, unhex},
 };
-use crate::{crypto::signing::AuditPublicKey, db::prelude::*};
+use crate::{
+    crypto::signing::AuditPublicKey,
+    db::prelude::*,
+    ops::{OpError, OpResult},
+};
 
 /// What one chain's verification found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,6 +49,9 @@ pub struct TrustReport {
     pub checkpoint_problems: Vec<String>,
     /// Rollbacks covered by a later restore marker.
     pub acknowledged: Vec<String>,
+    /// Lines of the external store cut short (an append interrupted by a crash or a kill, or
+    /// in progress while it was read): not checkpoints, and not problems by themselves.
+    pub incomplete: Vec<String>,
 }
 
 impl TrustReport {
@@ -107,15 +117,53 @@ struct Trusted {
     external: bool,
 }
 
+/// The external checkpoint store a verification reads.
+#[derive(Debug, Clone, Copy)]
+pub struct Store<'a> {
+    /// Directories of `*.jsonl` files.
+    pub dirs: &'a [PathBuf],
+    /// They hold every instance's files (`audit verify --checkpoints DIR…`), so a database
+    /// checkpoint in none of them is a problem; one instance's own directory holds only what
+    /// that instance signed (the scheduled verification), so it is not.
+    pub complete: bool,
+}
+
 /// Checks every checkpoint of the database and (when given) of the external store, then
 /// every chain against them. With no `keys`, signatures cannot be checked: checkpoints are
-/// then only compared by hash (the report's caller says the trail is unsigned). `complete`:
-/// the external store holds every instance's files (`audit verify --checkpoints DIR…`), so
-/// a database checkpoint in none of them is a problem; one instance's own directory holds
-/// only what that instance signed (the scheduled verification), so it is not.
+/// then only compared by hash (the report's caller says the trail is unsigned).
+///
+/// The trail may be written and signed while this runs (docs/DECISIONS.md "Checkpoints after
+/// a killed instance"), so the reads come in an order that makes that invisible: first the
+/// database's checkpoints (each was appended to its file before it committed), then the
+/// files, then everything else — checkpoints again, chains, heads — in one repeatable-read
+/// snapshot taken after the files were read (every event a line covers was committed before
+/// the line was written). Only the checkpoints of the first read must be in a file.
 pub async fn verify(
     conn: &mut AsyncPgConnection,
     keys: &[AuditPublicKey],
+    store: Option<Store<'_>>,
+) -> OpResult<TrustReport> {
+    let complete = store.is_some_and(|s| s.complete);
+    let before = cp::all(conn).await?;
+    let external = store
+        .map(|s| cp::read_external(s.dirs))
+        .transpose()
+        .map_err(|e| OpError::bad(format!("The checkpoint store can't be read: {e}")))?;
+    let report = conn
+        .build_transaction()
+        .repeatable_read()
+        .read_only()
+        .run(async |conn| in_snapshot(conn, keys, before, external, complete).await)
+        .await?;
+    Ok(report)
+}
+
+/// [`verify`] inside its snapshot: `before` are the database's checkpoints read before the
+/// files.
+async fn in_snapshot(
+    conn: &mut AsyncPgConnection,
+    keys: &[AuditPublicKey],
+    before: Vec<cp::Row>,
     external: Option<Vec<ExternalLine>>,
     complete: bool,
 ) -> QueryResult<TrustReport> {
@@ -137,8 +185,12 @@ pub async fn verify(
             c.signed_at
         )
     };
-    let mut sources: Vec<(String, SignedCheckpoint, bool)> = cp::all(conn)
-        .await?
+    // The snapshot's checkpoints, and any of the first read since deleted.
+    let mut rows = cp::all(conn).await?;
+    let ids: HashSet<i64> = rows.iter().map(|r| r.id).collect();
+    let must_ship: HashSet<String> = before.iter().map(|r| cp::hex(&r.hash)).collect();
+    rows.extend(before.into_iter().filter(|r| !ids.contains(&r.id)));
+    let mut sources: Vec<(String, SignedCheckpoint, bool)> = rows
         .iter()
         .map(|r| {
             (
@@ -151,7 +203,11 @@ pub async fn verify(
     for line in external.iter().flatten() {
         match &line.checkpoint {
             Ok(c) => sources.push((line.place.clone(), c.clone(), true)),
-            Err(e) => report
+            Err(cp::LineError::Incomplete(e)) => report.incomplete.push(format!(
+                "{}: an incomplete write, not a checkpoint ({e}); ignored",
+                line.place
+            )),
+            Err(cp::LineError::Invalid(e)) => report
                 .checkpoint_problems
                 .push(format!("{}: not a checkpoint line ({e})", line.place)),
         }
@@ -203,7 +259,11 @@ pub async fn verify(
             .filter(|t| t.external)
             .map(|t| t.cp.hash.as_str())
             .collect();
-        for t in trusted.iter().filter(|t| !t.external) {
+        // A checkpoint committed after the files were read may not be in them yet.
+        for t in trusted
+            .iter()
+            .filter(|t| !t.external && must_ship.contains(&t.cp.hash))
+        {
             if !shipped.contains(t.cp.hash.as_str()) {
                 report.checkpoint_problems.push(format!(
                     "{} is in no checkpoint file: a line is missing from the external store (or was never shipped)",

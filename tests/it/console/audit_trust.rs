@@ -549,3 +549,177 @@ async fn the_scheduled_verification_does_not_take_other_instances_lines_for_miss
         "{out}{err}"
     );
 }
+
+/// Verification of a trail that is being written (the balancer suite's case: the scheduled
+/// full verification ran while three instances served writes) reports no false failure:
+/// with writers appending events and the signing job signing checkpoints all along, the
+/// plain hash walk, `audit verify --checkpoints` and the scheduled verification all pass,
+/// every time. They once read the chain's stored head in another statement after the walk
+/// ("the chain's head is #N but the stored events end at #M"), and a checkpoint committed
+/// between reading the files and the database's checkpoints was "in no checkpoint file".
+#[tokio::test]
+async fn verifying_a_trail_while_it_is_written_and_signed_reports_no_false_failure() {
+    use std::sync::{
+        Arc,
+        atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed},
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (app, _key) = signed_app(dir.path()).await;
+    app.create_org("acme", &[]).await;
+    let mut db = superuser(&app).await;
+    // Enough events that hashing the last batch takes a while (the old window).
+    seed_events(&mut db, "acme", 1000).await;
+    assert_eq!(signing::sign_due(&app.state).await.unwrap().signed, 1);
+    let stop = Arc::new(AtomicBool::new(false));
+    let written = Arc::new(AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..3 {
+        let (url, stop, written) = (app.db_url.clone(), stop.clone(), written.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut conn = AsyncPgConnection::establish(&url).await.unwrap();
+            while !AtomicBool::load(&stop, Relaxed) {
+                seed_events(&mut conn, "acme", 1).await;
+                written.fetch_add(1, Relaxed);
+            }
+        }));
+    }
+    let signed = Arc::new(AtomicUsize::new(0));
+    {
+        let (state, stop, signed) = (app.state.clone(), stop.clone(), signed.clone());
+        tasks.push(tokio::spawn(async move {
+            while !AtomicBool::load(&stop, Relaxed) {
+                let r = signing::sign_due(&state).await.unwrap();
+                assert!(r.alerts.is_empty(), "{r:?}");
+                signed.fetch_add(r.signed, Relaxed);
+                tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            }
+        }));
+    }
+    let operator = switchboard::ops::Caller::operator(None);
+    let dirs = [dir.path().to_path_buf()];
+    let mut failures = Vec::new();
+    let started = std::time::Instant::now();
+    let mut i = 0;
+    while started.elapsed() < std::time::Duration::from_secs(8) {
+        i += 1;
+        let plain = switchboard::ops::trail::verify(&app.state, &operator, None)
+            .await
+            .unwrap();
+        if let Some(b) = plain.broken {
+            failures.push(format!("{i}: audit verify: {b:?}"));
+        }
+        let trust = signing::verify_trust(&app.state, &operator, &dirs, &[])
+            .await
+            .unwrap();
+        for p in trust.problems() {
+            failures.push(format!("{i}: audit verify --checkpoints: {p}"));
+        }
+        run(
+            &mut db,
+            "DELETE FROM job_leases WHERE name = 'audit.verify'",
+        )
+        .await;
+        let scheduled = signing::verify_scheduled(&app.state, std::time::Duration::from_secs(60))
+            .await
+            .unwrap()
+            .expect("the lease was freed");
+        for p in scheduled.problems() {
+            failures.push(format!("{i}: scheduled: {p}"));
+        }
+    }
+    stop.store(true, Relaxed);
+    for t in tasks {
+        t.await.unwrap();
+    }
+    assert!(
+        AtomicUsize::load(&written, Relaxed) > 100,
+        "the writers wrote all along"
+    );
+    assert!(
+        AtomicUsize::load(&signed, Relaxed) > 5,
+        "the signing job signed all along"
+    );
+    assert!(i > 5, "{i} rounds of verification");
+    assert!(failures.is_empty(), "{failures:#?}");
+}
+
+/// An instance killed in the middle of appending a checkpoint line leaves the line cut short
+/// (the checkpoint's database row never committed: the line is written first). `audit verify
+/// --checkpoints` reports it as an incomplete write and passes; the instance's next
+/// checkpoint is a whole line after it (not glued to it); but a cut line never stands in for
+/// a checkpoint the database holds, and a whole line that is not a checkpoint is reported.
+#[tokio::test]
+async fn a_checkpoint_line_cut_short_by_a_kill_is_an_incomplete_write_not_tampering() {
+    let dir = tempfile::tempdir().unwrap();
+    let (app, key) = signed_app(dir.path()).await;
+    app.create_org("acme", &[]).await;
+    let mut db = superuser(&app).await;
+    seed_events(&mut db, "acme", 2).await;
+    assert_eq!(signing::sign_due(&app.state).await.unwrap().signed, 1);
+    let file = std::fs::read_dir(dir.path())
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let first = std::fs::read_to_string(&file).unwrap();
+    assert_eq!(first.lines().count(), 1);
+    // Killed in the middle of the next append: half a line, no newline, no database row.
+    let cut = &first[..first.len() / 2];
+    std::fs::write(&file, format!("{first}{cut}")).unwrap();
+    let dir_arg = dir.path().to_str().unwrap();
+    let verify = async || {
+        cli(
+            &app,
+            &key,
+            dir.path(),
+            &["audit", "verify", "--checkpoints", dir_arg],
+        )
+        .await
+    };
+    let (code, out, err) = verify().await;
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        err.contains("incomplete write: ") && err.contains(":2: an incomplete write"),
+        "{err}"
+    );
+    assert!(out.contains("1 signed checkpoint match"), "{out}");
+
+    // The instance's next checkpoint goes on a line of its own after the cut one.
+    seed_events(&mut db, "acme", 1).await;
+    assert_eq!(signing::sign_due(&app.state).await.unwrap().signed, 1);
+    let text = std::fs::read_to_string(&file).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    assert_eq!(lines[1], cut);
+    serde_json::from_str::<switchboard::ops::trail::checkpoint::SignedCheckpoint>(lines[2])
+        .expect("the new line is whole");
+    let (code, out, err) = verify().await;
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("2 signed checkpoints match"), "{out}");
+
+    // A cut line never stands in for a checkpoint the database holds…
+    let newest = lines[2];
+    std::fs::write(
+        &file,
+        format!(
+            "{}\n{}\n{}\n",
+            lines[0],
+            lines[1],
+            &newest[..newest.len() - 20]
+        ),
+    )
+    .unwrap();
+    let (code, out, err) = verify().await;
+    assert_ne!(code, 0, "{out}{err}");
+    assert!(
+        err.contains("the checkpoint of org acme at #3")
+            && err.contains("is in no checkpoint file"),
+        "{err}"
+    );
+    // …and a whole line that is not a checkpoint is reported.
+    std::fs::write(&file, format!("{text}{{\"kind\":\"checkpoint\"}}\n")).unwrap();
+    let (code, out, err) = verify().await;
+    assert_ne!(code, 0, "{out}{err}");
+    assert!(err.contains(":4: not a checkpoint line"), "{err}");
+}
