@@ -197,6 +197,7 @@ diesel::table! {
         updated_by -> Nullable<Int8>,
         lock_version -> Int4,
         recheck_lease_until -> Nullable<Timestamptz>,
+        headers_secret_id -> Nullable<Text>,
     }
 }
 
