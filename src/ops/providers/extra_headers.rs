@@ -113,7 +113,16 @@ pub(crate) fn check_header(name: &str, value: &SecretString) -> OpResult<()> {
             "The value of the extra header {shown} is longer than {MAX_VALUE_BYTES} bytes."
         )));
     }
+    // Printable ASCII and tabs only: no CR or LF (no header injection), no other control
+    // characters, and no bytes a gateway could read in another charset.
+    if !v.bytes().all(|b| b == b'\t' || (0x20..0x7f).contains(&b)) {
+        return Err(bad(format!(
+            "The value of the extra header {shown} has characters a header can't carry: use printable ASCII only."
+        )));
+    }
     let mut probe = CheckRequest::new(ProviderKind::Gateway, "model");
+    // A stand-in key: validation checks the key before the headers.
+    probe.api_key = Some(SecretString::from("placeholder"));
     probe.extra_headers = vec![(name.to_owned(), value.clone())];
     match probe.validate() {
         Err(e @ ValidationError::BadHeader { .. }) => {
