@@ -287,6 +287,22 @@ async fn rest_shows_names_sends_values_and_never_returns_them() {
         .await;
     assert_eq!(deleted.status, 204);
 
+    // OpenAPI documents both sides: the write-only map in, the names out.
+    let doc: Value = super::http()
+        .get(app.url("/api/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let schemas = &doc["components"]["schemas"];
+    let input = &schemas["ConfigInput"]["properties"]["extraHeaders"];
+    // utoipa marks the map's values write-only (where the secrets are).
+    assert_eq!(input["additionalProperties"]["writeOnly"], true, "{input}");
+    let output = &schemas["ConfigJson"]["properties"]["extraHeaderNames"];
+    assert!(output.to_string().contains("array"), "{output}");
+
     for value in [TENANT, TEAM] {
         api.assert_never_saw(value);
     }
