@@ -199,6 +199,7 @@ diesel::table! {
         recheck_lease_until -> Nullable<Timestamptz>,
         attention_since -> Nullable<Timestamptz>,
         immediate_recheck_minute -> Nullable<Timestamptz>,
+        headers_secret_id -> Nullable<Text>,
     }
 }
 

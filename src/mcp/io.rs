@@ -3,6 +3,8 @@
 //! `secretId`, `routingPolicy`), and the REST API's own JSON types as outputs (a provider is
 //! `keySet` and, for callers who may see it, `keyPreview`; never the key).
 
+use std::collections::BTreeMap;
+
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
@@ -59,7 +61,7 @@ pub struct ProviderId {
 
 /// A provider's kind-specific settings (only those its kind uses are kept); on update, an
 /// empty string clears a field.
-#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[derive(Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ConfigInput {
     /// Azure OpenAI: the deployment name.
@@ -70,6 +72,27 @@ pub struct ConfigInput {
     pub region: Option<String>,
     /// Ollama, gateway and custom: whether the model can call tools.
     pub supports_tools: Option<bool>,
+    /// Gateway: extra headers sent with every request, `{"Header-Name": "value"}`
+    /// (write-only: values are sealed like keys and never shown; a provider's
+    /// `config.extraHeaderNames` lists the names). At most 10; `Host`, `Authorization`,
+    /// hop-by-hop and `X-Forwarded-*` headers are refused. On update, a header given with an
+    /// empty string is removed, one left out keeps its value — unless the kind or base URL
+    /// changes: then give every value again (or remove it), as for the key.
+    pub extra_headers: Option<BTreeMap<String, String>>,
+}
+
+impl ConfigInput {
+    /// The extra headers as the operation takes them: an empty value removes a header.
+    fn headers(&mut self) -> ops::HeadersInput {
+        let mut input = ops::HeadersInput::default();
+        for (name, value) in self.extra_headers.take().unwrap_or_default() {
+            match value.is_empty() {
+                true => input.remove.push(name),
+                false => input.set.push((name, SecretString::from(value))),
+            }
+        }
+        input
+    }
 }
 
 /// A new provider. A live check with the key runs before anything is saved, unless
@@ -147,7 +170,8 @@ fn key_input(api_key: Option<String>, secret_id: Option<String>) -> Result<KeyIn
 impl CreateProvider {
     /// The operation's input.
     pub fn into_input(self) -> Result<ProviderInput, AppError> {
-        let config = self.config.unwrap_or_default();
+        let mut config = self.config.unwrap_or_default();
+        let extra_headers = config.headers();
         Ok(ProviderInput {
             kind: self.provider,
             name: self.name,
@@ -158,6 +182,7 @@ impl CreateProvider {
             region: config.region,
             supports_tools: config.supports_tools.unwrap_or(false),
             key: key_input(self.api_key, self.secret_id)?,
+            extra_headers,
             save_unverified: self.save_unverified,
         })
     }
@@ -166,7 +191,8 @@ impl CreateProvider {
 impl UpdateProvider {
     /// The operation's patch (`ops::providers::patch_provider` lays it over the record).
     pub fn into_patch(self) -> Result<(String, ops::ProviderPatch), AppError> {
-        let config = self.config.unwrap_or_default();
+        let mut config = self.config.unwrap_or_default();
+        let extra_headers = config.headers();
         let patch = ops::ProviderPatch {
             kind: self.provider,
             name: self.name,
@@ -177,6 +203,7 @@ impl UpdateProvider {
             region: config.region.map(Some),
             supports_tools: config.supports_tools,
             key: key_input(self.api_key, self.secret_id)?,
+            extra_headers,
             save_unverified: self.save_unverified,
             remove_key: self.remove_key,
             lock_version: self.lock_version,

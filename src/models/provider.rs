@@ -100,6 +100,9 @@ pub struct Provider {
     /// Since when its calls failed and a re-check confirmed it (the health loop); `None`:
     /// fine, or not known to be broken.
     pub attention_since: Option<DateTime<Utc>>,
+    /// The secret holding the extra headers' values (sealed together), never shared; `None`
+    /// without extra headers. Their names are in `config.extra_headers`.
+    pub headers_secret_id: Option<String>,
 }
 
 /// A provider with its key's masked preview (`None` when it has no key).
@@ -375,6 +378,26 @@ pub async fn set_secret(
     .get_result(conn)
     .await
     .optional()
+}
+
+/// Links the secret holding the provider's extra header values (`None`: no extra headers),
+/// in the transaction of the save that wrote the names. Leaves `lock_version` alone: the
+/// save that calls it has bumped it already (or just inserted the row).
+pub async fn set_headers_secret(
+    conn: &mut AsyncPgConnection,
+    org_id: i64,
+    id: &str,
+    secret_id: Option<&str>,
+) -> QueryResult<bool> {
+    diesel::update(
+        providers::table
+            .filter(providers::org_id.eq(org_id))
+            .filter(providers::id.eq(id)),
+    )
+    .set(providers::headers_secret_id.eq(secret_id))
+    .execute(conn)
+    .await
+    .map(|n| n == 1)
 }
 
 /// Deletes the provider; `true` when a row went. Deleting the active provider is a

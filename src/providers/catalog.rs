@@ -437,7 +437,7 @@ static CATALOG: [CatalogEntry; 10] = [
                 required: false,
                 field_type: FieldType::HeaderNames,
                 format: FieldFormat::HeaderNames,
-                help: "Header names the gateway needs besides Authorization; their values are stored as secrets.",
+                help: "Headers the gateway needs besides Authorization (a tenant or team id, say); their values are stored sealed, like keys, and never shown again.",
             },
             SUPPORTS_TOOLS,
         ],

@@ -197,6 +197,7 @@ async fn forms_help(js: JavaScript) {
             region: None,
             supports_tools: false,
             key: KeyInput::New(OPENAI_KEY.to_owned().into()),
+            extra_headers: Default::default(),
             save_unverified: false,
         },
     )

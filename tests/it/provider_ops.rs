@@ -77,6 +77,7 @@ pub fn anthropic(name: &str, server: &MockServer, key: KeyInput) -> ProviderInpu
         region: None,
         supports_tools: false,
         key,
+        extra_headers: Default::default(),
         save_unverified: false,
     }
 }

@@ -476,6 +476,7 @@ pub async fn create_llm_provider(
         region: None,
         supports_tools: body.supports_tools.unwrap_or(false),
         key: KeyInput::New(SecretString::from(body.api_key)),
+        extra_headers: Default::default(),
         save_unverified: false,
     };
     let view = ops::create_provider(&state, &caller.0, input).await?;

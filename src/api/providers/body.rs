@@ -2,7 +2,10 @@
 //! provider as DESIGN.md "REST API" spells it). Input types deny unknown fields; nothing
 //! here ever holds a key on the way out.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
+use secrecy::SecretString;
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::{
@@ -82,6 +85,10 @@ pub struct ConfigJson {
     /// Ollama, gateway and self-hosted kinds: whether the endpoint supports tool calling.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub supports_tools: Option<bool>,
+    /// Gateway: the names of the extra headers sent with every request (their values are
+    /// secrets: set them with `config.extraHeaders`, never returned).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extra_header_names: Option<Vec<String>>,
 }
 
 /// The last live check.
@@ -114,6 +121,8 @@ impl ProviderJson {
                 api_version: view.api_version.clone().filter(|_| applies("api_version")),
                 region: view.region.clone().filter(|_| applies("region")),
                 supports_tools: applies("supports_tools").then_some(view.supports_tools),
+                extra_header_names: applies("extra_headers")
+                    .then(|| view.extra_header_names.clone()),
             },
             key_set: view.key != KeyDisplay::None,
             key_preview: match &view.key {
@@ -162,6 +171,36 @@ pub struct ConfigInput {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = bool)]
     pub supports_tools: Option<bool>,
+    /// Gateway: extra headers, `{"Header-Name": "value"}` (write-only: values are sealed
+    /// like keys and never returned; `config.extraHeaderNames` shows the names). At most 10,
+    /// values up to 1 KiB; `Host`, `Authorization`, hop-by-hop and `X-Forwarded-*` headers
+    /// are refused. On `PATCH` a name with a value sets or replaces that header, a name with
+    /// `null` removes it, names left out keep their stored value — unless the kind or base
+    /// URL changes: then give every value again (or remove it), as for the key. `null` for
+    /// the whole field removes every header.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<BTreeMap<String, Option<String>>>, write_only)]
+    pub extra_headers: Option<Option<BTreeMap<String, Option<String>>>>,
+}
+
+impl ConfigInput {
+    /// The extra headers as the operation takes them.
+    fn headers(&mut self) -> ops::HeadersInput {
+        let mut input = ops::HeadersInput::default();
+        match self.extra_headers.take() {
+            None => {}
+            Some(None) => input.remove_all = true,
+            Some(Some(map)) => {
+                for (name, value) in map {
+                    match value {
+                        Some(v) => input.set.push((name, SecretString::from(v))),
+                        None => input.remove.push(name),
+                    }
+                }
+            }
+        }
+        input
+    }
 }
 
 /// A provider to add. The key is write-only: `apiKey`, or `secretId` to share the key of
@@ -198,7 +237,8 @@ impl NewProvider {
     /// The operation's input (the seed-compatible `POST /api/v1/ai-providers` shares it).
     pub fn into_input(self) -> Result<ops::ProviderInput, AppError> {
         let kind = kind(&self.provider)?;
-        let config = self.config.unwrap_or_default();
+        let mut config = self.config.unwrap_or_default();
+        let extra_headers = config.headers();
         Ok(ops::ProviderInput {
             kind,
             name: self.name,
@@ -209,6 +249,7 @@ impl NewProvider {
             region: config.region.flatten(),
             supports_tools: config.supports_tools.unwrap_or(false),
             key: super::key_input(self.api_key, self.secret_id)?,
+            extra_headers,
             save_unverified: self.save_unverified,
         })
     }
@@ -256,7 +297,8 @@ pub struct ProviderPatch {
 impl ProviderPatch {
     /// The operation's patch (`ops::providers::patch_provider` lays it over the record).
     pub fn into_patch(self) -> Result<ops::ProviderPatch, AppError> {
-        let config = self.config.unwrap_or_default();
+        let mut config = self.config.unwrap_or_default();
+        let extra_headers = config.headers();
         Ok(ops::ProviderPatch {
             kind: self.provider.as_deref().map(kind).transpose()?,
             name: self.name,
@@ -267,6 +309,7 @@ impl ProviderPatch {
             region: config.region,
             supports_tools: config.supports_tools,
             key: super::key_input(self.api_key, self.secret_id)?,
+            extra_headers,
             save_unverified: self.save_unverified,
             remove_key: self.remove_key == Some(true),
             lock_version: None,

@@ -14,6 +14,7 @@ use crate::{
     },
 };
 
+use super::extra_headers::HeadersInput;
 use super::view::{config_text, effective_base_url};
 
 /// Where a save's (or a model listing's) key comes from: the one shape the console, REST
@@ -77,6 +78,8 @@ pub struct ProviderInput {
     pub region: Option<String>,
     pub supports_tools: bool,
     pub key: KeyInput,
+    /// The extra headers to add, replace or remove (kinds that take them: the gateway).
+    pub extra_headers: HeadersInput,
     /// Save even when the live check fails (status `unverified`).
     pub save_unverified: bool,
 }
@@ -93,6 +96,8 @@ pub(super) struct Fields {
     pub base_url: Option<String>,
     pub config: serde_json::Value,
     pub region: Option<String>,
+    /// The extra headers a check sends (opened or typed; empty until resolved).
+    pub extra_headers: Vec<(String, SecretString)>,
 }
 
 impl Fields {
@@ -109,6 +114,7 @@ impl Fields {
             deployment: config_text(&self.config, "deployment"),
             api_version: config_text(&self.config, "api_version"),
             region: self.region.clone(),
+            extra_headers: self.extra_headers.clone(),
             ..CheckRequest::new(self.kind, self.default_model.clone())
         }
     }
@@ -125,6 +131,7 @@ impl Fields {
             base_url: p.base_url.clone(),
             region: config_text(&p.config, "region"),
             config: p.config.clone(),
+            extra_headers: Vec::new(),
         })
     }
 }
@@ -143,7 +150,8 @@ pub(super) fn field_of(e: &ValidationError) -> &'static str {
     match e {
         MissingKey | KeyPrefix { .. } | BadKey => "api_key",
         MissingModel | BadModel(_) => "default_model",
-        MissingBaseUrl | BadBaseUrl(_) | BadScheme(_) | BadHeader { .. } => "base_url",
+        MissingBaseUrl | BadBaseUrl(_) | BadScheme(_) => "base_url",
+        BadHeader { .. } => "extra_headers",
         MissingField(f) | BadField { field: f, .. } => f,
         UnknownField(_) => "kind",
     }
@@ -199,6 +207,7 @@ pub(super) fn check_fields(input: &ProviderInput) -> Result<Fields, OpError> {
             config
         },
         name,
+        extra_headers: Vec::new(),
     };
     // Everything but the key: validate with a stand-in key the kind accepts, so a missing
     // or bad key is judged separately (a blank key may mean "keep the stored one").

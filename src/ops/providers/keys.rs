@@ -285,7 +285,8 @@ pub(super) async fn for_check(
     let (p, _) = provider::find(&mut conn, org.id, id)
         .await?
         .ok_or(OpError::NotFound)?;
-    let fields = Fields::of(&p)?;
+    let mut fields = Fields::of(&p)?;
+    fields.extra_headers = super::extra_headers::stored(&mut conn, state, org, &p).await?;
     let key = stored_key(&mut conn, state, org, p.secret_id.as_deref()).await?;
     Ok((p, fields, key))
 }

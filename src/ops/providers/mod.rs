@@ -7,6 +7,7 @@
 
 mod activation;
 pub mod drafts;
+pub mod extra_headers;
 mod guards;
 mod input;
 mod keys;
@@ -23,6 +24,7 @@ use diesel_async::{AsyncConnection as _, AsyncPgConnection};
 
 pub(crate) use activation::{activate_in, check_activation, deactivate_in};
 pub use activation::{activate_provider, deactivate};
+pub use extra_headers::HeadersInput;
 pub use input::{KeyInput, MAX_NAME_CHARS, ProviderInput};
 pub use patch::{ProviderPatch, patch_provider};
 pub use recheck::{RecheckReport, Rechecked, recheck_due, recheck_now};
@@ -191,10 +193,14 @@ pub async fn create_provider(
     input: ProviderInput,
 ) -> OpResult<ProviderView> {
     let org = caller.require(Scope::AiProvidersCreate)?;
-    let fields = input::check_fields(&input)?;
+    let mut fields = input::check_fields(&input)?;
     let mut conn = state.pool.get().await?;
     let key = resolve_key(&mut conn, state, org, &fields, None, input.key).await?;
+    let headers =
+        extra_headers::resolve(&mut conn, state, org, &fields, None, input.extra_headers).await?;
     drop(conn);
+    extra_headers::record_names(&mut fields.config, &headers);
+    fields.extra_headers = headers.headers.clone();
     let verdict = verify(state, &fields, &key, input.save_unverified).await?;
     let now = state.clock.now();
     let mut conn = state.pool.get().await?;
@@ -221,6 +227,7 @@ pub async fn create_provider(
             .insert(conn)
             .await
             .map_err(|e| name_taken(e, &fields.name))?;
+            extra_headers::store(conn, state, caller, org, &id, None, &headers).await?;
             let after =
                 described(&fields, preview.as_ref()).text("checkStatus", verdict.status.as_str());
             audit::record(
@@ -249,7 +256,7 @@ pub async fn update_provider(
     input: ProviderInput,
 ) -> OpResult<ProviderView> {
     let org = caller.require(Scope::AiProvidersUpdate)?;
-    let fields = input::check_fields(&input)?;
+    let mut fields = input::check_fields(&input)?;
     let mut conn = state.pool.get().await?;
     let (current, current_preview) = provider::find(&mut conn, org.id, id)
         .await?
@@ -262,7 +269,18 @@ pub async fn update_provider(
         routes::refuse_unverified_routed(&mut conn, org.id, id, &current.name).await?;
     }
     let key = resolve_key(&mut conn, state, org, &fields, Some(&current), input.key).await?;
+    let headers = extra_headers::resolve(
+        &mut conn,
+        state,
+        org,
+        &fields,
+        Some(&current),
+        input.extra_headers,
+    )
+    .await?;
     drop(conn);
+    extra_headers::record_names(&mut fields.config, &headers);
+    fields.extra_headers = headers.headers.clone();
     let verdict = verify(state, &fields, &key, input.save_unverified).await?;
     let before = described(
         &Fields::of(&current)?,
@@ -289,6 +307,8 @@ pub async fn update_provider(
             .await
             .map_err(|e| name_taken(e, &fields.name))?
             .ok_or_else(|| stale(&current.name))?;
+        let old_headers = current.headers_secret_id.as_deref();
+        extra_headers::store(conn, state, caller, org, id, old_headers, &headers).await?;
         provider::set_check(
             conn,
             org.id,
@@ -476,6 +496,7 @@ pub async fn delete_provider(state: &AppState, caller: &Caller, id: &str) -> OpR
         if let Some(secret_id) = p.secret_id.as_deref() {
             secret::delete_if_unused(conn, org.id, secret_id).await?;
         }
+        extra_headers::drop_secret(conn, org, p.headers_secret_id.as_deref()).await?;
         let before = described(&Fields::of(&p)?, None);
         audit::record(conn, caller, Action::ProviderDeleted, Target::Provider(id.to_owned()), Some(before), None)
             .await?;

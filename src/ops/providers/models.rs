@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 
 use super::{
     drafts::DraftTarget,
+    extra_headers,
     input::{Fields, KeyInput, ProviderInput, check_fields},
     keys::{Key, key_of, stored_key},
 };
@@ -61,7 +62,7 @@ pub async fn list_models_for_form(
         // Validation wants a model; the listing doesn't use it.
         input.default_model = "any".to_owned();
     }
-    let fields = check_fields(&input)?;
+    let mut fields = check_fields(&input)?;
     if !lists_models(fields.kind) {
         return Err(no_listing(&fields));
     }
@@ -99,6 +100,18 @@ pub async fn list_models_for_form(
             None,
         ),
     };
+    let headers = extra_headers::resolve(
+        &mut conn,
+        state,
+        org,
+        &fields,
+        current.as_ref(),
+        input.extra_headers,
+    )
+    .await?;
+    fields.extra_headers = headers.headers;
+    // Typed header values are not cached with the stored ones.
+    let cache_key = cache_key.filter(|_| !headers.changed);
     drop(conn);
     fetch(state, &fields, &key, cache_key).await
 }
@@ -119,6 +132,7 @@ pub async fn list_provider_models(state: &AppState, caller: &Caller, id: &str) -
         fields.default_model = "any".to_owned();
     }
     let key = stored_key(&mut conn, state, org, p.secret_id.as_deref()).await?;
+    fields.extra_headers = extra_headers::stored(&mut conn, state, org, &p).await?;
     drop(conn);
     fetch(state, &fields, &key, Some(cache_key(&p))).await
 }

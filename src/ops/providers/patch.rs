@@ -3,7 +3,9 @@
 //! the given fields laid over it, and the whole saved through [`update_provider`] (the same
 //! rules as the console's edit form).
 
-use super::{KeyInput, ProviderInput, ProviderView, get_provider, remove_key, update_provider};
+use super::{
+    HeadersInput, KeyInput, ProviderInput, ProviderView, get_provider, remove_key, update_provider,
+};
 use crate::{
     ops::{Caller, OpError},
     providers::ProviderKind,
@@ -23,6 +25,8 @@ pub struct ProviderPatch {
     pub region: Option<Option<String>>,
     pub supports_tools: Option<bool>,
     pub key: KeyInput,
+    /// Extra headers to add, replace or remove; the default keeps them.
+    pub extra_headers: HeadersInput,
     /// Save even when the live check fails (status `unverified`).
     pub save_unverified: bool,
     /// Remove the stored key: a change of its own, sent without any other field.
@@ -43,6 +47,7 @@ impl Default for ProviderPatch {
             region: None,
             supports_tools: None,
             key: KeyInput::Keep,
+            extra_headers: HeadersInput::default(),
             save_unverified: false,
             remove_key: false,
             lock_version: None,
@@ -62,6 +67,7 @@ impl ProviderPatch {
             && self.region.is_none()
             && self.supports_tools.is_none()
             && matches!(self.key, KeyInput::Keep)
+            && self.extra_headers.is_keep()
     }
 
     /// The whole provider to save: `current` with the given fields laid over it.
@@ -77,6 +83,7 @@ impl ProviderPatch {
             region: merge(self.region, current.region),
             supports_tools: self.supports_tools.unwrap_or(current.supports_tools),
             key: self.key,
+            extra_headers: self.extra_headers,
             save_unverified: self.save_unverified,
         }
     }

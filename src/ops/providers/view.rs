@@ -62,6 +62,8 @@ pub struct ProviderView {
     pub api_version: Option<String>,
     pub region: Option<String>,
     pub supports_tools: bool,
+    /// The names of the extra headers (gateway); their values are never shown.
+    pub extra_header_names: Vec<String>,
     pub secret_id: Option<String>,
     pub key: KeyDisplay,
     /// Names of the org's other providers that use the same key.
@@ -197,6 +199,10 @@ pub(crate) fn view(
             .get("supports_tools")
             .and_then(serde_json::Value::as_bool)
             .unwrap_or(false),
+        extra_header_names: match p.headers_secret_id {
+            Some(_) => super::extra_headers::names_of(&p.config),
+            None => Vec::new(),
+        },
         secret_id: p.secret_id.clone(),
         key,
         shared_with,

@@ -7,16 +7,28 @@ use secrecy::{ExposeSecret, SecretString};
 
 use super::invalid::ValidationError;
 
-/// Headers Switchboard sets itself; an extra header may not replace them.
-const RESERVED: [&str; 8] = [
+/// Headers Switchboard (or the HTTP client) sets itself, hop-by-hop headers, and headers
+/// that speak for the client's path through proxies: an extra header may not be one.
+/// (No catalog kind needs to override `Authorization`; one that did would say so there.)
+const RESERVED: [&str; 18] = [
     "host",
     "authorization",
+    "proxy-authorization",
+    "proxy-authenticate",
+    "proxy-connection",
     "content-length",
     "content-type",
+    "content-encoding",
     "transfer-encoding",
     "connection",
+    "keep-alive",
     "te",
+    "trailer",
     "upgrade",
+    "expect",
+    "forwarded",
+    "cookie",
+    "via",
 ];
 
 /// How a protocol presents the key.
@@ -56,7 +68,7 @@ pub(crate) fn header_name(name: &str) -> Result<HeaderName, ValidationError> {
     };
     let header =
         HeaderName::from_bytes(name.trim().as_bytes()).map_err(|_| bad("not a header name"))?;
-    if RESERVED.contains(&header.as_str()) {
+    if RESERVED.contains(&header.as_str()) || header.as_str().starts_with("x-forwarded-") {
         return Err(bad("Switchboard sets this header itself"));
     }
     Ok(header)

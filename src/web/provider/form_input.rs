@@ -3,6 +3,8 @@
 //! `SecretString`), the values to fill the form again (never the key), and the errors by
 //! field.
 
+use std::collections::HashMap;
+
 use actix_web::http::StatusCode;
 use secrecy::{SecretString, zeroize::Zeroize as _};
 use serde::{Deserialize, Deserializer};
@@ -12,12 +14,25 @@ use crate::{
     ops::{
         OpError,
         providers::{
-            KeyInput, ProviderInput, ProviderView,
+            HeadersInput, KeyInput, ProviderInput, ProviderView,
             drafts::{DraftRef, DraftScope, DraftTarget},
         },
     },
     providers::{FailureCode, ProviderKind, catalog},
 };
+
+/// One extra header row as the form shows it again: its name, never its value.
+#[derive(Clone, Default)]
+pub struct HeaderRow {
+    pub name: String,
+    /// A stored header (blank value keeps it) rather than one typed in now.
+    pub stored: bool,
+    /// "Remove" ticked.
+    pub remove: bool,
+}
+
+/// Extra header rows a post may carry (`hdr_name_0` …): the stored ones and blank rows.
+pub const MAX_HEADER_ROWS: usize = 16;
 
 /// What the admin typed (never the key), to fill the form again.
 #[derive(Default)]
@@ -31,6 +46,8 @@ pub struct Values {
     pub link_from: String,
     pub supports_tools: bool,
     pub save_unverified: bool,
+    /// The extra header rows (names only).
+    pub headers: Vec<HeaderRow>,
 }
 
 impl Values {
@@ -45,6 +62,15 @@ impl Values {
             link_from: String::new(),
             supports_tools: p.supports_tools,
             save_unverified: false,
+            headers: p
+                .extra_header_names
+                .iter()
+                .map(|name| HeaderRow {
+                    name: name.clone(),
+                    stored: true,
+                    remove: false,
+                })
+                .collect(),
         }
     }
 
@@ -178,6 +204,10 @@ pub struct ProviderForm {
     key_draft: String,
     #[serde(default)]
     lock_version: Option<String>,
+    /// Everything else: the extra header rows (`hdr_name_N`, `hdr_value_N`,
+    /// `hdr_stored_N`, `hdr_remove_N`), the CSRF token.
+    #[serde(flatten)]
+    rest: HashMap<String, String>,
 }
 
 /// A non-blank key, straight into a `SecretString` (the buffer it came in is wiped).
@@ -212,7 +242,46 @@ impl ProviderForm {
             link_from: self.link_from.clone(),
             supports_tools: ticked(&self.supports_tools),
             save_unverified: ticked(&self.save_unverified),
+            headers: self.header_rows().into_iter().map(|(row, _)| row).collect(),
         }
+    }
+
+    /// The extra header rows posted (blank rows left out), each with its typed value.
+    fn header_rows(&self) -> Vec<(HeaderRow, Option<SecretString>)> {
+        let get = |what: &str, i: usize| self.rest.get(&format!("hdr_{what}_{i}"));
+        (0..MAX_HEADER_ROWS)
+            .filter_map(|i| {
+                let name = get("name", i).map_or("", |n| n.trim()).to_owned();
+                let value = get("value", i)
+                    .filter(|v| !v.trim().is_empty())
+                    .map(|v| SecretString::from(v.as_str()));
+                if name.is_empty() && value.is_none() {
+                    return None;
+                }
+                let row = HeaderRow {
+                    name,
+                    stored: ticked(&get("stored", i).cloned()),
+                    remove: ticked(&get("remove", i).cloned()),
+                };
+                Some((row, value))
+            })
+            .collect()
+    }
+
+    /// The extra headers of this post: a stored row with a blank value keeps its value, a
+    /// ticked "Remove" removes it; a new row needs both a name and a value (the operation
+    /// says which is missing).
+    fn headers_input(&self) -> HeadersInput {
+        let mut input = HeadersInput::default();
+        for (row, value) in self.header_rows() {
+            match (row.stored && row.remove, value) {
+                (true, _) => input.remove.push(row.name),
+                (false, Some(value)) => input.set.push((row.name, value)),
+                (false, None) if row.stored => {}
+                (false, None) => input.set.push((row.name, SecretString::from(""))),
+            }
+        }
+        input
     }
 
     pub fn kind(&self) -> Result<ProviderKind, Errors> {
@@ -254,6 +323,7 @@ impl ProviderForm {
     /// and any of them over keeping the stored key.
     pub fn into_input(self, kind: ProviderKind, scope: &DraftScope) -> ProviderInput {
         let draft = self.draft(scope);
+        let extra_headers = self.headers_input();
         let key = match (self.api_key, optional(&self.link_from), draft) {
             (Some(key), _, _) => KeyInput::New(key),
             (None, Some(id), _) => KeyInput::LinkFrom(id),
@@ -262,6 +332,7 @@ impl ProviderForm {
         };
         ProviderInput {
             kind,
+            extra_headers,
             name: self.name.trim().to_owned(),
             default_model: self.default_model.trim().to_owned(),
             base_url: optional(&self.base_url),

@@ -86,6 +86,55 @@ impl CheckboxView {
     }
 }
 
+/// The extra headers' fieldset (kinds whose catalog entry has them): stored headers by name
+/// with a value field (blank keeps) and "Remove", then blank rows for new ones. Values are
+/// never filled in.
+pub struct HeadersView {
+    pub legend: &'static str,
+    pub help: &'static str,
+    pub error: Option<String>,
+    pub rows: Vec<HeaderRowView>,
+}
+
+/// One row of [`HeadersView`]; `index` numbers its fields (`hdr_name_{index}`, …).
+pub struct HeaderRowView {
+    pub index: usize,
+    pub name: String,
+    pub stored: bool,
+    pub remove: bool,
+}
+
+/// Blank rows offered for new headers.
+const BLANK_HEADER_ROWS: usize = 2;
+
+fn headers_view(
+    extra: &crate::providers::catalog::ExtraField,
+    values: &Values,
+    errors: &Errors,
+) -> HeadersView {
+    let blanks = std::iter::repeat_with(Default::default).take(BLANK_HEADER_ROWS);
+    let rows = values
+        .headers
+        .iter()
+        .cloned()
+        .chain(blanks)
+        .take(super::form_input::MAX_HEADER_ROWS)
+        .enumerate()
+        .map(|(index, row)| HeaderRowView {
+            index,
+            name: row.name,
+            stored: row.stored,
+            remove: row.remove,
+        })
+        .collect();
+    HeadersView {
+        legend: extra.label,
+        help: extra.help,
+        error: errors.on(extra.name),
+        rows,
+    }
+}
+
 /// An option of a `<select>`.
 pub struct OptionView {
     pub value: String,
@@ -125,6 +174,8 @@ pub struct FormView {
     pub link_options: Vec<OptionView>,
     pub link_error: Option<String>,
     pub checkboxes: Vec<CheckboxView>,
+    /// The extra headers (gateway), when the kind has them.
+    pub headers: Option<HeadersView>,
     pub summary: Vec<SummaryItem>,
     pub check: Option<CheckView>,
 }
@@ -178,6 +229,11 @@ pub fn build(
     let mut fields = endpoint_fields(entry, editing.is_some(), &errors);
     let mut checkboxes = Vec::new();
     extra_fields(entry, values, &errors, &mut fields, &mut checkboxes);
+    let headers = entry
+        .extra_fields
+        .iter()
+        .find(|f| f.field_type == FieldType::HeaderNames)
+        .map(|extra| headers_view(extra, values, &errors));
     for field in &mut fields {
         field.value = values.text(field.name).to_owned();
         if let Some(typed) = &extras.typed {
@@ -201,7 +257,18 @@ pub fn build(
         help: Some("Save even if the live check fails; the provider is marked unverified."),
         error: errors.on("save_unverified"),
     });
-    let summary = error_summary(&errors, &fields, &checkboxes, !link_options.is_empty());
+    let mut summary = error_summary(&errors, &fields, &checkboxes, !link_options.is_empty());
+    if headers.is_some() {
+        for item in &mut summary {
+            let on_headers = errors
+                .messages
+                .iter()
+                .any(|(f, m)| *f == Some("extra_headers") && *m == item.message);
+            if on_headers {
+                item.href = Some("#pf-extra_headers".to_owned());
+            }
+        }
+    }
 
     let (heading, action, switch_action, submit_label) = match editing {
         Some(p) => (
@@ -257,6 +324,7 @@ pub fn build(
         link_options,
         link_error: errors.on("link_from"),
         checkboxes,
+        headers,
         summary,
         check: errors.check,
     }
@@ -318,7 +386,7 @@ fn extra_fields(
                 help: Some(extra.help),
                 error: errors.on(extra.name),
             }),
-            // Gateway extra headers are not stored yet: no field for them.
+            // A fieldset of their own (`headers_view`).
             FieldType::HeaderNames => {}
         }
     }

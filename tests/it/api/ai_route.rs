@@ -256,6 +256,7 @@ async fn active_custom_without_tools(app: &TestApp, org: &Org, ada: &User) -> St
             region: None,
             supports_tools: false,
             key: KeyInput::New(SecretString::from("vllm-CANARY-local-key-0001".to_owned())),
+            extra_headers: Default::default(),
             save_unverified: true,
         },
     )

@@ -698,6 +698,7 @@ async fn the_llm_providers_api_works_as_its_document_shows() {
             region: None,
             supports_tools: false,
             key: KeyInput::New("gsk_CANARY0123456789abcdefghij".to_owned().into()),
+            extra_headers: Default::default(),
             save_unverified: true,
         },
     )
@@ -1021,6 +1022,7 @@ async fn schemathesis_finds_no_server_error_in_the_seed_surfaces() {
             region: None,
             supports_tools: false,
             key: KeyInput::New("sk-schemathesis-0000000000000000".to_owned().into()),
+            extra_headers: Default::default(),
             save_unverified: true,
         },
     )

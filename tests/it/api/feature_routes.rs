@@ -63,6 +63,7 @@ async fn openai(app: &TestApp, org: &Org, ada: &User, server: &MockServer) -> St
             region: None,
             supports_tools: false,
             key: KeyInput::New(OPENAI_KEY.to_owned().into()),
+            extra_headers: Default::default(),
             save_unverified: false,
         },
     )
@@ -102,6 +103,7 @@ async fn custom_without_tools(app: &TestApp, org: &Org, ada: &User) -> String {
             region: None,
             supports_tools: false,
             key: KeyInput::Keep,
+            extra_headers: Default::default(),
             save_unverified: true,
         },
     )
@@ -501,6 +503,7 @@ async fn a_routed_provider_cant_be_deleted_and_removing_its_key_reverts_its_rout
             region: None,
             supports_tools: false,
             key: KeyInput::Keep,
+            extra_headers: Default::default(),
             save_unverified: true,
         },
     )

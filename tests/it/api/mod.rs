@@ -6,6 +6,7 @@ mod audit;
 mod auth;
 mod bad_input;
 mod compat;
+mod extra_headers;
 mod feature_routes;
 pub(crate) mod findings;
 mod mcp;

@@ -123,6 +123,7 @@ async fn schemathesis_finds_no_server_error_and_no_undocumented_answer() {
             region: None,
             supports_tools: false,
             key: KeyInput::New("sk-schemathesis-0000000000000000".to_owned().into()),
+            extra_headers: Default::default(),
             save_unverified: true,
         },
     )
