@@ -9,6 +9,7 @@ mod browser_audit;
 pub(crate) mod browser_confirm;
 mod browser_feature_routes;
 mod browser_forms;
+mod browser_health;
 mod browser_interaction;
 mod browser_invitations;
 mod browser_layout;
