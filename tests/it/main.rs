@@ -10,6 +10,7 @@ pub(crate) mod browser_confirm;
 mod browser_feature_routes;
 mod browser_forms;
 mod browser_headers;
+mod browser_health;
 mod browser_interaction;
 mod browser_invitations;
 mod browser_layout;

@@ -38,8 +38,11 @@ pub fn code_words(code: &str) -> String {
     }
 }
 
+/// How times are shown (as on the rest of the tab).
+const TIME: &str = "%Y-%m-%d %H:%M UTC";
+
 fn at(t: DateTime<Utc>) -> String {
-    t.format(super::TIME).to_string()
+    t.format(TIME).to_string()
 }
 
 impl HealthView {

@@ -37,6 +37,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("delete", "/api/v1/orgs/{org}/skills/{id}"),
     ("get", "/api/v1/orgs/{org}/audit-events"),
     ("get", "/api/v1/orgs/{org}/ai/route"),
+    ("post", "/api/v1/orgs/{org}/ai/outcomes"),
 ];
 
 const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
