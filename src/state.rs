@@ -27,6 +27,8 @@ pub struct AppState {
     pub metrics: crate::metrics::Metrics,
     /// Model lists endpoints answered, per provider, for a few minutes (per process).
     pub model_lists: crate::providers::models::ModelListCache,
+    /// Key releases in route answers: buckets recorded and calls not yet flushed (per process).
+    pub releases: crate::models::release::ReleaseLedger,
 }
 
 impl AppState {
@@ -52,6 +54,7 @@ impl AppState {
             checker: Checker::new(config.check.clone()).with_metrics(metrics.clone()),
             metrics,
             model_lists: Default::default(),
+            releases: Default::default(),
             config: Arc::new(config),
             keyring,
         })

@@ -201,6 +201,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    route_releases (token_id, secret_id, hour) {
+        token_id -> Int8,
+        secret_id -> Text,
+        hour -> Timestamptz,
+        org_id -> Int8,
+        provider_id -> Text,
+        calls -> Int8,
+        first_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     secrets (id) {
         id -> Text,
         org_id -> Int8,
@@ -284,6 +296,8 @@ diesel::joinable!(memberships -> users (user_id));
 diesel::joinable!(org_ai_settings -> orgs (org_id));
 diesel::joinable!(org_ai_settings -> users (updated_by));
 diesel::joinable!(providers -> orgs (org_id));
+diesel::joinable!(route_releases -> api_tokens (token_id));
+diesel::joinable!(route_releases -> orgs (org_id));
 diesel::joinable!(secrets -> orgs (org_id));
 diesel::joinable!(secrets -> users (created_by));
 diesel::joinable!(skills -> orgs (org_id));
@@ -305,6 +319,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     org_ai_settings,
     orgs,
     providers,
+    route_releases,
     secrets,
     sessions,
     setup_tokens,
