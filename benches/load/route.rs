@@ -88,7 +88,12 @@ impl Conn {
             Ask::Readyz => self.http.get(format!("{}/readyz", self.base)),
             Ask::NotModified => {
                 if self.etag.is_none() {
-                    let res = self.http.get(&route).bearer_auth(&self.keyless).send().await?;
+                    let res = self
+                        .http
+                        .get(&route)
+                        .bearer_auth(&self.keyless)
+                        .send()
+                        .await?;
                     self.etag = res
                         .headers()
                         .get(header::ETAG)
@@ -120,7 +125,9 @@ impl Conn {
             )));
         }
         let right = match ask {
-            Ask::Keyless => body.contains("\"credentialWithheld\":true") && !body.contains("apiKey"),
+            Ask::Keyless => {
+                body.contains("\"credentialWithheld\":true") && !body.contains("apiKey")
+            }
             Ask::Release => body.contains("\"apiKey\":\""),
             Ask::NotModified => body.is_empty(),
             Ask::Readyz => true,
@@ -227,7 +234,9 @@ async fn measure_all(
             Ask::Readyz,
         ] {
             let rest = conns.split_off(load.min(conns.len()));
-            let active = drive(std::mem::take(&mut conns), ask, super::WARM_UP).await.0;
+            let active = drive(std::mem::take(&mut conns), ask, super::WARM_UP)
+                .await
+                .0;
             let before = super::sql_statements(&metrics, &server.base).await?;
             let (active, mut samples, elapsed) = drive(active, ask, measure).await;
             let sql = super::sql_statements(&metrics, &server.base).await? - before;

@@ -9,8 +9,8 @@ use std::{
 };
 
 use crate::db::prelude::*;
-use diesel::PgArrayExpressionMethods as _;
 use chrono::{DateTime, TimeDelta, Utc};
+use diesel::PgArrayExpressionMethods as _;
 use diesel::{
     dsl::sql,
     sql_types::{self, Array, BigInt, Bool, Int4, Jsonb, Nullable, Text, Timestamptz},

@@ -155,7 +155,8 @@ pub async fn resolve_route(
     } = &caller.actor
     else {
         return Err(OpError::Forbidden(
-            "Route resolution answers API tokens with ai:resolve only, never a console session.".to_owned(),
+            "Route resolution answers API tokens with ai:resolve only, never a console session."
+                .to_owned(),
         ));
     };
     let feature = parse_feature(feature)?;
@@ -430,7 +431,11 @@ fn version(i: &Inputs<'_>) -> String {
     if let Some(k) = i.secret {
         let _ = write!(text, "\u{1f}k:{}:{}:{}", k.id, k.key_id, k.version);
     }
-    let _ = write!(text, "\u{1f}release:{}\u{1f}relay:{:?}", i.releases, i.relay_url);
+    let _ = write!(
+        text,
+        "\u{1f}release:{}\u{1f}relay:{:?}",
+        i.releases, i.relay_url
+    );
     let digest = crate::crypto::sha256(text.as_bytes());
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..16])
 }

@@ -424,13 +424,20 @@ async fn a_release_decided_on_settings_changed_since_writes_nothing() {
     ops::deactivate(&app.state, &admin(&ada, &org))
         .await
         .unwrap();
-    let written = release::record_release(&mut conn, &event(), read, &bucket()).await.unwrap();
+    let written = release::record_release(&mut conn, &event(), read, &bucket())
+        .await
+        .unwrap();
     assert!(!written.held && !written.appended);
     // Active again, but the settings row moved on: still nothing.
     ops::activate_provider(&app.state, &admin(&ada, &org), &id)
         .await
         .unwrap();
-    assert!(!release::record_release(&mut conn, &event(), read, &bucket()).await.unwrap().held);
+    assert!(
+        !release::record_release(&mut conn, &event(), read, &bucket())
+            .await
+            .unwrap()
+            .held
+    );
     assert!(released(&app).await.is_empty());
     // Read again: now it holds.
     let (settings, _, provider, _) = release::routing_inputs(&mut conn, org.id, "summaries")
@@ -443,7 +450,9 @@ async fn a_release_decided_on_settings_changed_since_writes_nothing() {
         provider_version: provider.lock_version,
         ..read
     };
-    let written = release::record_release(&mut conn, &event(), fresh, &bucket()).await.unwrap();
+    let written = release::record_release(&mut conn, &event(), fresh, &bucket())
+        .await
+        .unwrap();
     assert!(written.held && written.appended);
     assert_eq!(released(&app).await.len(), 1);
     // A feature route written since the read (here: summaries turned off) also stops it.
@@ -458,6 +467,11 @@ async fn a_release_decided_on_settings_changed_since_writes_nothing() {
     )
     .await
     .unwrap();
-    assert!(!release::record_release(&mut conn, &event(), fresh, &bucket()).await.unwrap().held);
+    assert!(
+        !release::record_release(&mut conn, &event(), fresh, &bucket())
+            .await
+            .unwrap()
+            .held
+    );
     assert_eq!(released(&app).await.len(), 1);
 }

@@ -10,11 +10,7 @@ use diesel_async::RunQueryDsl as _;
 use serde_json::Value;
 use switchboard::{
     db::schema::{audit_events, providers, route_releases},
-    models::{
-        membership::Role,
-        org::Org,
-        user::User,
-    },
+    models::{membership::Role, org::Org, user::User},
     ops::{
         Caller, Scope,
         providers::{self as ops, KeyInput, RouteChoice, SetRoute, release as route},
@@ -134,7 +130,11 @@ async fn a_keyless_answer_withholds_the_key_names_the_relay_and_may_be_reused() 
         "https://sb.example/relay/orgs/acme/features/summaries"
     );
     assert!(body["version"].as_str().unwrap().len() >= 16);
-    assert_eq!(audit_rows(&app).await, before, "a keyless answer writes nothing");
+    assert_eq!(
+        audit_rows(&app).await,
+        before,
+        "a keyless answer writes nothing"
+    );
     assert_eq!(release_rows(&app).await, (0, 0));
 
     // SWITCHBOARD_RELAY_URL wins over the public URL.
@@ -168,7 +168,11 @@ async fn the_version_moves_with_what_decides_the_answer_and_nothing_else() {
     let id = active_anthropic(&app, &org, &ada, &server).await;
     let resolver = token(&app, &org, &ada, &[Scope::AiResolve], None).await;
     let releaser = release_token(&app, &org, &ada).await;
-    let etag = async || etag_of(get(&app, &resolver, "?feature=summaries").await).await.0;
+    let etag = async || {
+        etag_of(get(&app, &resolver, "?feature=summaries").await)
+            .await
+            .0
+    };
 
     let v0 = etag().await;
     assert!(v0.starts_with('"') && v0.ends_with('"') && !v0.starts_with("W/"));
@@ -329,7 +333,10 @@ async fn if_none_match_is_a_304_that_writes_nothing() {
     let res = get_if(&app, &resolver, "?feature=summaries", "garbage").await;
     assert_eq!(res.status(), 200);
     assert!(route::matches_version("\"abc\"", "abc"));
-    assert!(!route::matches_version("abc", "abc"), "unquoted is no entity tag");
+    assert!(
+        !route::matches_version("abc", "abc"),
+        "unquoted is no entity tag"
+    );
     assert!(!route::matches_version("\"abcd\"", "abc"));
 }
 
@@ -363,7 +370,10 @@ async fn a_release_is_recorded_once_per_token_secret_and_hour_and_its_calls_are_
 
     // The next hour: a new bucket, a new event before the key leaves.
     app.clock.advance(std::time::Duration::from_secs(3600));
-    assert_eq!(get(&app, &releaser, "?feature=summaries").await.status(), 200);
+    assert_eq!(
+        get(&app, &releaser, "?feature=summaries").await.status(),
+        200
+    );
     let events = released(&app).await;
     assert_eq!(events.len(), 3);
     assert_eq!(events[2].1, format!("provider:{id}"));
@@ -374,8 +384,15 @@ async fn a_release_is_recorded_once_per_token_secret_and_hour_and_its_calls_are_
     // row there and appends nothing.
     let other = TestApp::spawn_sharing(&app, &[]).await;
     other.clock.advance(std::time::Duration::from_secs(3600));
-    assert_eq!(get(&other, &releaser, "?feature=summaries").await.status(), 200);
-    assert_eq!(released(&app).await.len(), 3, "one event per bucket across instances");
+    assert_eq!(
+        get(&other, &releaser, "?feature=summaries").await.status(),
+        200
+    );
+    assert_eq!(
+        released(&app).await.len(),
+        3,
+        "one event per bucket across instances"
+    );
     route::flush_release_counts(&other.state).await.unwrap();
     wait_for_rows(&app, (3, 24)).await;
 
