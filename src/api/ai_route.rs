@@ -8,12 +8,13 @@
 //! max-age=SWITCHBOARD_ROUTE_TTL`; an answer holding a key, and every refusal, `no-store`.
 
 use crate::api::errors::{BadRequest, Guarded};
-use actix_web::{HttpRequest, HttpResponse, http::header, web};
+use actix_web::{FromRequest as _, HttpRequest, HttpResponse, http::header, web};
 use secrecy::ExposeSecret as _;
 use serde::{Deserialize, Serialize};
 
 use super::auth::ApiCaller;
 use crate::{
+    auth::context::request_meta,
     error::AppError,
     ops::{
         OpError,
@@ -189,7 +190,6 @@ impl From<Resolution> for RouteAnswer {
 )]
 pub async fn resolve_route(
     req: HttpRequest,
-    ApiCaller(caller): ApiCaller,
     state: web::Data<AppState>,
     query: web::Query<RouteQuery>,
 ) -> Result<HttpResponse, AppError> {
@@ -198,14 +198,34 @@ pub async fn resolve_route(
         .headers()
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok());
-    let answer = match release::resolve_route(
-        &state,
-        &caller,
-        query.feature.as_deref(),
-        if_none_match,
-    )
-    .await
-    {
+    let feature = query.feature.as_deref();
+    let bearer = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    let answer = match bearer {
+        // A token: its row and the routing inputs in one statement.
+        Some(token) => {
+            let slug = req.match_info().get("org").unwrap_or_default();
+            release::resolve_route_for_token(
+                &state,
+                token,
+                slug,
+                request_meta(&req),
+                feature,
+                if_none_match,
+            )
+            .await
+        }
+        // Anything else (a session, a malformed header) answers as every API route does.
+        None => {
+            let ApiCaller(caller) = ApiCaller::extract(&req).await?;
+            release::resolve_route(&state, &caller, feature, if_none_match).await
+        }
+    };
+    let answer = match answer {
         Ok(answer) => answer,
         Err(OpError::RouteRefused { code, message }) => {
             return Ok(HttpResponse::Conflict()

@@ -17,10 +17,19 @@ use diesel::{
 };
 use diesel_async::AsyncPgConnection;
 
-use crate::db::schema::{api_tokens, feature_routes, org_ai_settings, providers, secrets};
+use crate::db::schema::{
+    api_tokens, feature_routes, memberships, org_ai_settings, orgs, providers, secrets, users,
+};
 use crate::models::{
-    ai_settings::OrgAiSettings, audit::NewAuditEvent, feature_route::FeatureRoute,
-    provider::Provider, secret::Secret,
+    ai_settings::OrgAiSettings,
+    api_token::{ApiToken, Presented},
+    audit::NewAuditEvent,
+    feature_route::FeatureRoute,
+    membership::Role,
+    org::Org,
+    provider::Provider,
+    secret::Secret,
+    user::User,
 };
 
 /// An org's AI settings, the feature's route (if it has one), the provider that would serve
@@ -69,6 +78,75 @@ pub async fn routing_inputs(
         .first(conn)
         .await
         .optional()
+}
+
+/// A presented token's row (as `api_token::by_hash` reads it) with [`RoutingInputs`] for
+/// `feature` of the token's own org (`None` without a settings row): route resolution's whole
+/// read in one statement. `None` for an unknown token.
+pub async fn token_and_routing_inputs(
+    conn: &mut AsyncPgConnection,
+    token_hash: &[u8; 32],
+    feature: &str,
+) -> QueryResult<Option<(Presented, Option<RoutingInputs>)>> {
+    type Row = (
+        ApiToken,
+        Org,
+        User,
+        Option<String>,
+        Option<OrgAiSettings>,
+        Option<FeatureRoute>,
+        Option<Provider>,
+        Option<Secret>,
+    );
+    let row: Option<Row> = api_tokens::table
+        .inner_join(orgs::table)
+        .inner_join(users::table.on(users::id.eq(api_tokens::user_id)))
+        .left_join(
+            memberships::table.on(memberships::org_id
+                .eq(api_tokens::org_id)
+                .and(memberships::user_id.eq(api_tokens::user_id))),
+        )
+        .left_join(org_ai_settings::table.on(org_ai_settings::org_id.eq(api_tokens::org_id)))
+        .left_join(
+            feature_routes::table.on(feature_routes::org_id
+                .eq(api_tokens::org_id)
+                .and(feature_routes::feature.eq(feature.to_owned()))),
+        )
+        .left_join(
+            providers::table.on(providers::id
+                .nullable()
+                .eq(sql::<Nullable<sql_types::Text>>(
+                    "coalesce(feature_routes.provider_id, org_ai_settings.active_provider_id)",
+                ))
+                .and(providers::org_id.eq(api_tokens::org_id))),
+        )
+        .left_join(
+            secrets::table.on(secrets::id
+                .nullable()
+                .eq(providers::secret_id)
+                .and(secrets::org_id.eq(api_tokens::org_id))),
+        )
+        .filter(api_tokens::token_hash.eq(token_hash.as_slice()))
+        .select((
+            ApiToken::as_select(),
+            Org::as_select(),
+            User::as_select(),
+            memberships::role.nullable(),
+            Option::<OrgAiSettings>::as_select(),
+            Option::<FeatureRoute>::as_select(),
+            Option::<Provider>::as_select(),
+            Option::<Secret>::as_select(),
+        ))
+        .first(conn)
+        .await
+        .optional()?;
+    Ok(row.map(|(t, o, u, r, settings, route, provider, secret)| {
+        let role = r.as_deref().and_then(Role::parse);
+        (
+            (t, o, u, role),
+            settings.map(|settings| (settings, route, provider, secret)),
+        )
+    }))
 }
 
 /// What a release was decided on: the settings row's version, the feature's route version

@@ -35,7 +35,9 @@ use crate::{
         release::{self, ReleaseKey},
         secret::Secret,
     },
-    ops::{Action, Actor, Caller, Change, OpError, OpResult, Scope, Target, audit},
+    ops::{
+        Action, Actor, Caller, Change, OpError, OpResult, RequestMeta, Scope, Target, audit, tokens,
+    },
     providers::catalog::ProviderKind,
     routing::{self, Active, Feature, Policy, ReasonCode, Route, Rule, Rules, Settings},
     state::AppState,
@@ -147,6 +149,69 @@ pub async fn resolve_route(
     feature: Option<&str>,
     if_none_match: Option<&str>,
 ) -> OpResult<Answer> {
+    let mut conn = state.pool.get().await?;
+    answer(state, caller, &mut conn, feature, None, if_none_match).await
+}
+
+/// [`resolve_route`] for a presented bearer token on `/orgs/{org_slug}/…`: the token's row and
+/// the routing inputs in **one** statement (`models::release::token_and_routing_inputs`),
+/// then exactly the checks of `tokens::authenticate` (revoked, expired, disabled creator,
+/// scopes cut to the creator's access unless a service token) and of the API's token
+/// extractor (a token of another org is a 404) — so a route answer costs one statement.
+pub async fn resolve_route_for_token(
+    state: &AppState,
+    presented: &str,
+    org_slug: &str,
+    meta: RequestMeta,
+    feature: Option<&str>,
+    if_none_match: Option<&str>,
+) -> OpResult<Answer> {
+    let hash = tokens::presented_hash(presented)?;
+    let Ok(parsed) = parse_feature(feature) else {
+        // The token answers first (401, 404, 403 before 400), as on every route.
+        let caller = tokens::authenticate(state, presented, meta).await?;
+        own_org(&caller, org_slug)?;
+        return resolve_route(state, &caller, feature, if_none_match).await;
+    };
+    let mut conn = state.pool.get().await?;
+    let Some((row, inputs)) =
+        release::token_and_routing_inputs(&mut conn, &hash, parsed.id()).await?
+    else {
+        // Unknown: the one rejection every token path gives.
+        tokens::authenticate(state, presented, meta).await?;
+        return Err(OpError::NotFound);
+    };
+    let caller = tokens::caller_of(state, &mut conn, row, meta).await?;
+    own_org(&caller, org_slug)?;
+    answer(
+        state,
+        &caller,
+        &mut conn,
+        feature,
+        Some(inputs),
+        if_none_match,
+    )
+    .await
+}
+
+/// A token of another org than the path's: 404, as the API's token extractor says it.
+fn own_org(caller: &Caller, org_slug: &str) -> OpResult<()> {
+    match &caller.org {
+        Some(org) if org.slug == org_slug => Ok(()),
+        _ => Err(OpError::NotFound),
+    }
+}
+
+/// The answer for `caller`; `read` holds the routing inputs already read (`Some(None)`: the
+/// org has no settings row), else they are read here.
+async fn answer(
+    state: &AppState,
+    caller: &Caller,
+    conn: &mut diesel_async::AsyncPgConnection,
+    feature: Option<&str>,
+    mut read: Option<Option<release::RoutingInputs>>,
+    if_none_match: Option<&str>,
+) -> OpResult<Answer> {
     let org = caller.require(Scope::AiResolve)?;
     let Actor::Token {
         id: token_id,
@@ -166,12 +231,12 @@ pub async fn resolve_route(
         .route_answers
         .relay_base(state.config.public_url.as_ref())
         .map(|base| format!("{base}/relay/orgs/{}/features/{}", org.slug, feature.id()));
-    let mut conn = state.pool.get().await?;
     for _ in 0..ATTEMPTS {
-        let (settings, route_row, provider, secret) =
-            release::routing_inputs(&mut conn, org.id, feature.id())
-                .await?
-                .ok_or(OpError::NotFound)?;
+        let inputs = match read.take() {
+            Some(inputs) => inputs,
+            None => release::routing_inputs(conn, org.id, feature.id()).await?,
+        };
+        let (settings, route_row, provider, secret) = inputs.ok_or(OpError::NotFound)?;
         let (
             DecidedRoute {
                 decided,
@@ -292,7 +357,7 @@ pub async fn resolve_route(
                     .text("hour", bucket.hour.to_rfc3339()),
             ),
         );
-        let read = release::ReadAt {
+        let read_at = release::ReadAt {
             org_id: org.id,
             settings_version: settings.lock_version,
             feature: feature.id(),
@@ -301,7 +366,7 @@ pub async fn resolve_route(
             provider_version: provider.lock_version,
             secret_id: &secret.id,
         };
-        if release::record_release(&mut conn, &event, read, &bucket)
+        if release::record_release(conn, &event, read_at, &bucket)
             .await?
             .held
         {

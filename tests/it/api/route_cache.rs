@@ -442,3 +442,93 @@ async fn start_up_warns_while_tokens_carry_ai_release() {
         0
     );
 }
+
+#[tokio::test]
+async fn the_one_statement_path_keeps_every_token_check() {
+    let (app, org, ada) = app_with(&[]).await;
+    let server = anthropic_mock().await;
+    active_anthropic(&app, &org, &ada, &server).await;
+    let resolver = token(&app, &org, &ada, &[Scope::AiResolve], None).await;
+    assert_eq!(
+        get(&app, &resolver, "?feature=summaries").await.status(),
+        200
+    );
+
+    // A token of another org: 404 (the org in the path is not its own).
+    app.create_org("beta", &[(&ada, Role::Admin)]).await;
+    let mut conn = app.db().await;
+    let beta = Org::find_by_slug(&mut conn, "beta").await.unwrap().unwrap();
+    let other = token(&app, &beta, &ada, &[Scope::AiResolve], None).await;
+    assert_eq!(get(&app, &other, "?feature=summaries").await.status(), 404);
+
+    // Unknown, malformed, or not a bearer: 401, before the feature is looked at.
+    for (auth, query) in [
+        (
+            "Bearer swb_unknownunknownunknownunknownunknownunknown0",
+            "?feature=summaries",
+        ),
+        ("Bearer not-a-token", "?feature=summaries"),
+        (
+            "Bearer swb_unknownunknownunknownunknownunknownunknown0",
+            "?feature=chat",
+        ),
+        ("Basic YWRhOnB3", "?feature=summaries"),
+    ] {
+        let res = http()
+            .get(app.url(&format!("{ROUTE}{query}")))
+            .header("authorization", auth)
+            .send_checked()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 401, "{auth} {query}");
+    }
+    // A known token with an unknown feature: 400 after the token passed.
+    assert_eq!(get(&app, &resolver, "?feature=chat").await.status(), 400);
+    assert_eq!(get(&app, &other, "?feature=chat").await.status(), 404);
+
+    // Revoked: 401 at once.
+    let id = tokens::list_tokens(&app.state, &Caller::operator(Some(org.clone())))
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|t| t.scopes == ["ai:resolve"])
+        .unwrap()
+        .id;
+    tokens::revoke_token(&app.state, &admin(&ada, &org), id)
+        .await
+        .unwrap();
+    assert_eq!(
+        get(&app, &resolver, "?feature=summaries").await.status(),
+        401
+    );
+
+    // Expired: 401.
+    let brief = token(
+        &app,
+        &org,
+        &ada,
+        &[Scope::AiResolve],
+        Some(chrono::TimeDelta::hours(1)),
+    )
+    .await;
+    assert_eq!(get(&app, &brief, "?feature=summaries").await.status(), 200);
+    app.clock.advance(std::time::Duration::from_secs(7200));
+    assert_eq!(get(&app, &brief, "?feature=summaries").await.status(), 401);
+
+    // A service token keeps answering when its creator is disabled; a personal one doesn't.
+    let service = release_token(&app, &org, &ada).await;
+    let personal = token(&app, &org, &ada, &[Scope::AiResolve], None).await;
+    diesel::update(switchboard::db::schema::users::table.find(ada.id))
+        .set(switchboard::db::schema::users::disabled.eq(true))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(
+        get(&app, &service, "?feature=summaries").await.status(),
+        200
+    );
+    assert_eq!(
+        get(&app, &personal, "?feature=summaries").await.status(),
+        401
+    );
+}
