@@ -11,10 +11,7 @@ use std::{
 use crate::db::prelude::*;
 use chrono::{DateTime, TimeDelta, Utc};
 use diesel::PgArrayExpressionMethods as _;
-use diesel::{
-    dsl::sql,
-    sql_types::{self, Array, BigInt, Bool, Int4, Jsonb, Nullable, Text, Timestamptz},
-};
+use diesel::sql_types::{Array, BigInt, Bool, Int4, Jsonb, Nullable, Text, Timestamptz};
 use diesel_async::AsyncPgConnection;
 
 use crate::db::schema::{
@@ -42,6 +39,28 @@ pub type RoutingInputs = (
     Option<Secret>,
 );
 
+/// The join condition of the provider that would serve: the route's when it names one, else
+/// the active one. Written in the query builder, not as SQL text: a statement with a raw SQL
+/// fragment is never kept prepared by diesel, and PostgreSQL would plan this many-way join
+/// again on every call (the cost that dominated route answers).
+#[allow(clippy::type_complexity)]
+fn serving_provider() -> diesel::dsl::Or<
+    diesel::dsl::Eq<diesel::dsl::Nullable<providers::id>, feature_routes::provider_id>,
+    diesel::dsl::And<
+        diesel::dsl::IsNull<feature_routes::provider_id>,
+        diesel::dsl::Eq<diesel::dsl::Nullable<providers::id>, org_ai_settings::active_provider_id>,
+    >,
+> {
+    providers::id
+        .nullable()
+        .eq(feature_routes::provider_id)
+        .or(feature_routes::provider_id.is_null().and(
+            providers::id
+                .nullable()
+                .eq(org_ai_settings::active_provider_id),
+        ))
+}
+
 /// Reads [`RoutingInputs`] for `feature` of `org_id` in one statement.
 pub async fn routing_inputs(
     conn: &mut AsyncPgConnection,
@@ -55,12 +74,8 @@ pub async fn routing_inputs(
                 .and(feature_routes::feature.eq(feature.to_owned()))),
         )
         .left_join(
-            providers::table.on(providers::id
-                .nullable()
-                .eq(sql::<Nullable<sql_types::Text>>(
-                    "coalesce(feature_routes.provider_id, org_ai_settings.active_provider_id)",
-                ))
-                .and(providers::org_id.eq(org_ai_settings::org_id))),
+            providers::table
+                .on(serving_provider().and(providers::org_id.eq(org_ai_settings::org_id))),
         )
         .left_join(
             secrets::table.on(secrets::id
@@ -113,12 +128,7 @@ pub async fn token_and_routing_inputs(
                 .and(feature_routes::feature.eq(feature.to_owned()))),
         )
         .left_join(
-            providers::table.on(providers::id
-                .nullable()
-                .eq(sql::<Nullable<sql_types::Text>>(
-                    "coalesce(feature_routes.provider_id, org_ai_settings.active_provider_id)",
-                ))
-                .and(providers::org_id.eq(api_tokens::org_id))),
+            providers::table.on(serving_provider().and(providers::org_id.eq(api_tokens::org_id))),
         )
         .left_join(
             secrets::table.on(secrets::id

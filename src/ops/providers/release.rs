@@ -11,8 +11,9 @@
 //!   decides it — the settings row, the feature's route, the serving provider and its secret,
 //!   whether the caller receives keys, the relay's URL, this build. A caller that presents
 //!   the current version gets [`Answer::NotModified`]: nothing opened, nothing written.
-//! - **Cheap**: the token's SELECT, then one statement reading the settings, the feature's
-//!   route, the provider and its sealed key. A keyless answer or a 304 stops there.
+//! - **Cheap**: one statement reads the presented token with its creator and role, and the
+//!   settings, the feature's route, the provider and its sealed key
+//!   ([`resolve_route_for_token`]); a keyless answer or a 304 stops there.
 //! - **A release** (the key in the answer) is recorded once per (token, secret, hour): one
 //!   statement inserts the bucket's row and, only when it is new, appends the chained
 //!   `credential.released` — and only while the read still holds (settings, route, provider
