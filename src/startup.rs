@@ -121,6 +121,14 @@ impl Application {
         }
         crate::jobs::audit::start(state.clone());
         tokio::spawn(crate::jobs::health_loop(state.clone()));
+        // Route answers (issue 21 item 3): keys leave only to ai:release tokens; say so while
+        // any exist, and keep adding the per-call release counts to the database.
+        if let Err(e) = crate::ops::providers::release::warn_about_release_tokens(&state).await {
+            tracing::warn!(error = %e, "could not count the tokens that receive keys");
+        }
+        tokio::spawn(
+            crate::ops::providers::release::flush_release_counts_periodically(state.clone()),
+        );
 
         let listener = bind(config.bind, "SWITCHBOARD_BIND")?;
         let port = listener.local_addr()?.port();

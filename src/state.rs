@@ -30,6 +30,8 @@ pub struct AppState {
     /// Provider call outcomes not yet flushed to the counters, and the immediate re-checks
     /// failed calls asked for (the health loop: `ops::health`, `jobs::health`).
     pub health: crate::models::provider_health::UsageBuffer,
+    /// Key releases in route answers: buckets recorded and calls not yet flushed (per process).
+    pub releases: crate::models::release::ReleaseLedger,
 }
 
 impl AppState {
@@ -56,6 +58,7 @@ impl AppState {
             metrics,
             model_lists: Default::default(),
             health: Default::default(),
+            releases: Default::default(),
             config: Arc::new(config),
             keyring,
         })

@@ -15,9 +15,9 @@
 //! and its cluster shut down cleanly.
 //!
 //! The REST API (issue 11), at 32 connections with a bearer token each: the providers list
-//! (10 providers), and route resolution with the active provider's key opened and
-//! `credential.released` appended per call — once with each connection on its own org, once
-//! with all 32 on one org (whose audit chain head serialises the releases); `/readyz` runs
+//! (10 providers), and route resolution (keyless since issue 21: the tokens hold
+//! `ai:resolve`, not `ai:release`; `route.rs` measures the release) — once with each
+//! connection on its own org, once with all 32 on one org; `/readyz` runs
 //! again after them, so the ratio is taken on a comparable machine.
 //!
 //! `SWITCHBOARD_BENCH_SECONDS` (default 6) sets each measured phase; each has a 2 s warm-up.
@@ -26,6 +26,8 @@
 //! `ai/route` limit is the WAL flush each release waits for while it holds the org's audit
 //! chain head.
 //! `SWITCHBOARD_BENCH_AUDIT=1` runs only the audit trail scenario instead (`audit.rs`).
+//! `SWITCHBOARD_BENCH_ROUTE=1` (or the argument `route`) runs only `ai/route` (304, keyless,
+//! with `ai:release`) side by side with `/readyz` instead (`route.rs`).
 //! `SWITCHBOARD_BENCH_WRITE=1` (or the argument `settings-write`) runs only the settings
 //! write against its bare-write anchor instead (`write.rs`).
 
@@ -34,6 +36,7 @@ mod client;
 mod cpu;
 mod mock;
 mod report;
+mod route;
 mod seed;
 mod server;
 mod throttle;
@@ -80,6 +83,10 @@ fn main() -> ExitCode {
         .expect("tokio runtime");
     let result = if std::env::var("SWITCHBOARD_BENCH_AUDIT").is_ok_and(|v| v == "1") {
         runtime.block_on(audit::run(measure_window()))
+    } else if std::env::var("SWITCHBOARD_BENCH_ROUTE").is_ok_and(|v| v == "1")
+        || std::env::args().any(|a| a == "route")
+    {
+        runtime.block_on(route::run(measure_window()))
     } else if std::env::var("SWITCHBOARD_BENCH_WRITE").is_ok_and(|v| v == "1")
         || std::env::args().any(|a| a == "settings-write")
     {
@@ -207,12 +214,12 @@ async fn run() -> anyhow::Result<bool> {
         ),
         (
             CONNECTIONS,
-            "API ai/route (32 orgs, key + audit)",
+            "API ai/route (32 orgs, keyless)",
             Kind::AiRoute,
         ),
         (
             CONNECTIONS,
-            "API ai/route (one org, key + audit)",
+            "API ai/route (one org, keyless)",
             Kind::AiRouteOneOrg,
         ),
         (CONNECTIONS, "/readyz (again, after the API)", Kind::Readyz),

@@ -1,19 +1,24 @@
 //! `GET /api/v1/orgs/{org}/ai/route?feature=…`: which provider serves a platform feature for
-//! the org now, with its key when the org's own provider serves it (scope `ai:resolve`, API
-//! tokens only). A thin translation of `ops::providers::release::resolve_route`, which
-//! decides, opens the key and records the release. Every answer is `Cache-Control: no-store`.
+//! the org now (scope `ai:resolve`, API tokens only), with the relay's URL; the key only for a
+//! token with `ai:release`. A thin translation of `ops::providers::release::resolve_route`,
+//! which decides, versions, opens the key and records the release.
+//!
+//! Caching: every answer has a `version`, also its strong `ETag`; `If-None-Match` naming it
+//! is a `304` (nothing opened or written). A keyless answer is `Cache-Control: private,
+//! max-age=SWITCHBOARD_ROUTE_TTL`; an answer holding a key, and every refusal, `no-store`.
 
 use crate::api::errors::{BadRequest, Guarded};
-use actix_web::{HttpResponse, http::header, web};
+use actix_web::{FromRequest as _, HttpRequest, HttpResponse, http::header, web};
 use secrecy::ExposeSecret as _;
 use serde::{Deserialize, Serialize};
 
 use super::auth::ApiCaller;
 use crate::{
+    auth::context::request_meta,
     error::AppError,
     ops::{
         OpError,
-        providers::release::{self, Resolution, Served},
+        providers::release::{self, Answer, Resolution, Served},
     },
     routing::ReasonCode,
     state::AppState,
@@ -59,9 +64,24 @@ pub struct RouteAnswer {
     /// The org's provider (`byo` only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub provider: Option<RouteProvider>,
-    /// Its key (`byo` only, and only when it has one). Never for the platform.
+    /// Its key: `byo` only, only when it has one, and only for a token with `ai:release`.
+    /// Never for the platform.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub credential: Option<Credential>,
+    /// `true` when the org's provider has a key and this token may not receive it (no
+    /// `ai:release`): call the provider through `relayUrl`, which injects the key.
+    pub credential_withheld: bool,
+    /// Where the relay serves this feature for the org (`SWITCHBOARD_RELAY_URL`, else the
+    /// public URL, + `/relay/orgs/{org}/features/{feature}`): an SDK's `base_url`. Absent when
+    /// the server knows neither URL.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "https://switchboard.example/relay/orgs/acme/features/summaries")]
+    pub relay_url: Option<String>,
+    /// The answer's version, also its `ETag`: it changes whenever anything deciding the
+    /// answer changes (settings, the feature's route, the provider, its key, the token's
+    /// `ai:release`). Send it back as `If-None-Match` to get a `304` while it holds.
+    #[schema(example = "q0W5pXxB7Yb3l1sJm9c2Zg")]
+    pub version: String,
 }
 
 /// The org's provider that serves the feature.
@@ -91,6 +111,8 @@ pub struct Credential {
 impl From<Resolution> for RouteAnswer {
     fn from(r: Resolution) -> Self {
         let feature = r.feature.id();
+        let (credential_withheld, relay_url, version) =
+            (r.credential_withheld, r.relay_url, r.version);
         match r.served {
             Served::Byo { provider, key } => RouteAnswer {
                 feature,
@@ -108,6 +130,9 @@ impl From<Resolution> for RouteAnswer {
                 credential: key.map(|k| Credential {
                     api_key: k.expose_secret().to_owned(),
                 }),
+                credential_withheld,
+                relay_url,
+                version,
             },
             Served::Platform => RouteAnswer {
                 feature,
@@ -116,16 +141,27 @@ impl From<Resolution> for RouteAnswer {
                 reason_code: r.code,
                 provider: None,
                 credential: None,
+                credential_withheld,
+                relay_url,
+                version,
             },
         }
     }
 }
 
 /// The routing decision for one feature now. When the org's own provider serves it, the
-/// answer carries the provider's kind, base URL, model, config and decrypted key, and the
-/// release is recorded as `credential.released` (feature, token; never the key). A feature
-/// nobody may serve (policy strict, Insights off) is a 409 with the reason: it fails closed,
-/// never onto the platform's key.
+/// answer carries the provider's kind, base URL, model and config, and `relayUrl`, where the
+/// relay injects the key. Only a token with `ai:release` (granted by an operator on the CLI)
+/// gets the decrypted key itself; its release is recorded as `credential.released` (feature,
+/// token; never the key) once per token, key and hour, before the key leaves. Every other
+/// answer says `credentialWithheld` when there is a key. A feature nobody may serve (policy
+/// strict, Insights off) is a 409 with the reason: it fails closed, never onto the
+/// platform's key.
+///
+/// Every answer has a `version`, also its strong `ETag`; `If-None-Match` with it gives a
+/// `304` with nothing written while the answer would be the same. A keyless answer may be
+/// reused for `SWITCHBOARD_ROUTE_TTL` (`Cache-Control: private, max-age=…`, default 30 s); an
+/// answer holding a key is `no-store`.
 #[utoipa::path(
     get,
     path = "/api/v1/orgs/{org}/ai/route",
@@ -133,9 +169,17 @@ impl From<Resolution> for RouteAnswer {
     params(
         ("org" = String, Path, description = "The org's slug"),
         ("feature" = String, Query, description = "assistant, insights, cicd_generation, incident_analysis, summaries, stack_descriptions, triage, severity_grading or fix_proposals"),
+        ("If-None-Match" = Option<String>, Header, description = "A `version` (quoted, as the `ETag` came) held from an earlier answer: `304` while it is still the answer"),
     ),
     responses(
-        (status = 200, description = "Who serves the feature (no-store)", body = RouteAnswer),
+        (status = 200, description = "Who serves the feature", body = RouteAnswer, headers(
+            ("ETag" = String, description = "The answer's `version`, quoted (a strong validator)"),
+            ("Cache-Control" = String, description = "`private, max-age=N` (`SWITCHBOARD_ROUTE_TTL`) for a keyless answer; `no-store` for one holding a key"),
+        )),
+        (status = 304, description = "The `If-None-Match` version is still the answer: no body, nothing written", headers(
+            ("ETag" = String, description = "The current version, quoted"),
+            ("Cache-Control" = String, description = "As the full answer's"),
+        )),
         Guarded,
         (status = 400, response = BadRequest),
         (status = 409, description = "Unavailable for this org (fails closed), with the reason as `reasonCode` and whether to ask again (`askAgain`, also `x-should-retry`): only `settings_changed` is worth asking again", body = RouteRefusal, headers(
@@ -145,12 +189,44 @@ impl From<Resolution> for RouteAnswer {
     security(("bearer" = ["ai:resolve"])),
 )]
 pub async fn resolve_route(
-    ApiCaller(caller): ApiCaller,
+    req: HttpRequest,
     state: web::Data<AppState>,
     query: web::Query<RouteQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let resolution = match release::resolve_route(&state, &caller, query.feature.as_deref()).await {
-        Ok(resolution) => resolution,
+    // An unreadable If-None-Match is as if absent: the full answer.
+    let if_none_match = req
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok());
+    let feature = query.feature.as_deref();
+    let bearer = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    let answer = match bearer {
+        // A token: its row and the routing inputs in one statement.
+        Some(token) => {
+            let slug = req.match_info().get("org").unwrap_or_default();
+            release::resolve_route_for_token(
+                &state,
+                token,
+                slug,
+                request_meta(&req),
+                feature,
+                if_none_match,
+            )
+            .await
+        }
+        // Anything else (a session, a malformed header) answers as every API route does.
+        None => {
+            let ApiCaller(caller) = ApiCaller::extract(&req).await?;
+            release::resolve_route(&state, &caller, feature, if_none_match).await
+        }
+    };
+    let answer = match answer {
+        Ok(answer) => answer,
         Err(OpError::RouteRefused { code, message }) => {
             return Ok(HttpResponse::Conflict()
                 .insert_header((header::CACHE_CONTROL, "no-store"))
@@ -166,9 +242,31 @@ pub async fn resolve_route(
         }
         Err(e) => return Err(e.into()),
     };
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(RouteAnswer::from(resolution)))
+    let cache = |carries_key: bool| {
+        if carries_key {
+            "no-store".to_owned()
+        } else {
+            format!(
+                "private, max-age={}",
+                state.config.route_answers.ttl.as_secs()
+            )
+        }
+    };
+    Ok(match answer {
+        Answer::NotModified {
+            version,
+            carries_key,
+        } => HttpResponse::NotModified()
+            .insert_header((header::ETAG, format!("\"{version}\"")))
+            .insert_header((header::CACHE_CONTROL, cache(carries_key)))
+            .insert_header((header::VARY, "Authorization"))
+            .finish(),
+        Answer::Full(resolution) => HttpResponse::Ok()
+            .insert_header((header::ETAG, format!("\"{}\"", resolution.version)))
+            .insert_header((header::CACHE_CONTROL, cache(resolution.carries_key())))
+            .insert_header((header::VARY, "Authorization"))
+            .json(RouteAnswer::from(resolution)),
+    })
 }
 
 /// A route refused (409): the API's error body plus the routing reason, shared with the

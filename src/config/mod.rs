@@ -6,6 +6,7 @@ use std::{net::SocketAddr, path::PathBuf};
 use secrecy::SecretString;
 
 pub mod compat;
+pub mod routes;
 pub mod serving;
 
 mod error;
@@ -80,6 +81,8 @@ pub struct Config {
     /// `SWITCHBOARD_COMPAT_APIS` (`on`/`off`, default `off`): serve the seed documents' own
     /// APIs (`/api/v1/ai-providers`, `/api/v1/llm-providers`; `src/api/compat`).
     pub compat_apis: bool,
+    /// `SWITCHBOARD_RELAY_URL` and `SWITCHBOARD_ROUTE_TTL`: route answers (issue 21 item 3).
+    pub route_answers: routes::RouteAnswers,
 }
 
 impl std::fmt::Debug for Config {
@@ -104,6 +107,7 @@ impl std::fmt::Debug for Config {
             .field("audit_verify_interval", &self.audit_verify_interval)
             .field("serving", &self.serving)
             .field("compat_apis", &self.compat_apis)
+            .field("route_answers", &self.route_answers)
             .finish()
     }
 }
@@ -218,10 +222,12 @@ impl Config {
         };
         let serving = serving::Serving::from_lookup(get)?;
         let compat_apis = compat::parse(get(compat::VAR).as_deref())?;
+        let route_answers = routes::RouteAnswers::from_lookup(get)?;
 
         Ok(Self {
             serving,
             compat_apis,
+            route_answers,
             database_url,
             bind,
             data_dir,

@@ -221,6 +221,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    route_releases (token_id, secret_id, hour) {
+        token_id -> Int8,
+        secret_id -> Text,
+        hour -> Timestamptz,
+        org_id -> Int8,
+        provider_id -> Text,
+        calls -> Int8,
+        first_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     secrets (id) {
         id -> Text,
         org_id -> Int8,
@@ -306,6 +318,8 @@ diesel::joinable!(org_ai_settings -> users (updated_by));
 diesel::joinable!(provider_usage -> orgs (org_id));
 diesel::joinable!(provider_usage -> providers (provider_id));
 diesel::joinable!(providers -> orgs (org_id));
+diesel::joinable!(route_releases -> api_tokens (token_id));
+diesel::joinable!(route_releases -> orgs (org_id));
 diesel::joinable!(secrets -> orgs (org_id));
 diesel::joinable!(secrets -> users (created_by));
 diesel::joinable!(skills -> orgs (org_id));
@@ -328,6 +342,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     orgs,
     provider_usage,
     providers,
+    route_releases,
     secrets,
     sessions,
     setup_tokens,

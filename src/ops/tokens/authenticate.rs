@@ -21,6 +21,16 @@ pub async fn authenticate(
     presented: &str,
     meta: RequestMeta,
 ) -> OpResult<Caller> {
+    let hash = presented_hash(presented)?;
+    let mut conn = state.pool.get().await?;
+    let row = api_token::by_hash(&mut conn, &hash)
+        .await?
+        .ok_or_else(|| OpError::Unauthenticated(REJECTED.to_owned()))?;
+    caller_of(state, &mut conn, row, meta).await
+}
+
+/// The SHA-256 a presented token is looked up by; a malformed one is rejected here.
+pub fn presented_hash(presented: &str) -> OpResult<[u8; 32]> {
     let well_formed = presented.starts_with(TOKEN_PREFIX)
         && presented.len() <= 64
         && presented[TOKEN_PREFIX.len()..]
@@ -29,12 +39,19 @@ pub async fn authenticate(
     if !well_formed {
         return Err(OpError::Unauthenticated(REJECTED.to_owned()));
     }
-    let hash = crate::crypto::sha256(presented.as_bytes());
+    Ok(crate::crypto::sha256(presented.as_bytes()))
+}
+
+/// The [`Caller`] a token found by its hash acts as (see [`authenticate`]), for a caller
+/// that read the token's row in a statement of its own (route resolution reads it with the
+/// routing inputs). Touches `last_used_at` at most once a minute.
+pub async fn caller_of(
+    state: &AppState,
+    conn: &mut diesel_async::AsyncPgConnection,
+    (token, org, user, role): api_token::Presented,
+    meta: RequestMeta,
+) -> OpResult<Caller> {
     let now = state.clock.now();
-    let mut conn = state.pool.get().await?;
-    let (token, org, user, role) = api_token::by_hash(&mut conn, &hash)
-        .await?
-        .ok_or_else(|| OpError::Unauthenticated(REJECTED.to_owned()))?;
     let live = token.revoked_at.is_none() && token.expires_at.is_none_or(|at| at > now);
     let service = token.kind == TokenKind::Service.as_str();
     if !live || (user.disabled && !service) {
@@ -44,7 +61,7 @@ pub async fn authenticate(
         .last_used_at
         .is_none_or(|at| at < now - api_token::LAST_USED_PRECISION)
     {
-        api_token::touch(&mut conn, token.id, now).await?;
+        api_token::touch(conn, token.id, now).await?;
     }
     let granted = ScopeSet::of(
         &token

@@ -22,7 +22,7 @@ use secrecy::{ExposeSecret as _, SecretString};
 mod authenticate;
 mod grants;
 
-pub use authenticate::authenticate;
+pub use authenticate::{authenticate, caller_of, presented_hash};
 pub use grants::{DEFAULT_LIFETIME, MAX_LIFETIME, grantable, parse_lifetime, parse_scopes};
 
 use super::{

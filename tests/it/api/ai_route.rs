@@ -1,7 +1,7 @@
-//! `GET /api/v1/orgs/{org}/ai/route`: the key goes only to an `ai:resolve` token, only when
-//! the org's own provider serves the feature, never into the trail; the platform route
-//! carries no key; strict fails closed; a release decided on settings changed since writes
-//! nothing.
+//! `GET /api/v1/orgs/{org}/ai/route`: the key goes only to a service token with `ai:release`,
+//! only when the org's own provider serves the feature, never into the trail; the platform
+//! route carries no key; strict fails closed; a release decided on settings changed since
+//! writes nothing. (Keyless answers, versions, 304s and release buckets: `route_cache.rs`.)
 
 use crate::api::traffic::SendChecked as _;
 use chrono::Utc;
@@ -18,7 +18,7 @@ use switchboard::{
         user::User,
     },
     ops::{
-        Access, Action, Caller, RequestMeta, Scope, Target, audit,
+        Access, Action, Actor, Caller, RequestMeta, Scope, Target, audit,
         providers::{self as ops, KeyInput, ProviderInput},
         tokens,
     },
@@ -31,14 +31,14 @@ use crate::{
     provider_ops::{GOOD_KEY, anthropic, anthropic_mock},
 };
 
-const ROUTE: &str = "/api/v1/orgs/acme/ai/route";
+pub(super) const ROUTE: &str = "/api/v1/orgs/acme/ai/route";
 
-fn admin(ada: &User, org: &Org) -> Caller {
+pub(super) fn admin(ada: &User, org: &Org) -> Caller {
     Caller::in_org(ada, org.clone(), Access::Admin, RequestMeta::default())
 }
 
 /// An active Anthropic provider whose key is [`GOOD_KEY`] (checked against `server`).
-async fn active_anthropic(
+pub(super) async fn active_anthropic(
     app: &TestApp,
     org: &Org,
     ada: &User,
@@ -58,7 +58,7 @@ async fn active_anthropic(
     p.id
 }
 
-async fn get(app: &TestApp, token: &str, query: &str) -> reqwest::Response {
+pub(super) async fn get(app: &TestApp, token: &str, query: &str) -> reqwest::Response {
     http()
         .get(app.url(&format!("{ROUTE}{query}")))
         .bearer_auth(token)
@@ -67,7 +67,7 @@ async fn get(app: &TestApp, token: &str, query: &str) -> reqwest::Response {
         .unwrap()
 }
 
-async fn released(app: &TestApp) -> Vec<(String, String, Option<Value>)> {
+pub(super) async fn released(app: &TestApp) -> Vec<(String, String, Option<Value>)> {
     let mut conn = app.db().await;
     audit_events::table
         .filter(audit_events::action.eq("credential.released"))
@@ -82,6 +82,28 @@ async fn released(app: &TestApp) -> Vec<(String, String, Option<Value>)> {
         .unwrap()
 }
 
+/// A service token with `ai:resolve` and `ai:release`, made by an operator (as
+/// `switchboard token create --service` makes it) for `ada`.
+pub(super) async fn release_token(app: &TestApp, org: &Org, ada: &User) -> String {
+    use secrecy::ExposeSecret as _;
+    tokens::create_token_of_kind(
+        &app.state,
+        &Caller::operator(Some(org.clone())),
+        tokens::TokenInput {
+            name: "billing service".to_owned(),
+            scopes: vec![Scope::AiResolve, Scope::AiRelease],
+            expires_in: None,
+            owner_email: Some(ada.email.clone()),
+        },
+        tokens::TokenKind::Service,
+    )
+    .await
+    .expect("create a release token")
+    .secret
+    .expose_secret()
+    .to_owned()
+}
+
 fn every_scope_but_resolve() -> Vec<Scope> {
     all_scopes()
         .into_iter()
@@ -90,11 +112,11 @@ fn every_scope_but_resolve() -> Vec<Scope> {
 }
 
 #[tokio::test]
-async fn a_byo_route_releases_the_key_to_an_ai_resolve_token_and_records_it_without_the_key() {
+async fn a_byo_route_releases_the_key_to_an_ai_release_token_and_records_it_without_the_key() {
     let (app, org, ada, _) = app_with_org().await;
     let server = anthropic_mock().await;
     let id = active_anthropic(&app, &org, &ada, &server).await;
-    let resolver = token(&app, &org, &ada, &[Scope::AiResolve], None).await;
+    let resolver = release_token(&app, &org, &ada).await;
 
     let res = get(&app, &resolver, "?feature=summaries").await;
     assert_eq!(res.status(), 200);
@@ -108,20 +130,23 @@ async fn a_byo_route_releases_the_key_to_an_ai_resolve_token_and_records_it_with
     assert_eq!(body["provider"]["model"], "claude-sonnet-4-20250514");
     assert!(body["provider"]["config"].is_object());
     assert_eq!(body["credential"]["apiKey"], GOOD_KEY);
+    assert_eq!(body["credentialWithheld"], false);
 
     // A tool-using feature: Anthropic has tool calling, so the same provider serves it.
     let res = get(&app, &resolver, "?feature=assistant").await;
     assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["cache-control"], "no-store");
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["credential"]["apiKey"], GOOD_KEY);
 
-    // Each release is one event: the token, the feature, the provider; never the key.
+    // One event for the (token, key, hour): the token, the first feature, the provider;
+    // never the key.
     let token_id = tokens::list_tokens(&app.state, &Caller::operator(Some(org.clone())))
         .await
         .unwrap()[0]
         .id;
     let events = released(&app).await;
-    assert_eq!(events.len(), 2);
+    assert_eq!(events.len(), 1, "{events:?}");
     let (kind, target, after) = &events[0];
     assert_eq!(kind, "token");
     assert_eq!(target, &format!("provider:{id}"));
@@ -129,7 +154,6 @@ async fn a_byo_route_releases_the_key_to_an_ai_resolve_token_and_records_it_with
     assert_eq!(after["feature"], "summaries");
     assert_eq!(after["tokenId"], token_id.to_string());
     assert!(after["token"].as_str().unwrap().contains("ada@acme.test"));
-    assert_eq!(events[1].2.as_ref().unwrap()["feature"], "assistant");
     let dump = crate::canary::scan(&app).await;
     for spelling in crate::canary::spellings(GOOD_KEY) {
         assert!(!dump.contains(&spelling), "the key is stored: {spelling}");
@@ -200,7 +224,10 @@ async fn without_ai_resolve_or_from_a_session_nothing_is_released() {
         get(&app, &resolver, "?feature=summaries").await.status(),
         403
     );
-    assert_eq!(released(&app).await.len(), 1, "only the one release");
+    assert!(
+        released(&app).await.is_empty(),
+        "an ai:resolve token without ai:release receives no key"
+    );
 }
 
 #[tokio::test]
@@ -209,9 +236,10 @@ async fn the_platform_route_names_no_provider_and_carries_no_key() {
     let resolver = token(&app, &org, &ada, &[Scope::AiResolve], None).await;
     let res = get(&app, &resolver, "?feature=triage").await;
     assert_eq!(res.status(), 200);
-    assert_eq!(res.headers()["cache-control"], "no-store");
+    assert_eq!(res.headers()["cache-control"], "private, max-age=30");
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["servedBy"], "platform");
+    assert_eq!(body["credentialWithheld"], false, "nothing to withhold");
     assert_eq!(body["reasonCode"], "no_provider");
     assert!(
         body["reason"]
@@ -285,7 +313,7 @@ async fn set_policy(app: &TestApp, org: &Org, policy: &str) {
 async fn strict_fails_closed_for_tool_use_on_a_provider_without_it() {
     let (app, org, ada, _) = app_with_org().await;
     let id = active_custom_without_tools(&app, &org, &ada).await;
-    let resolver = token(&app, &org, &ada, &[Scope::AiResolve], None).await;
+    let resolver = release_token(&app, &org, &ada).await;
 
     set_policy(&app, &org, "strict").await;
     let res = get(&app, &resolver, "?feature=assistant").await;
@@ -345,7 +373,7 @@ async fn a_release_decided_on_settings_changed_since_writes_nothing() {
     let (app, org, ada, _) = app_with_org().await;
     let server = anthropic_mock().await;
     let id = active_anthropic(&app, &org, &ada, &server).await;
-    let resolver = token(&app, &org, &ada, &[Scope::AiResolve], None).await;
+    let resolver = release_token(&app, &org, &ada).await;
     let caller = tokens::authenticate(&app.state, &resolver, Default::default())
         .await
         .unwrap();
@@ -358,7 +386,8 @@ async fn a_release_decided_on_settings_changed_since_writes_nothing() {
     assert!(route.is_none(), "summaries inherits");
     let provider = provider.unwrap();
     assert_eq!(provider.id, id);
-    assert!(secret.is_some_and(|s| Some(s.id) == provider.secret_id));
+    let secret_id = secret.map(|s| s.id).unwrap();
+    assert_eq!(Some(&secret_id), provider.secret_id.as_ref());
     let read = release::ReadAt {
         org_id: org.id,
         settings_version: settings.lock_version,
@@ -366,7 +395,22 @@ async fn a_release_decided_on_settings_changed_since_writes_nothing() {
         route_version: None,
         provider_id: &provider.id,
         provider_version: provider.lock_version,
+        secret_id: &secret_id,
     };
+    let &Actor::Token { id: token_id, .. } = &caller.actor else {
+        unreachable!("a token's caller")
+    };
+    // Each attempt its own hour, so a held read always inserts a new bucket.
+    let mut hour = release::hour_of(Utc::now());
+    let mut bucket = || {
+        hour += chrono::TimeDelta::hours(1);
+        release::ReleaseKey {
+            token_id,
+            secret_id: secret_id.clone(),
+            hour,
+        }
+    };
+
     let event = || {
         audit::event(
             &caller,
@@ -381,18 +425,19 @@ async fn a_release_decided_on_settings_changed_since_writes_nothing() {
     ops::deactivate(&app.state, &admin(&ada, &org))
         .await
         .unwrap();
-    let written = release::insert_if_unchanged(&mut conn, &event(), read)
+    let written = release::record_release(&mut conn, &event(), read, &bucket())
         .await
         .unwrap();
-    assert!(!written);
+    assert!(!written.held && !written.appended);
     // Active again, but the settings row moved on: still nothing.
     ops::activate_provider(&app.state, &admin(&ada, &org), &id)
         .await
         .unwrap();
     assert!(
-        !release::insert_if_unchanged(&mut conn, &event(), read)
+        !release::record_release(&mut conn, &event(), read, &bucket())
             .await
             .unwrap()
+            .held
     );
     assert!(released(&app).await.is_empty());
     // Read again: now it holds.
@@ -406,11 +451,10 @@ async fn a_release_decided_on_settings_changed_since_writes_nothing() {
         provider_version: provider.lock_version,
         ..read
     };
-    assert!(
-        release::insert_if_unchanged(&mut conn, &event(), fresh)
-            .await
-            .unwrap()
-    );
+    let written = release::record_release(&mut conn, &event(), fresh, &bucket())
+        .await
+        .unwrap();
+    assert!(written.held && written.appended);
     assert_eq!(released(&app).await.len(), 1);
     // A feature route written since the read (here: summaries turned off) also stops it.
     ops::set_feature_route(
@@ -425,9 +469,10 @@ async fn a_release_decided_on_settings_changed_since_writes_nothing() {
     .await
     .unwrap();
     assert!(
-        !release::insert_if_unchanged(&mut conn, &event(), fresh)
+        !release::record_release(&mut conn, &event(), fresh, &bucket())
             .await
             .unwrap()
+            .held
     );
     assert_eq!(released(&app).await.len(), 1);
 }

@@ -184,7 +184,8 @@ async fn summaries_run_on_a_second_provider_with_its_own_model_while_the_active_
     let openai_server = openai_mock().await;
     let cheap = openai(&app, &org, &ada, &openai_server).await;
     let admin_token = token(&app, &org, &ada, &all_scopes(), None).await;
-    let resolver = token(&app, &org, &ada, &[Scope::AiResolve], None).await;
+    // The key is in route answers only for ai:release (issue 21 item 3).
+    let resolver = super::ai_route::release_token(&app, &org, &ada).await;
 
     // Every feature inherits at first, at version 0.
     let before = settings(&app, &admin_token).await;
@@ -333,7 +334,8 @@ async fn off_platform_and_strict_with_a_tool_using_feature() {
     .unwrap()
     .id;
     let admin_token = token(&app, &org, &ada, &all_scopes(), None).await;
-    let resolver = token(&app, &org, &ada, &[Scope::AiResolve], None).await;
+    // The key is in route answers only for ai:release (issue 21 item 3).
+    let resolver = super::ai_route::release_token(&app, &org, &ada).await;
 
     // Off: the feature is unavailable, and says so with its code.
     assert_eq!(

@@ -15,6 +15,7 @@ mod mcp_records;
 mod openapi;
 mod providers;
 mod rate;
+mod route_cache;
 pub mod schemathesis;
 mod settings;
 mod settings_atomic;
