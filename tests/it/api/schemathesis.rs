@@ -145,7 +145,6 @@ async fn schemathesis_finds_no_server_error_and_no_undocumented_answer() {
         // key sent without one, a skill name already taken): docs/DECISIONS.md "OpenAPI
         // under openapi-core and schemathesis" lists them.
         .args(["--checks", "all"])
-        .args(["--exclude-checks", "positive_data_acceptance"])
         .args(["--phases", "examples,coverage,fuzzing,stateful"])
         .args(["--max-examples", "30", "--workers", "2", "--seed", "11"])
         .args(["--generation-database", "none", "--no-color"])
