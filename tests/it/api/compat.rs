@@ -488,12 +488,13 @@ async fn the_llm_providers_api_works_as_its_document_shows() {
     );
 
     let before = counts(&app).await;
-    // The body's form is a 400; what the kind refuses of well-formed fields (no key, no
-    // endpoint or API version for Azure) a 422, as natively.
+    // The body's form is a 400 (`api_key` is required by the document); what the kind
+    // refuses of well-formed fields (no endpoint or API version for Azure) a 422, as
+    // natively.
     for (body, status) in [
         (
             json!({"kind": "anthropic", "name": "No key", "model": "m", "endpoint": uri}),
-            422,
+            400,
         ),
         (
             json!({"kind": "bogus-sk-leak", "name": "x", "model": "m", "api_key": "k"}),
