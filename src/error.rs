@@ -193,6 +193,7 @@ impl From<OpError> for AppError {
             OpError::MissingScope(scope) => AppError::MissingScope(scope),
             OpError::NotFound => AppError::NotFound,
             OpError::Conflict(m) => AppError::Conflict(m),
+            OpError::Taken { message, .. } => AppError::Conflict(message),
             OpError::RouteRefused { message, .. } => AppError::Conflict(message),
             OpError::TooManyRequests(m) => AppError::TooManyRequests(m),
             OpError::Unavailable => AppError::Unavailable,

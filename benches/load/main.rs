@@ -30,6 +30,9 @@
 //! with `ai:release`) side by side with `/readyz` instead (`route.rs`).
 //! `SWITCHBOARD_BENCH_WRITE=1` (or the argument `settings-write`) runs only the settings
 //! write against its bare-write anchor instead (`write.rs`).
+//! `SWITCHBOARD_BENCH_API=1` (or the argument `api`) seeds as usual but measures only
+//! `/readyz`, the API providers list and `/readyz` again (about a minute): the side-by-side
+//! ratio of issue 24 item 5.
 
 mod audit;
 mod client;
@@ -115,6 +118,8 @@ fn measure_window() -> Duration {
 /// Runs every scenario; `Ok(false)` when the server did not shut down cleanly.
 async fn run() -> anyhow::Result<bool> {
     let measure = measure_window();
+    let api_only = std::env::var("SWITCHBOARD_BENCH_API").is_ok_and(|v| v == "1")
+        || std::env::args().any(|a| a == "api");
     let mut report = Report::new(measure, CONNECTIONS, FEW, STORM);
     report.print_machine();
 
@@ -168,20 +173,46 @@ async fn run() -> anyhow::Result<bool> {
     };
 
     // Warm up every path once, then let the server settle before reading its idle RSS.
-    for kind in [
-        Kind::Readyz,
-        Kind::Page,
-        Kind::Fragment,
-        Kind::ProviderPage,
-        Kind::ProviderFragment,
-        Kind::SkillsPage,
-        Kind::ApiProviders,
-        Kind::AiRoute,
-    ] {
-        sessions = drive(sessions, kind, WARM_UP).await.0;
+    let warm: &[Kind] = match api_only {
+        true => &[Kind::Readyz, Kind::ApiProviders],
+        false => &[
+            Kind::Readyz,
+            Kind::Page,
+            Kind::Fragment,
+            Kind::ProviderPage,
+            Kind::ProviderFragment,
+            Kind::SkillsPage,
+            Kind::ApiProviders,
+            Kind::AiRoute,
+        ],
+    };
+    for kind in warm {
+        sessions = drive(sessions, *kind, WARM_UP).await.0;
     }
     tokio::time::sleep(Duration::from_secs(1)).await;
     report.rss_idle = server.rss_bytes()?;
+
+    let api_phases = [
+        (CONNECTIONS, "/readyz", Kind::Readyz),
+        (
+            CONNECTIONS,
+            "API providers list (token, 10)",
+            Kind::ApiProviders,
+        ),
+        (CONNECTIONS, "/readyz (again, after the API)", Kind::Readyz),
+    ];
+    if api_only {
+        for (conns, name, kind) in api_phases {
+            let phase = measured(&probe, &mut sessions, conns, name, kind, measure, None).await?;
+            report.phases.push(phase);
+        }
+        report.rss_end = server.rss_bytes()?;
+        drop(probe);
+        let pid = server.pid();
+        let shutdown = server.stop()?;
+        report.print(pid, &shutdown);
+        return Ok(shutdown.status.success() && shutdown.cluster_stopped);
+    }
 
     for (conns, name, kind) in [
         (CONNECTIONS, "/readyz", Kind::Readyz),

@@ -335,8 +335,8 @@ impl Report {
                 row(
                     &format!("API providers list / readyz (run {})", i + 1),
                     format!("{ratio:.2}x"),
-                    ">= 0.5x",
-                    ratio >= 0.5 && clean(list),
+                    ">= 0.6x",
+                    ratio >= 0.6 && clean(list),
                 );
             }
             let sql = list.sql_per_request().unwrap_or(f64::NAN);

@@ -3,7 +3,7 @@
 //! operation: the same filters (`family`, `actor`, `from`, `to`), the same cursor, the same
 //! masking (key previews only for callers who see them, "set"/"none" for everyone else).
 
-use crate::api::errors::{BadRequest, Guarded};
+use crate::api::errors::{BadRequest, ErrorBody, Guarded};
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
@@ -129,6 +129,7 @@ impl From<EventView> for AuditEventJson {
         (status = 200, description = "A page of events", body = AuditPage),
         Guarded,
         (status = 400, response = BadRequest),
+        (status = 422, description = "`from` is after `to` (or after today, without `to`), or the range is longer than a year", body = ErrorBody),
     ),
     security(("bearer" = ["audit:read"]), ("session" = [])),
 )]

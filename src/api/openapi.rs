@@ -158,6 +158,18 @@ const NAME: &str = concat!(
     r"[^\u0000-\u001F\u007F-\u009F\u200B\u202A-\u202E\u2066-\u2069\uFEFF]*$"
 );
 
+/// An API key: no whitespace or control characters (`providers::check` refuses them: 400).
+/// Whether the kind needs one and which prefix it has are the kind's (`GET
+/// /api/v1/catalog`), refused with 422.
+const API_KEY: &str = r"^[^\s\u0000-\u001F\u007F-\u009F]*$";
+
+/// A page cursor of the audit trail: a positive event number (`nextCursor`), or empty
+/// (absent). At most 18 digits, so it always fits the server's 64-bit integer.
+const CURSOR: &str = r"^([1-9][0-9]{0,17})?$";
+
+/// Blank text (a blank `providerId` or `model` of a route is taken as absent).
+const BLANK: &str = r"^\s*$";
+
 /// Markdown instructions: multi-line and not blank.
 const INSTRUCTIONS: &str = concat!(
     r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*",
@@ -180,6 +192,7 @@ fn tighten_request_schemas(doc: &mut Value) {
         ("NewSkillJson", false),
         ("SkillPatch", false),
         ("SettingsPatch", false),
+        ("RouteBody", false),
     ] {
         let Some(s) = schemas.get_mut(schema) else {
             continue;
@@ -195,6 +208,7 @@ fn tighten_request_schemas(doc: &mut Value) {
                 }
                 let pattern = match field.as_str() {
                     "name" => NAME,
+                    "apiKey" => API_KEY,
                     "instructions" => INSTRUCTIONS,
                     "description" => MULTI_LINE,
                     _ => SINGLE_LINE,
@@ -209,6 +223,21 @@ fn tighten_request_schemas(doc: &mut Value) {
                 "properties": {"apiKey": {"type": "string"}, "secretId": {"type": "string"}}
             });
         }
+    }
+    // A route's provider and model go with mode `provider` only, which needs the provider
+    // (`ops::providers::route_choice`: blank is taken as absent).
+    if let Some(s) = schemas.get_mut("RouteBody") {
+        let absent = json!({"anyOf": [{"type": "null"}, {"type": "string", "pattern": BLANK}]});
+        s["if"] = json!({"properties": {"mode": {"const": "provider"}}, "required": ["mode"]});
+        s["then"] = json!({
+            "description": "Mode provider names the provider.",
+            "required": ["providerId"],
+            "properties": {"providerId": {"type": "string", "pattern": r"\S"}}
+        });
+        s["else"] = json!({
+            "description": "A provider and model go only with mode provider.",
+            "properties": {"providerId": absent, "model": absent}
+        });
     }
 }
 
@@ -266,10 +295,25 @@ pub fn finish(doc: &mut Value) {
                             .map(|f| f.id())
                             .collect();
                         p["schema"] = json!({"type": "string", "enum": features});
+                    } else if p["in"] == "query" && p["name"] == "cursor" {
+                        p["schema"] = json!({"type": "string", "pattern": CURSOR});
+                    } else if p["in"] == "query" && p["name"] == "family" {
+                        // Empty is taken as absent.
+                        let mut families = vec![""];
+                        families.extend(crate::ops::trail::Family::ALL.iter().map(|f| f.as_str()));
+                        p["schema"] = json!({"type": "string", "enum": families});
+                    } else if p["in"] == "query" && p["name"] == "actor" {
+                        p["schema"] =
+                            json!({"type": "string", "maxLength": 254, "pattern": SINGLE_LINE});
                     } else if p["in"] == "query"
                         && matches!(p["name"].as_str(), Some("from" | "to"))
                     {
-                        p["schema"] = json!({"type": "string", "pattern": r"^([0-9]{4}-[0-9]{2}-[0-9]{2})?$"});
+                        // A real day (`format: date`), or empty (taken as absent).
+                        p["schema"] = json!({
+                            "type": "string",
+                            "pattern": r"^([0-9]{4}-[0-9]{2}-[0-9]{2})?$",
+                            "anyOf": [{"format": "date"}, {"maxLength": 0}]
+                        });
                     } else if p["in"] == "query" && p["schema"]["type"] == "string" {
                         p["schema"]["pattern"] = json!(SINGLE_LINE);
                     }

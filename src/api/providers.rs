@@ -12,7 +12,7 @@
 mod body;
 mod models;
 
-use crate::api::errors::{Conflict, Guarded, JsonBody, PreconditionFailed};
+use crate::api::errors::{Guarded, JsonBody, PreconditionFailed};
 use actix_web::{
     HttpRequest, HttpResponse,
     http::header::{self, ETag},
@@ -170,7 +170,8 @@ pub async fn list_providers(
         )),
         Guarded,
         JsonBody,
-        (status = 422, description = "The live check failed, or the linked key may not go to this host; nothing was saved", body = ErrorBody),
+        (status = 409, description = "Another provider of the org already has this name; nothing was saved", body = ErrorBody),
+        (status = 422, description = "The kind needs a key and none was given, the key does not have the kind's prefix (see `GET /api/v1/catalog`), the live check failed, or the linked key may not go to this host; nothing was saved", body = ErrorBody),
     ),
     security(("bearer" = ["aiProviders:create"]), ("session" = [])),
 )]
@@ -241,8 +242,8 @@ pub async fn get_provider(
         Guarded,
         JsonBody,
         (status = 412, response = PreconditionFailed),
-        (status = 409, response = Conflict),
-        (status = 422, description = "The live check failed, or the key must be entered again; nothing was saved", body = ErrorBody),
+        (status = 409, description = "Someone else changed it between this request's read and its write, or another provider of the org already has the new name; nothing was saved", body = ErrorBody),
+        (status = 422, description = "The kind needs a key and the record would have none, the key does not have the kind's prefix (see `GET /api/v1/catalog`), the live check failed, or the key must be entered again; nothing was saved", body = ErrorBody),
     ),
     security(("bearer" = ["aiProviders:get", "aiProviders:update"]), ("session" = [])),
 )]

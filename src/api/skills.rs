@@ -3,7 +3,7 @@
 //! `If-Match` on PATCH and DELETE makes the change conditional (412 when it names another
 //! version); without it a PATCH applies to the version it reads first.
 
-use crate::api::errors::{Conflict, Guarded, JsonBody, PreconditionFailed};
+use crate::api::errors::{ErrorBody, Guarded, JsonBody, PreconditionFailed};
 use actix_web::{HttpRequest, HttpResponse, http::header, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -169,6 +169,7 @@ pub async fn list_skills(
         (status = 201, description = "Created; `Location` names it, `ETag` is its version", body = SkillJson),
         Guarded,
         JsonBody,
+        (status = 409, description = "Another skill of the org already has this name (names are unique regardless of case); nothing was saved", body = ErrorBody),
     ),
     security(("bearer" = ["skills:create"]), ("session" = [])),
 )]
@@ -235,7 +236,7 @@ pub async fn get_skill(
         Guarded,
         JsonBody,
         (status = 412, response = PreconditionFailed),
-        (status = 409, response = Conflict),
+        (status = 409, description = "Someone else changed it between this request's read and its write, or another skill of the org already has the new name; nothing was saved", body = ErrorBody),
     ),
     security(("bearer" = ["skills:update"]), ("session" = [])),
 )]

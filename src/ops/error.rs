@@ -36,6 +36,15 @@ pub enum OpError {
     /// Someone changed it first, or it would break an invariant (409).
     #[error("{0}")]
     Conflict(String),
+    /// The value of `field` is already taken by another record of the org (409: the
+    /// request is well-formed, the org's state refuses it), e.g. a skill's or a provider's
+    /// name. Unlike [`Self::Conflict`] nothing changed under the caller: sending the same
+    /// request again fails the same way, and the console shows it beside the field.
+    #[error("{message}")]
+    Taken {
+        field: &'static str,
+        message: String,
+    },
     /// A feature nobody may serve for this org now (409; it fails closed, never onto the
     /// platform's key), with the routing reason: whether to give up or ask again
     /// ([`crate::routing::ReasonCode::ask_again`]). Transports without a field for the code
@@ -115,6 +124,7 @@ impl OpError {
     pub fn field(&self) -> Option<&'static str> {
         match self {
             Self::Invalid { field, .. } | Self::Unprocessable { field, .. } => *field,
+            Self::Taken { field, .. } => Some(field),
             _ => None,
         }
     }

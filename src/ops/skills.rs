@@ -100,13 +100,14 @@ fn snapshot_of(s: &Skill) -> Change {
     snapshot(&s.name, &s.description, &s.instructions, s.enabled)
 }
 
-/// Maps the unique-name index to a 400 on `name`.
+/// Maps the unique-name index to a 409 on `name` (the org's state refuses the name, not
+/// its form: docs/DECISIONS.md "What the server refuses, and with which status").
 fn name_taken(e: DieselError, name: &str) -> OpError {
     match e {
-        DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => OpError::invalid(
-            "name",
-            format!("Another skill of this org is already called {name}."),
-        ),
+        DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => OpError::Taken {
+            field: "name",
+            message: format!("Another skill of this org is already called {name}."),
+        },
         other => other.into(),
     }
 }

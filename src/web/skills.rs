@@ -258,6 +258,11 @@ impl SkillForm {
                 self.error = Some(message);
                 Ok((StatusCode::CONFLICT, self))
             }
+            // A name another skill has: beside the name, and nothing to reload.
+            OpError::Taken { message, .. } => {
+                self.name_error = Some(message);
+                Ok((StatusCode::CONFLICT, self))
+            }
             other => Err(other),
         }
     }

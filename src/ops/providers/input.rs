@@ -159,9 +159,22 @@ pub(super) fn field_of(e: &ValidationError) -> &'static str {
 
 /// Turns a validation error into a 400 on its field, with a capitalised sentence.
 pub(super) fn invalid(e: &ValidationError) -> OpError {
+    OpError::invalid(field_of(e), sentence(e))
+}
+
+/// Turns a validation error into a 422 on its field: input the provider's kind refuses.
+pub(super) fn unprocessable(e: &ValidationError) -> OpError {
+    OpError::Unprocessable {
+        field: Some(field_of(e)),
+        message: sentence(e),
+    }
+}
+
+/// `e` as a capitalised sentence.
+fn sentence(e: &ValidationError) -> String {
     let mut message = format!("{e}.");
     message[..1].make_ascii_uppercase();
-    OpError::invalid(field_of(e), message)
+    message
 }
 
 /// Checks everything but the key: name, model, base URL and the kind's fields.
@@ -213,10 +226,13 @@ pub(super) fn check_fields(input: &ProviderInput) -> Result<Fields, OpError> {
     // or bad key is judged separately (a blank key may mean "keep the stored one").
     let spec = input.kind.entry().key;
     let stand_in = SecretString::from(format!("{}placeholder", spec.prefix.unwrap_or("")));
+    // What a kind needs of its fields (a base URL, a deployment, a region's form) is the
+    // kind's: well-formed input the kind refuses, 422 (docs/DECISIONS.md "What the server
+    // refuses, and with which status").
     fields
         .check_request(Some(stand_in))
         .validate()
-        .map_err(|e| invalid(&e))?;
+        .map_err(|e| unprocessable(&e))?;
     Ok(fields)
 }
 
@@ -232,6 +248,12 @@ pub(super) fn check_key(kind: ProviderKind, key: &SecretString) -> Result<(), Op
     let mut probe = CheckRequest::new(kind, "model");
     probe.api_key = Some(key.clone());
     match probe.validate() {
+        // The prefix the kind's keys have (the kind may be the stored record's, on PATCH):
+        // well-formed input the kind refuses, 422 (docs/DECISIONS.md "What the server
+        // refuses, and with which status").
+        Err(e @ (ValidationError::KeyPrefix { .. } | ValidationError::MissingKey)) => {
+            Err(unprocessable(&e))
+        }
         Err(e) if field_of(&e) == "api_key" => Err(invalid(&e)),
         _ => Ok(()),
     }

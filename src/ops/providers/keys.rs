@@ -81,10 +81,12 @@ pub(super) async fn resolve_key(
 ) -> OpResult<Key> {
     let key = key_of(conn, state, org, fields, current, key).await?;
     if matches!(key, Key::None) && fields.kind.entry().key.required {
-        return Err(OpError::invalid(
-            "api_key",
-            "An API key is required for this provider.",
-        ));
+        // 422, not 400: whether a key is needed depends on the kind (and on PATCH on the
+        // stored record), so the document can't say it per field.
+        return Err(OpError::Unprocessable {
+            field: Some("api_key"),
+            message: "An API key is required for this provider.".to_owned(),
+        });
     }
     Ok(key)
 }
@@ -132,15 +134,21 @@ pub(super) async fn key_of(
         KeyInput::LinkFrom(other_id) => {
             let (other, _) = provider::find(conn, org.id, &other_id)
                 .await?
-                .ok_or_else(|| {
-                    OpError::invalid("link_from", "There is no such provider in this org.")
+                .ok_or_else(|| OpError::Unprocessable {
+                    field: Some("link_from"),
+                    message: "There is no such provider in this org.".to_owned(),
                 })?;
             link(conn, state, org, fields, &other, "link_from").await
         }
         KeyInput::LinkSecret(secret_id) => {
             // A secret is only ever reached through the providers that use it (an unused
             // one is deleted with its last user), so rule 4 is judged against them.
-            let unknown = || OpError::invalid("secret_id", "There is no such secret in this org.");
+            // 422: a well-formed reference the org's state refuses (as an unknown
+            // `activeProviderId` in the settings).
+            let unknown = || OpError::Unprocessable {
+                field: Some("secret_id"),
+                message: "There is no such secret in this org.".to_owned(),
+            };
             let users = secret::users(conn, org.id, &secret_id).await?;
             let (first, _) = users.first().ok_or_else(unknown)?;
             let (other, _) = provider::find(conn, org.id, first)
@@ -162,10 +170,10 @@ async fn link(
     field: &'static str,
 ) -> OpResult<Key> {
     if other.secret_id.is_none() {
-        return Err(OpError::invalid(
-            field,
-            format!("{} has no key to share.", other.name),
-        ));
+        return Err(OpError::Unprocessable {
+            field: Some(field),
+            message: format!("{} has no key to share.", other.name),
+        });
     }
     let source = Fields::of(other)?;
     if source.kind != fields.kind || source.effective_base_url() != fields.effective_base_url() {

@@ -174,13 +174,13 @@ fn stored_preview(p: &Provider, preview: Option<&str>) -> Option<KeyPreview> {
         .map(|v| KeyPreview::from_stored(v.to_owned()))
 }
 
-/// Maps a unique-name violation to a 400 on `name`.
+/// Maps a unique-name violation to a 409 on `name`, as for skills.
 fn name_taken(e: DieselError, name: &str) -> OpError {
     match e {
-        DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => OpError::invalid(
-            "name",
-            format!("Another provider of this org is already called {name}."),
-        ),
+        DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => OpError::Taken {
+            field: "name",
+            message: format!("Another provider of this org is already called {name}."),
+        },
         other => other.into(),
     }
 }

@@ -100,17 +100,22 @@ impl Filter {
         let to = date("to", q.to.as_ref())?;
         if let Some(from) = from {
             let end = to.unwrap_or(today);
+            // The range's dates are each well-formed; together (and with today, for an
+            // open end) they may not be: 422, as the document can't say it.
             if from > end {
-                return Err(OpError::invalid("from", "The range starts after it ends."));
+                return Err(OpError::Unprocessable {
+                    field: Some("from"),
+                    message: "The range starts after it ends.".to_owned(),
+                });
             }
             if from
                 .checked_add_months(Months::new(12))
                 .is_some_and(|limit| end > limit)
             {
-                return Err(OpError::invalid(
-                    "to",
-                    "The date range is longer than a year: narrow it (or export it a year at a time).",
-                ));
+                return Err(OpError::Unprocessable {
+                    field: Some("to"),
+                    message: "The date range is longer than a year: narrow it (or export it a year at a time).".to_owned(),
+                });
             }
         }
         Ok(Filter {

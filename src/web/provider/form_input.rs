@@ -170,6 +170,9 @@ pub fn refused(e: OpError, kind: ProviderKind) -> Result<(StatusCode, Errors), O
             },
         ),
         OpError::Conflict(message) => (StatusCode::CONFLICT, Errors::of(None, message)),
+        OpError::Taken { field, message } => {
+            (StatusCode::CONFLICT, Errors::of(Some(field), message))
+        }
         other => return Err(other),
     })
 }

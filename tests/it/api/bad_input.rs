@@ -174,11 +174,6 @@ async fn bad_bodies_are_refused_with_the_error_json_and_write_nothing() {
             v["config"] = json!({"temperature": 1});
             v
         }),
-        ("/providers", Method::POST, {
-            let mut v = provider.clone();
-            v["apiKey"] = json!("");
-            v
-        }),
     ] {
         let before = counts(&app).await;
         let res = api
@@ -186,6 +181,20 @@ async fn bad_bodies_are_refused_with_the_error_json_and_write_nothing() {
             .await;
         assert_eq!(res.status, 400, "{method} {path} {body}: {}", res.body);
         assert_eq!(res.error_code(), "validation");
+        assert_eq!(counts(&app).await, before);
+    }
+    // What the kind refuses of well-formed fields — no key for a kind that needs one, a key
+    // without the kind's prefix — is 422 (the document can't say it per kind), nothing
+    // written.
+    for key in ["", "sk-proj-not-an-anthropic-key"] {
+        let mut body = provider.clone();
+        body["apiKey"] = json!(key);
+        let before = counts(&app).await;
+        let res = api
+            .call(Method::POST, "/providers", &admin, Some(body))
+            .await;
+        assert_eq!(res.status, 422, "{key:?}: {}", res.body);
+        assert_eq!(res.error_code(), "unprocessable");
         assert_eq!(counts(&app).await, before);
     }
 

@@ -68,7 +68,9 @@ async fn the_catalog_skills_and_audit_tools_answer_as_rest_does() {
         )
         .await
         .unwrap_err();
-    assert_eq!(taken["error"]["status"], 400, "{taken}");
+    // A name another skill has: 409, as in REST.
+    assert_eq!(taken["error"]["status"], 409, "{taken}");
+    assert_eq!(taken["error"]["code"], "conflict", "{taken}");
     let version = mcp.ok("get-skill", json!({"id": id})).await["lockVersion"].clone();
     assert!(
         version.is_null(),

@@ -179,7 +179,8 @@ async fn a_provider_lives_its_whole_life_through_the_api_without_its_key_ever_co
     );
     assert_eq!(counts(&app).await, before);
 
-    // A second provider sharing the key by secret id; an unknown or foreign secret is a 400.
+    // A second provider sharing the key by secret id; an unknown or foreign secret is a 422
+    // (well-formed, refused by the org's state).
     let mut linked = new_anthropic("Claude (batch)", &uri, "");
     linked.as_object_mut().unwrap().remove("apiKey");
     linked["secretId"] = json!(secret_id);
@@ -202,7 +203,7 @@ async fn a_provider_lives_its_whole_life_through_the_api_without_its_key_ever_co
         let res = api
             .call(Method::POST, "/providers", &admin, Some(body))
             .await;
-        assert_eq!(res.status, 400, "{why}: {}", res.body);
+        assert_eq!(res.status, 422, "{why}: {}", res.body);
         assert!(
             res.body["error"]["message"]
                 .as_str()

@@ -187,11 +187,27 @@ async fn bad_skill_input_is_a_400_and_writes_nothing() {
     assert_eq!(first.status(), 201);
     let location = first.headers()["location"].to_str().unwrap().to_owned();
 
+    // A name another skill has (any case) is the org's state, not the body's form: 409.
+    let taken = send(
+        &app,
+        &t,
+        M::POST,
+        SKILLS,
+        Some(json!({"name": "tone", "instructions": "x"})),
+        None,
+    )
+    .await;
+    assert_eq!(taken.status(), 409);
+    let err: Value = taken.json().await.unwrap();
+    assert_eq!(err["error"]["code"], "conflict");
+    assert!(
+        err["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("already called tone"),
+        "{err}"
+    );
     for (body, field) in [
-        (
-            json!({"name": "tone", "instructions": "x"}),
-            "already called",
-        ),
         (json!({"name": "  ", "instructions": "x"}), "name"),
         (json!({"name": "A", "instructions": "   "}), "instructions"),
         (
@@ -231,7 +247,7 @@ async fn bad_skill_input_is_a_400_and_writes_nothing() {
         None,
     )
     .await;
-    assert_eq!(clash.status(), 400);
+    assert_eq!(clash.status(), 409);
     let unknown = send(
         &app,
         &t,
