@@ -6,6 +6,7 @@ use std::{net::SocketAddr, path::PathBuf};
 use secrecy::SecretString;
 
 pub mod compat;
+pub mod relay;
 pub mod serving;
 
 mod error;
@@ -80,6 +81,9 @@ pub struct Config {
     /// `SWITCHBOARD_COMPAT_APIS` (`on`/`off`, default `off`): serve the seed documents' own
     /// APIs (`/api/v1/ai-providers`, `/api/v1/llm-providers`; `src/api/compat`).
     pub compat_apis: bool,
+    /// The relay's listener, body cap, in-flight budget, per-token concurrency and
+    /// timeouts (`SWITCHBOARD_RELAY_*`, issue 21 item 1).
+    pub relay: relay::RelaySettings,
 }
 
 impl std::fmt::Debug for Config {
@@ -104,6 +108,7 @@ impl std::fmt::Debug for Config {
             .field("audit_verify_interval", &self.audit_verify_interval)
             .field("serving", &self.serving)
             .field("compat_apis", &self.compat_apis)
+            .field("relay", &self.relay)
             .finish()
     }
 }
@@ -218,10 +223,12 @@ impl Config {
         };
         let serving = serving::Serving::from_lookup(get)?;
         let compat_apis = compat::parse(get(compat::VAR).as_deref())?;
+        let relay = relay::RelaySettings::from_lookup(get)?;
 
         Ok(Self {
             serving,
             compat_apis,
+            relay,
             database_url,
             bind,
             data_dir,
