@@ -24,4 +24,5 @@ mod models;
 mod ops;
 pub mod provider_ops;
 mod providers;
+mod relay;
 mod routing;
