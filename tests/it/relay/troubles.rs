@@ -73,10 +73,11 @@ async fn a_hanging_upstream_is_a_504_after_the_timeout_and_a_client_gone_cancels
     let upstream = Upstream::start(|seen| {
         let body: serde_json::Value = serde_json::from_slice(&seen.body).unwrap_or_default();
         match body["stream"] == true {
-            true => Reply::Events(vec![
-                "data: {\"first\":1}\n\n".into(),
-                "data: [DONE]\n\n".into(),
-            ]),
+            true => Reply::Events(
+                std::iter::once("data: {\"first\":1}\n\n".to_owned())
+                    .chain((0..400).map(|i| format!("data: {{\"n\":{i}}}\n\n")))
+                    .collect(),
+            ),
             false => Reply::Hang,
         }
     })
@@ -106,7 +107,8 @@ async fn a_hanging_upstream_is_a_504_after_the_timeout_and_a_client_gone_cancels
     .await
     .expect("the hung upstream call was closed");
 
-    // A client that leaves mid-stream: the upstream sees its connection close.
+    // A client that leaves mid-stream: the upstream sees its connection close (at the
+    // latest when the relay next has something to write to the client that left).
     upstream.dropped.store(false, Ordering::SeqCst);
     let w = world(&[], Kind::openai(), &upstream.url).await;
     let token = w.relay_token().await;
@@ -115,6 +117,8 @@ async fn a_hanging_upstream_is_a_504_after_the_timeout_and_a_client_gone_cancels
     let first = res.chunk().await.unwrap().unwrap();
     assert!(String::from_utf8_lossy(&first).contains("first"));
     drop(res);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    upstream.go();
     tokio::time::timeout(Duration::from_secs(5), async {
         while !upstream.dropped.load(Ordering::SeqCst) {
             tokio::time::sleep(Duration::from_millis(20)).await;
