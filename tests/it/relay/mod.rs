@@ -4,6 +4,7 @@
 
 mod calls;
 mod refusals;
+mod sdks;
 
 mod troubles;
 pub mod upstream;

@@ -41,6 +41,8 @@ pub enum Reply {
     /// `text/event-stream`, chunked: the first event at once, the others after
     /// [`Upstream::go`] is called.
     Events(Vec<String>),
+    /// `text/event-stream`, chunked, every event at once (a few ms apart).
+    Flow(Vec<String>),
     /// A 302 to somewhere else.
     Redirect(String),
     /// Reads the request and says nothing, until the connection closes.
@@ -135,7 +137,12 @@ async fn serve(
                     return;
                 }
             }
-            Reply::Events(events) => {
+            reply @ (Reply::Events(_) | Reply::Flow(_)) => {
+                let (events, hold) = match reply {
+                    Reply::Events(events) => (events, true),
+                    Reply::Flow(events) => (events, false),
+                    _ => unreachable!(),
+                };
                 let head = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n";
                 let chunk = |e: &str| format!("{:x}\r\n{e}\r\n", e.len());
                 let waiting = gate.notified();
@@ -151,7 +158,8 @@ async fn serve(
                 // Hold the rest until the test says go, noticing a closed connection.
                 let mut probe = [0u8; 1];
                 tokio::select! {
-                    _ = waiting => {}
+                    _ = waiting, if hold => {}
+                    _ = std::future::ready(()), if !hold => {}
                     r = socket.read(&mut probe) => {
                         if matches!(r, Ok(0) | Err(_)) {
                             dropped.store(true, Ordering::SeqCst);
