@@ -28,11 +28,14 @@
 //! `SWITCHBOARD_BENCH_AUDIT=1` runs only the audit trail scenario instead (`audit.rs`).
 //! `SWITCHBOARD_BENCH_WRITE=1` (or the argument `settings-write`) runs only the settings
 //! write against its bare-write anchor instead (`write.rs`).
+//! `SWITCHBOARD_BENCH_RELAY=1` (or the argument `relay`) runs only the relay's overhead and
+//! held-streams scenario instead (`relay.rs`).
 
 mod audit;
 mod client;
 mod cpu;
 mod mock;
+mod relay;
 mod report;
 mod seed;
 mod server;
@@ -80,6 +83,10 @@ fn main() -> ExitCode {
         .expect("tokio runtime");
     let result = if std::env::var("SWITCHBOARD_BENCH_AUDIT").is_ok_and(|v| v == "1") {
         runtime.block_on(audit::run(measure_window()))
+    } else if std::env::var("SWITCHBOARD_BENCH_RELAY").is_ok_and(|v| v == "1")
+        || std::env::args().any(|a| a == "relay")
+    {
+        runtime.block_on(relay::run(measure_window()))
     } else if std::env::var("SWITCHBOARD_BENCH_WRITE").is_ok_and(|v| v == "1")
         || std::env::args().any(|a| a == "settings-write")
     {

@@ -219,16 +219,11 @@ pub(crate) async fn upstream_error(
 ) -> HttpResponse {
     let status = resp.status().as_u16();
     let mut body = Vec::new();
-    loop {
-        match resp.chunk().await {
-            Ok(Some(chunk)) => {
-                let room = ERROR_BODY_CAP - body.len();
-                body.extend_from_slice(&chunk[..chunk.len().min(room)]);
-                if body.len() >= ERROR_BODY_CAP {
-                    break;
-                }
-            }
-            Ok(None) | Err(_) => break,
+    while let Ok(Some(chunk)) = resp.chunk().await {
+        let room = ERROR_BODY_CAP - body.len();
+        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if body.len() >= ERROR_BODY_CAP {
+            break;
         }
     }
     let code = code_of(status, &body);
