@@ -306,7 +306,7 @@ async fn drive(url: &str, token: &str, window: Duration) -> Overhead {
                     tokio::time::sleep_until(next.into()).await;
                     next += interval;
                     n += 1;
-                    let stream = n % 2 == 0;
+                    let stream = n.is_multiple_of(2);
                     let sent = Instant::now();
                     let res = client
                         .post(&url)
