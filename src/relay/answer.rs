@@ -282,3 +282,41 @@ pub fn stream(resp: reqwest::Response, mut call: Call) -> HttpResponse {
 pub fn seconds(d: Duration) -> u64 {
     d.as_secs().max(1)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn upstream_statuses_map_to_the_taxonomy() {
+        assert_eq!(code_of(401, b""), FailureCode::AuthRejected);
+        assert_eq!(code_of(403, b""), FailureCode::AuthRejected);
+        assert_eq!(code_of(404, b""), FailureCode::ModelNotFound);
+        assert_eq!(code_of(429, b"slow down"), FailureCode::RateLimited);
+        assert_eq!(
+            code_of(429, br#"{"error":{"code":"insufficient_quota"}}"#),
+            FailureCode::QuotaExhausted
+        );
+        assert_eq!(code_of(503, b""), FailureCode::Unreachable);
+        assert_eq!(code_of(400, b""), FailureCode::BadResponse);
+    }
+
+    #[test]
+    fn usage_is_read_from_each_providers_shape() {
+        let u = |s: &str| usage(s.as_bytes());
+        assert_eq!(
+            u(r#"{"usage":{"prompt_tokens":7,"completion_tokens":2}}"#),
+            (Some(7), Some(2))
+        );
+        assert_eq!(
+            u(r#"{"usage":{"input_tokens":3,"output_tokens":4}}"#),
+            (Some(3), Some(4))
+        );
+        assert_eq!(
+            u(r#"{"usageMetadata":{"promptTokenCount":5,"candidatesTokenCount":6}}"#),
+            (Some(5), Some(6))
+        );
+        assert_eq!(u(r#"{"prompt_eval_count":8,"eval_count":9}"#), (Some(8), Some(9)));
+        assert_eq!(u("data: {}"), (None, None));
+    }
+}
