@@ -316,7 +316,10 @@ mod tests {
             u(r#"{"usageMetadata":{"promptTokenCount":5,"candidatesTokenCount":6}}"#),
             (Some(5), Some(6))
         );
-        assert_eq!(u(r#"{"prompt_eval_count":8,"eval_count":9}"#), (Some(8), Some(9)));
+        assert_eq!(
+            u(r#"{"prompt_eval_count":8,"eval_count":9}"#),
+            (Some(8), Some(9))
+        );
         assert_eq!(u("data: {}"), (None, None));
     }
 }
