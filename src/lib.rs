@@ -17,6 +17,7 @@ pub mod models;
 pub mod ops;
 pub mod prompts;
 pub mod providers;
+pub mod relay;
 pub mod routing;
 pub mod startup;
 pub mod state;

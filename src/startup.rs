@@ -55,6 +55,8 @@ pub struct Application {
     setup: StartupSetup,
     /// The `SWITCHBOARD_METRICS_BIND` listener's port and server, when set.
     metrics: Option<(u16, Server)>,
+    /// The `SWITCHBOARD_RELAY_BIND` listener's port and server, when set.
+    relay: Option<(u16, Server)>,
 }
 
 impl Application {
@@ -139,6 +141,18 @@ impl Application {
             )?),
             None => None,
         };
+        let relay = web::Data::new(crate::relay::Relay::new(
+            config.check.egress.clone(),
+            &config.relay,
+        ));
+        let relay_server = match config.relay.bind {
+            Some(addr) => Some(relay_server(
+                bind(addr, "SWITCHBOARD_RELAY_BIND")?,
+                state.clone(),
+                relay.clone(),
+            )?),
+            None => None,
+        };
         let app_state = state.clone();
         let compat_apis = config.compat_apis;
         let mut server = HttpServer::new(move || {
@@ -166,6 +180,7 @@ impl Application {
             App::new()
                 .app_data(app_state.clone())
                 .app_data(limiter.clone())
+                .app_data(relay.clone())
                 .app_data(app_state.metrics.clone())
                 .app_data(form_config())
                 .app_data(web::QueryConfig::default().error_handler(|e, _| {
@@ -179,6 +194,8 @@ impl Application {
                 // header) and JSON errors.
                 .service(crate::api::v1(sessions(), compat_apis))
                 .service(crate::mcp::scope())
+                // The relay: tokens only, never a session (issue 21 item 1).
+                .service(crate::relay::scope())
                 // The console stack: session + CSRF around every page and form. Last, as
                 // its empty prefix matches every path the others did not take.
                 .service(
@@ -208,6 +225,7 @@ impl Application {
             state,
             setup,
             metrics,
+            relay: relay_server,
         })
     }
 
@@ -244,19 +262,29 @@ impl Application {
         self.metrics.as_ref().map(|(port, _)| *port)
     }
 
-    /// Serves until stopped (SIGINT/SIGTERM stop it gracefully).
+    /// The port of the `SWITCHBOARD_RELAY_BIND` listener, when set.
+    pub fn relay_port(&self) -> Option<u16> {
+        self.relay.as_ref().map(|(port, _)| *port)
+    }
+
+    /// Serves until stopped (SIGINT/SIGTERM stop it gracefully), with the metrics and relay
+    /// listeners when set.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        match self.metrics {
-            None => self.server.await,
-            Some((_, metrics)) => {
-                let metrics_handle = metrics.handle();
-                let metrics = tokio::spawn(metrics);
-                let served = self.server.await;
-                metrics_handle.stop(true).await;
-                let _ = metrics.await;
-                served
-            }
+        let side: Vec<Server> = [self.metrics, self.relay]
+            .into_iter()
+            .flatten()
+            .map(|(_, server)| server)
+            .collect();
+        let handles: Vec<_> = side.iter().map(Server::handle).collect();
+        let tasks: Vec<_> = side.into_iter().map(tokio::spawn).collect();
+        let served = self.server.await;
+        for handle in handles {
+            handle.stop(true).await;
         }
+        for task in tasks {
+            let _ = task.await;
+        }
+        served
     }
 }
 
@@ -287,6 +315,28 @@ fn metrics_server(
             .route("/metrics", web::get().to(console::health::metrics))
     })
     .workers(1)
+    .disable_signals()
+    .listen(listener)?
+    .run();
+    Ok((port, server))
+}
+
+/// The `SWITCHBOARD_RELAY_BIND` server: the relay and nothing else (no session, no console).
+fn relay_server(
+    listener: TcpListener,
+    state: web::Data<AppState>,
+    relay: web::Data<crate::relay::Relay>,
+) -> anyhow::Result<(u16, Server)> {
+    let port = listener.local_addr()?.port();
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .app_data(relay.clone())
+            .service(crate::relay::scope())
+            .default_service(web::to(crate::relay::not_relayed))
+            .wrap(from_fn(console::body_deadline::body_deadline))
+            .wrap(from_fn(telemetry::request_log))
+    })
     .disable_signals()
     .listen(listener)?
     .run();

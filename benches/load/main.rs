@@ -33,11 +33,14 @@
 //! `SWITCHBOARD_BENCH_API=1` (or the argument `api`) seeds as usual but measures only
 //! `/readyz`, the API providers list and `/readyz` again (about a minute): the side-by-side
 //! ratio of issue 24 item 5.
+//! `SWITCHBOARD_BENCH_RELAY=1` (or the argument `relay`) runs only the relay's overhead and
+//! held-streams scenario instead (`relay.rs`).
 
 mod audit;
 mod client;
 mod cpu;
 mod mock;
+mod relay;
 mod report;
 mod route;
 mod seed;
@@ -90,6 +93,10 @@ fn main() -> ExitCode {
         || std::env::args().any(|a| a == "route")
     {
         runtime.block_on(route::run(measure_window()))
+    } else if std::env::var("SWITCHBOARD_BENCH_RELAY").is_ok_and(|v| v == "1")
+        || std::env::args().any(|a| a == "relay")
+    {
+        runtime.block_on(relay::run(measure_window()))
     } else if std::env::var("SWITCHBOARD_BENCH_WRITE").is_ok_and(|v| v == "1")
         || std::env::args().any(|a| a == "settings-write")
     {

@@ -35,7 +35,10 @@ use crate::error::AppError;
 
 /// Whether `path` belongs to the machine-facing stack (errors answer JSON there).
 pub fn is_api_path(path: &str) -> bool {
-    path.starts_with("/api/") || path == "/mcp" || path.starts_with("/mcp/")
+    path.starts_with("/api/")
+        || path == "/mcp"
+        || path.starts_with("/mcp/")
+        || path.starts_with("/relay/")
 }
 
 /// The `/api/v1` scope: session (for console callers) around the CSRF check for

@@ -7,6 +7,7 @@ use secrecy::SecretString;
 
 pub mod compat;
 pub mod routes;
+pub mod relay;
 pub mod serving;
 
 mod error;
@@ -83,6 +84,9 @@ pub struct Config {
     pub compat_apis: bool,
     /// `SWITCHBOARD_RELAY_URL` and `SWITCHBOARD_ROUTE_TTL`: route answers (issue 21 item 3).
     pub route_answers: routes::RouteAnswers,
+    /// The relay's listener, body cap, in-flight budget, per-token concurrency and
+    /// timeouts (`SWITCHBOARD_RELAY_*`, issue 21 item 1).
+    pub relay: relay::RelaySettings,
 }
 
 impl std::fmt::Debug for Config {
@@ -108,6 +112,7 @@ impl std::fmt::Debug for Config {
             .field("serving", &self.serving)
             .field("compat_apis", &self.compat_apis)
             .field("route_answers", &self.route_answers)
+            .field("relay", &self.relay)
             .finish()
     }
 }
@@ -223,11 +228,13 @@ impl Config {
         let serving = serving::Serving::from_lookup(get)?;
         let compat_apis = compat::parse(get(compat::VAR).as_deref())?;
         let route_answers = routes::RouteAnswers::from_lookup(get)?;
+        let relay = relay::RelaySettings::from_lookup(get)?;
 
         Ok(Self {
             serving,
             compat_apis,
             route_answers,
+            relay,
             database_url,
             bind,
             data_dir,

@@ -50,6 +50,14 @@ pub async fn reject_control_chars(
     mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    // The relay passes bodies through unread (prompts hold line breaks) and judges its
+    // own paths (`src/relay`).
+    if crate::relay::is_relay_path(req.path()) {
+        return next
+            .call(req)
+            .await
+            .map(ServiceResponse::map_into_boxed_body);
+    }
     if !clean_text(&String::from_utf8_lossy(&percent_decode(req.path())), false) {
         return Ok(req.error_response(AppError::NotFound));
     }

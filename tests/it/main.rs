@@ -27,4 +27,5 @@ mod models;
 mod ops;
 pub mod provider_ops;
 mod providers;
+mod relay;
 mod routing;

@@ -14,6 +14,7 @@ mod keys;
 pub mod models;
 mod patch;
 mod recheck;
+pub mod relay;
 pub mod release;
 mod route_choice;
 mod routes;

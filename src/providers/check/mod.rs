@@ -35,7 +35,7 @@ pub use transport::{BODY_CAP, install_crypto_provider};
 use crate::providers::catalog::Protocol;
 use crate::providers::egress::{EGRESS_ENV, EgressPolicy};
 use outcome::Failure;
-use redact::Redactor;
+pub(crate) use redact::Redactor;
 use transport::{Lookup, Probe, RawResponse, SystemLookup};
 
 /// The environment variable holding the check timeout in seconds.
