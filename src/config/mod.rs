@@ -6,8 +6,8 @@ use std::{net::SocketAddr, path::PathBuf};
 use secrecy::SecretString;
 
 pub mod compat;
-pub mod routes;
 pub mod relay;
+pub mod routes;
 pub mod serving;
 
 mod error;

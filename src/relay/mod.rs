@@ -37,6 +37,7 @@ use crate::{
     ops::{
         OpError, Scope,
         providers::{
+            extra_headers as ops_extra_headers,
             relay::{RelayTarget, relay_target},
             release::parse_feature,
         },
@@ -153,10 +154,27 @@ fn percent_encoding_decode(text: &str) -> Vec<u8> {
     out
 }
 
-/// A gateway's extra headers for the call (opened; sent after the credential, and
-/// removed from any error body shown). Providers store none yet, so none are sent.
-fn extra_headers(_target: &RelayTarget) -> Vec<(HeaderName, SecretString)> {
-    Vec::new()
+/// A gateway's extra headers for the call, opened (`ops::providers::extra_headers`): sent
+/// after the credential, replacing any allowed header of the same name, and scrubbed from
+/// any error body shown. Kinds that take none cost no statement.
+async fn extra_headers(
+    state: &AppState,
+    org_id: i64,
+    target: &RelayTarget,
+) -> Result<Vec<(HeaderName, SecretString)>, OpError> {
+    if !ops_extra_headers::takes_headers(target.provider.kind) {
+        return Ok(Vec::new());
+    }
+    let opened = ops_extra_headers::open(state, org_id, &target.provider.id).await?;
+    // Names were validated as header names when they were saved.
+    Ok(opened
+        .into_iter()
+        .filter_map(|(name, value)| {
+            HeaderName::from_bytes(name.as_bytes())
+                .ok()
+                .map(|n| (n, value))
+        })
+        .collect())
 }
 
 /// The relay's one handler.
@@ -381,6 +399,10 @@ pub async fn relay(
         }
     }
 
+    let extra = match extra_headers(&state, org_id, &target).await {
+        Ok(extra) => extra,
+        Err(e) => return op_refusal(e),
+    };
     let mut call = Call::new(
         state.clone(),
         org_id,
@@ -396,7 +418,6 @@ pub async fn relay(
             return answer::unreachable(blocked.code, &blocked.message);
         }
     };
-    let extra = extra_headers(&target);
     let headers = protocol::headers(protocol, req.headers(), target.key.as_ref(), &extra);
     let redactor = Redactor::new(
         target

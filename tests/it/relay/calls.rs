@@ -181,6 +181,7 @@ async fn anthropic_calls_carry_the_key_in_x_api_key_and_their_version_headers() 
         model: "claude-relay",
         deployment: None,
         key: Some(KEY),
+        headers: &[],
     };
     let w = world(&[], kind, &upstream.url).await;
     let token = w.relay_token().await;
@@ -224,6 +225,7 @@ async fn gemini_azure_and_ollama_paths_map_onto_the_base_url_with_their_own_cred
         model: "gemini-relay",
         deployment: None,
         key: Some(KEY),
+        headers: &[],
     };
     let w = world(&[], kind, &upstream.url).await;
     let token = w.relay_token().await;
@@ -268,6 +270,7 @@ async fn gemini_azure_and_ollama_paths_map_onto_the_base_url_with_their_own_cred
         model: "gpt-4o",
         deployment: Some("dep1"),
         key: Some(KEY),
+        headers: &[],
     };
     let w = world(&[], kind, &upstream.url).await;
     let token = w.relay_token().await;
@@ -298,6 +301,7 @@ async fn gemini_azure_and_ollama_paths_map_onto_the_base_url_with_their_own_cred
         model: "llama-relay",
         deployment: None,
         key: None,
+        headers: &[],
     };
     let w = world(&[], kind, &upstream.url).await;
     let token = w.relay_token().await;
@@ -314,4 +318,80 @@ async fn gemini_azure_and_ollama_paths_map_onto_the_base_url_with_their_own_cred
     let call = &upstream.requests()[0];
     assert_eq!(call.target, "/api/chat");
     assert_eq!(call.header("authorization"), None);
+}
+
+/// A gateway's extra headers value: must reach the upstream and never show anywhere else.
+const TENANT: &str = "tenant-CANARY-5e1d9a77";
+
+#[tokio::test]
+async fn a_gateways_extra_headers_are_sent_after_the_key_and_scrubbed_from_errors() {
+    // The upstream echoes the tenant header back in a refusal (as a misconfigured gateway
+    // might), so the relay's redaction of it is seen.
+    let upstream = Upstream::start(|seen: &Seen| {
+        let body: serde_json::Value = serde_json::from_slice(&seen.body).unwrap_or_default();
+        if body["messages"][0]["content"] == "fail" {
+            let echoed = seen.header("x-tenant").unwrap_or("").to_owned();
+            return Reply::Json(
+                403,
+                format!(r#"{{"error":{{"message":"tenant {echoed} is not allowed"}}}}"#),
+            );
+        }
+        openai_answers(seen)
+    })
+    .await;
+    let _logs = crate::canary::log_capture();
+    let kind = Kind::gateway(&[("X-Tenant", TENANT)]);
+    let w = world(&[], kind, &upstream.url).await;
+    let token = w.relay_token().await;
+    upstream.seen.lock().unwrap().clear();
+
+    let res = http()
+        .post(format!("{}/chat/completions", w.base("summaries")))
+        .bearer_auth(&token)
+        .header("content-type", "application/json")
+        // A caller can't set (or override) the gateway's header.
+        .header("x-tenant", "caller-chosen")
+        .body(chat("gpt-relay", false))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let text = res.text().await.unwrap();
+    assert!(!text.contains(TENANT) && !text.contains(KEY), "{text}");
+    let seen = upstream.requests();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].header("x-tenant"), Some(TENANT));
+    assert_eq!(
+        seen[0].header("authorization"),
+        Some(format!("Bearer {KEY}").as_str())
+    );
+
+    let failing = serde_json::json!({
+        "model": "gpt-relay",
+        "messages": [{"role": "user", "content": "fail"}],
+    })
+    .to_string();
+    let res = http()
+        .post(format!("{}/chat/completions", w.base("summaries")))
+        .bearer_auth(&token)
+        .header("content-type", "application/json")
+        .body(failing)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403, "the upstream's status passes through");
+    let text = res.text().await.unwrap();
+    assert!(
+        !text.contains(TENANT),
+        "the header's value is scrubbed from the error: {text}"
+    );
+    assert!(
+        text.contains("is not allowed"),
+        "the rest of the error passes: {text}"
+    );
+    let logs = String::from_utf8_lossy(&crate::canary::log_capture().lock().unwrap()).into_owned();
+    assert!(
+        !logs.contains(TENANT),
+        "the header's value is in a log line"
+    );
 }

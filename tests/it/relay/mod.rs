@@ -3,6 +3,7 @@
 //! ([`upstream::Upstream`]), with the provider's key injected and never shown.
 
 mod calls;
+mod health;
 mod refusals;
 mod sdks;
 
@@ -17,7 +18,7 @@ use switchboard::{
     models::{membership::Role, org::Org, user::User},
     ops::{
         Access, Caller, RequestMeta, Scope,
-        providers::{self as ops, KeyInput, ProviderInput},
+        providers::{self as ops, KeyInput, ProviderInput, extra_headers::HeadersInput},
     },
     providers::ProviderKind,
 };
@@ -43,6 +44,8 @@ pub struct Kind {
     pub model: &'static str,
     pub deployment: Option<&'static str>,
     pub key: Option<&'static str>,
+    /// A gateway's extra headers (name, value).
+    pub headers: &'static [(&'static str, &'static str)],
 }
 
 impl Kind {
@@ -52,6 +55,18 @@ impl Kind {
             model: "gpt-relay",
             deployment: None,
             key: Some(KEY),
+            headers: &[],
+        }
+    }
+
+    /// An API gateway (OpenAI-compatible) with extra headers.
+    pub fn gateway(headers: &'static [(&'static str, &'static str)]) -> Self {
+        Self {
+            kind: ProviderKind::Gateway,
+            model: "gpt-relay",
+            deployment: None,
+            key: Some(KEY),
+            headers,
         }
     }
 }
@@ -87,6 +102,14 @@ pub async fn world(vars: &[(&str, &str)], kind: Kind, base_url: &str) -> World {
             key: match kind.key {
                 Some(k) => KeyInput::New(SecretString::from(k.to_owned())),
                 None => KeyInput::Keep,
+            },
+            extra_headers: HeadersInput {
+                set: kind
+                    .headers
+                    .iter()
+                    .map(|(n, v)| ((*n).to_owned(), SecretString::from((*v).to_owned())))
+                    .collect(),
+                ..Default::default()
             },
             save_unverified: true,
         },

@@ -149,6 +149,7 @@ async fn the_official_openai_and_anthropic_sdks_work_by_changing_base_url_only()
         model: "claude-relay",
         deployment: None,
         key: Some(KEY),
+        headers: &[],
     };
     let anthropic = world(&[], kind, &anthropic_up.url).await;
     // Each SDK against its own app (a server with its own database), with its token.
