@@ -13,14 +13,11 @@
 
 use secrecy::SecretString;
 
-use super::release::ServingProvider;
-use super::view::{config_text, effective_base_url};
+use super::release::{Decided, DecidedRoute, ServingProvider, decide, open_key, serving};
 use crate::{
-    crypto::secret as sealing,
-    models::{provider::Provider, release},
+    models::release,
     ops::{Actor, Caller, OpError, OpResult, Scope},
-    providers::catalog::ProviderKind,
-    routing::{self, Active, Feature, Policy, ReasonCode, Route, Rule, Rules, Settings},
+    routing::{Feature, ReasonCode},
     state::AppState,
 };
 
@@ -57,57 +54,35 @@ pub async fn relay_target(
             .await?
             .ok_or(OpError::NotFound)?;
     drop(conn);
-    let rule = match route_row.as_ref().map(|r| r.mode.as_str()) {
-        None => Rule::Inherit,
-        Some("platform") => Rule::Platform,
-        Some("provider") => match provider.as_ref() {
-            Some(p) => Rule::Provider(Active {
-                model: route_row
-                    .as_ref()
-                    .and_then(|r| r.model.as_deref())
-                    .unwrap_or(&p.default_model),
-                ..active(p)
-            }),
-            None => Rule::Off,
+    let (
+        DecidedRoute {
+            decided,
+            code,
+            reason,
         },
-        // A CHECK admits only the three modes; were it another, fail closed.
-        Some(_) => Rule::Off,
-    };
-    let inputs = Settings {
-        // A CHECK admits only the two policies; were it ever another, fail closed.
-        policy: settings.routing_policy.parse().unwrap_or(Policy::Strict),
-        insights_enabled: settings.insights_enabled,
-        active: match rule {
-            Rule::Inherit => provider.as_ref().map(active),
-            _ => None,
-        },
-        rules: Rules::INHERIT.with(feature, rule),
-    };
-    let route = routing::route(&inputs, feature);
-    let code = route.code();
-    let model = match route {
-        Route::Unavailable(code) => {
+        provider,
+    ) = decide(feature, &settings, route_row.as_ref(), provider);
+    let model = match decided {
+        Decided::Unavailable(code) => {
             return Err(OpError::RouteRefused {
                 code,
                 message: format!(
-                    "{} is unavailable for this org ({code}): {}",
-                    feature.id(),
-                    route.reason()
+                    "{} is unavailable for this org ({code}): {reason}",
+                    feature.id()
                 ),
             });
         }
-        Route::Platform(_) => {
+        Decided::Platform => {
             let code = ReasonCode::ServedByPlatform;
             return Err(OpError::RouteRefused {
                 code,
                 message: format!(
-                    "The platform serves {} for this org ({code}: {}), not the org's own provider; the relay carries only calls to the org's provider.",
+                    "The platform serves {} for this org ({code}: {reason}), not the org's own provider; the relay carries only calls to the org's provider.",
                     feature.id(),
-                    route.reason()
                 ),
             });
         }
-        Route::Byo(serving, _) => serving.model.to_owned(),
+        Decided::Byo(model) => model,
     };
     let provider = provider
         .ok_or_else(|| OpError::Internal(anyhow::anyhow!("a BYO route without its provider")))?;
@@ -120,24 +95,7 @@ pub async fn relay_target(
                     provider.id
                 ))
             })?;
-            // Fail closed: a key that can't be opened is never replaced by anything else.
-            Some(
-                sealing::open(
-                    &state.keyring,
-                    secret.org_id,
-                    &secret.id,
-                    &secret.key_id,
-                    secret.version,
-                    &secret.envelope,
-                )
-                .map_err(|e| {
-                    OpError::Conflict(format!(
-                        "{} is unavailable for this org: the stored key of {} can't be opened ({e}); an admin must enter it again.",
-                        feature.id(),
-                        provider.name
-                    ))
-                })?,
-            )
+            Some(open_key(state, feature, &provider.name, &secret)?)
         }
     };
     Ok(RelayTarget {
@@ -149,37 +107,4 @@ pub async fn relay_target(
         key,
         code,
     })
-}
-
-/// The provider as routing sees it (as route answers and the Provider tab's view do).
-fn active(p: &Provider) -> Active<'_> {
-    Active {
-        id: &p.id,
-        name: &p.name,
-        kind: kind(p),
-        model: &p.default_model,
-        supports_tools: p
-            .config
-            .get("supports_tools")
-            .and_then(serde_json::Value::as_bool)
-            .unwrap_or(false),
-    }
-}
-
-fn kind(p: &Provider) -> ProviderKind {
-    // The kind column's CHECK admits only catalog slugs.
-    p.kind.parse().unwrap_or(ProviderKind::Custom)
-}
-
-fn serving(p: &Provider) -> ServingProvider {
-    let kind = kind(p);
-    let region = config_text(&p.config, "region");
-    ServingProvider {
-        id: p.id.clone(),
-        name: p.name.clone(),
-        kind,
-        base_url: effective_base_url(kind, p.base_url.as_deref(), region.as_deref()),
-        model: p.default_model.clone(),
-        config: p.config.clone(),
-    }
 }

@@ -312,22 +312,7 @@ async fn answer(
                 key: None,
             })));
         };
-        // Fail closed: a key that can't be opened is never replaced by anything else.
-        let key = sealing::open(
-            &state.keyring,
-            secret.org_id,
-            &secret.id,
-            &secret.key_id,
-            secret.version,
-            &secret.envelope,
-        )
-        .map_err(|e| {
-            OpError::Conflict(format!(
-                "{} is unavailable for this org: the stored key of {} can't be opened ({e}); an admin must enter it again.",
-                feature.id(),
-                provider.name
-            ))
-        })?;
+        let key = open_key(state, feature, &provider.name, secret)?;
         let bucket = ReleaseKey {
             token_id: *token_id,
             secret_id: secret.id.clone(),
@@ -386,15 +371,16 @@ async fn answer(
 }
 
 /// The routing decision, without the borrowed provider (which the caller keeps).
-enum Decided {
+pub(super) enum Decided {
     Unavailable(ReasonCode),
     Platform,
     /// The org's provider, with this model.
     Byo(String),
 }
 
-/// Decides `feature` on what [`release::routing_inputs`] read.
-fn decide(
+/// Decides `feature` on what [`release::routing_inputs`] read (route answers and the relay:
+/// `routing::route`'s decision, so they and the console's matrix never disagree).
+pub(super) fn decide(
     feature: Feature,
     settings: &OrgAiSettings,
     route_row: Option<&FeatureRoute>,
@@ -442,10 +428,10 @@ fn decide(
 }
 
 /// A decision with its reason.
-struct DecidedRoute {
-    decided: Decided,
-    code: ReasonCode,
-    reason: &'static str,
+pub(super) struct DecidedRoute {
+    pub decided: Decided,
+    pub code: ReasonCode,
+    pub reason: &'static str,
 }
 
 /// Everything that decides a route answer, hashed into its version.
@@ -579,6 +565,30 @@ pub async fn warn_about_release_tokens(state: &AppState) -> OpResult<usize> {
     Ok(tokens.len())
 }
 
+/// Opens the serving provider's key in memory. Fails closed: a key that can't be opened is
+/// never replaced by anything else.
+pub(super) fn open_key(
+    state: &AppState,
+    feature: Feature,
+    provider_name: &str,
+    secret: &Secret,
+) -> OpResult<SecretString> {
+    sealing::open(
+        &state.keyring,
+        secret.org_id,
+        &secret.id,
+        &secret.key_id,
+        secret.version,
+        &secret.envelope,
+    )
+    .map_err(|e| {
+        OpError::Conflict(format!(
+            "{} is unavailable for this org: the stored key of {provider_name} can't be opened ({e}); an admin must enter it again.",
+            feature.id(),
+        ))
+    })
+}
+
 /// The provider as routing sees it (as the Provider tab's view does).
 fn active(p: &Provider) -> Active<'_> {
     Active {
@@ -599,7 +609,7 @@ fn kind(p: &Provider) -> ProviderKind {
     p.kind.parse().unwrap_or(ProviderKind::Custom)
 }
 
-fn serving(p: &Provider) -> ServingProvider {
+pub(super) fn serving(p: &Provider) -> ServingProvider {
     let kind = kind(p);
     let region = config_text(&p.config, "region");
     ServingProvider {
