@@ -125,6 +125,36 @@ pub fn precondition(expected: Option<i32>, current: i32) -> Result<(), AppError>
     }
 }
 
+/// A whole number as JSON Schema's `integer` has it: `3` and `3.0` alike (a client may
+/// write either; the document can't tell them apart), never `3.5` or a negative.
+pub fn whole_number<'de, D>(d: D) -> Result<u64, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    use serde::Deserialize as _;
+    let n = serde_json::Number::deserialize(d)?;
+    if let Some(v) = n.as_u64() {
+        return Ok(v);
+    }
+    match n.as_f64() {
+        Some(f) if f >= 0.0 && f.fract() == 0.0 && f <= u64::MAX as f64 => Ok(f as u64),
+        _ => Err(serde::de::Error::custom(format!(
+            "expected a whole number of at least 0, not {n}"
+        ))),
+    }
+}
+
+/// [`whole_number`] for an optional field (`null` or absent: `None`).
+pub fn whole_number_opt<'de, D>(d: D) -> Result<Option<u64>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    #[derive(serde::Deserialize)]
+    struct Whole(#[serde(deserialize_with = "whole_number")] u64);
+    use serde::Deserialize as _;
+    Ok(Option::<Whole>::deserialize(d)?.map(|w| w.0))
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -193,6 +193,7 @@ fn tighten_request_schemas(doc: &mut Value) {
         ("SkillPatch", false),
         ("SettingsPatch", false),
         ("RouteBody", false),
+        ("OutcomeBody", false),
     ] {
         let Some(s) = schemas.get_mut(schema) else {
             continue;

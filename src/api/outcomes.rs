@@ -30,7 +30,10 @@ pub struct Doc;
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct OutcomeBody {
     /// The feature the call served.
-    #[schema(example = "summaries")]
+    #[schema(
+        example = "summaries",
+        pattern = "^(assistant|insights|cicd_generation|incident_analysis|summaries|stack_descriptions|triage|severity_grading|fix_proposals)$"
+    )]
     pub feature: String,
     /// The org's provider that was called (as `ai/route` named it).
     #[schema(example = "aip_01JDQ7ZK5V8Q6C3W0M2N4P6R8T")]
@@ -48,14 +51,15 @@ pub struct OutcomeBody {
     )]
     pub code: Option<String>,
     /// From the request's start to the end of the answer (or the failure).
+    #[serde(deserialize_with = "crate::api::json::whole_number")]
     #[schema(minimum = 0, maximum = 86_400_000)]
     pub latency_ms: u64,
     /// Prompt/input tokens, when the provider reported usage.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::api::json::whole_number_opt")]
     #[schema(minimum = 0, maximum = 100_000_000)]
     pub input_tokens: Option<u64>,
     /// Completion/output tokens, when the provider reported usage.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::api::json::whole_number_opt")]
     #[schema(minimum = 0, maximum = 100_000_000)]
     pub output_tokens: Option<u64>,
 }
@@ -64,8 +68,9 @@ pub struct OutcomeBody {
 /// tab's last 24 hours); a failure on the provider's side (`auth_rejected`, `unreachable`,
 /// `timeout`, `tls`, `quota_exhausted`, a 5xx) schedules an immediate re-check of the
 /// provider (once per minute), and a failed re-check marks it as needing attention. An
-/// unknown feature or code, a status out of range, or a failure code with a status below
-/// 400 is a 400 and nothing is counted; a provider of another org is a 404.
+/// unknown feature or code or a status out of range is a 400, a failure code with a status
+/// below 400 a 422 (the fields contradict each other), and nothing is counted; a provider of
+/// another org is a 404.
 #[utoipa::path(
     post,
     path = "/api/v1/orgs/{org}/ai/outcomes",
@@ -76,6 +81,7 @@ pub struct OutcomeBody {
         (status = 202, description = "Counted (written to the counters within seconds)"),
         Guarded,
         JsonBody,
+        (status = 422, description = "A failure code with a status below 400: nothing is counted", body = crate::api::errors::ErrorBody),
     ),
     security(("bearer" = ["ai:resolve"])),
 )]

@@ -295,7 +295,7 @@ async fn bad_outcomes_are_refused_and_count_nothing() {
         (
             "a failure code on a success",
             with("code", json!("timeout")),
-            400,
+            422,
         ),
         ("unknown field", with("prompt", json!("hello")), 400),
         (

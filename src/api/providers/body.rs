@@ -179,8 +179,33 @@ pub struct ConfigInput {
     /// URL changes: then give every value again (or remove it), as for the key. `null` for
     /// the whole field removes every header.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<BTreeMap<String, Option<String>>>, write_only)]
+    #[schema(schema_with = extra_headers_schema)]
     pub extra_headers: Option<Option<BTreeMap<String, Option<String>>>>,
+}
+
+/// `config.extraHeaders` as the document states it, as strict as the server: header-name
+/// tokens (at most 64 characters) mapped to printable-ASCII values (1–1024 characters, no
+/// CR/LF) or `null`, at most 10 of them, `null` for the whole field.
+fn extra_headers_schema() -> utoipa::openapi::schema::Object {
+    use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
+    ObjectBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::Object, Type::Null]))
+        .description(Some(
+            "Gateway: extra headers, `{\"Header-Name\": \"value\"}` (write-only: values are sealed like keys and never returned; `config.extraHeaderNames` shows the names). At most 10, values up to 1 KiB of printable ASCII; `Host`, `Authorization`, hop-by-hop and `X-Forwarded-*` headers are refused. On `PATCH` a name with a value sets or replaces that header, a name with `null` removes it, names left out keep their stored value — unless the kind or base URL changes: then give every value again (or remove it), as for the key. `null` for the whole field removes every header.",
+        ))
+        .property_names(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some("^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}$")),
+        ))
+        .additional_properties(Some(
+            ObjectBuilder::new()
+                .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+                .pattern(Some("^[\\t\\x20-\\x7E]{1,1024}$")),
+        ))
+        .max_properties(Some(10))
+        .write_only(true)
+        .build()
 }
 
 impl ConfigInput {

@@ -90,10 +90,12 @@ pub async fn report_outcome(
         }
     }
     if code.is_some() && input.status.is_some_and(|s| s < 400) {
-        return Err(OpError::invalid(
-            "code",
-            "A failure code goes with a failed call: leave it out for a status below 400.",
-        ));
+        // Two well-formed fields that contradict each other: 422, as the document says.
+        return Err(OpError::Unprocessable {
+            field: Some("code"),
+            message: "A failure code goes with a failed call: leave it out for a status below 400."
+                .to_owned(),
+        });
     }
     let mut conn = state.pool.get().await?;
     if !provider_health::exists(&mut conn, org.id, &input.provider_id).await? {

@@ -12,6 +12,7 @@ use serde_json::json;
 use zeroize::Zeroizing;
 
 use super::input::Fields;
+use super::view::names_of;
 use crate::{
     crypto::secret::{self as sealing, MAX_SECRET_BYTES},
     models::{
@@ -38,23 +39,7 @@ pub const MAX_VALUE_BYTES: usize = 1024;
 /// What the `secrets.preview` of sealed headers says (never a character of a value).
 const PREVIEW: &str = "(extra headers)";
 
-/// What a save says about the extra headers. The default keeps the stored ones.
-#[derive(Debug, Default)]
-pub struct HeadersInput {
-    /// Headers to add, or whose value to replace (matched by name, case-insensitively).
-    pub set: Vec<(String, SecretString)>,
-    /// Names of stored headers to remove.
-    pub remove: Vec<String>,
-    /// Remove every stored header (before `set` applies).
-    pub remove_all: bool,
-}
-
-impl HeadersInput {
-    /// Whether nothing is to change.
-    pub fn is_keep(&self) -> bool {
-        self.set.is_empty() && self.remove.is_empty() && !self.remove_all
-    }
-}
+pub use super::input::HeadersInput;
 
 /// The headers a save ends with, and whether they differ from the stored ones.
 #[derive(Debug, Default)]
@@ -66,21 +51,6 @@ pub(super) struct Resolved {
 /// Whether providers of `kind` take extra headers (the catalog says so).
 pub fn takes_headers(kind: ProviderKind) -> bool {
     kind.extra_field(FIELD).is_some()
-}
-
-/// The header names a provider's `config` records, in order.
-pub(crate) fn names_of(config: &serde_json::Value) -> Vec<String> {
-    config
-        .get(FIELD)
-        .and_then(serde_json::Value::as_array)
-        .map(|names| {
-            names
-                .iter()
-                .filter_map(serde_json::Value::as_str)
-                .map(str::to_owned)
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 fn same(a: &str, b: &str) -> bool {

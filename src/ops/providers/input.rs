@@ -14,7 +14,6 @@ use crate::{
     },
 };
 
-use super::extra_headers::HeadersInput;
 use super::view::{config_text, effective_base_url};
 
 /// Where a save's (or a model listing's) key comes from: the one shape the console, REST
@@ -256,5 +255,23 @@ pub(super) fn check_key(kind: ProviderKind, key: &SecretString) -> Result<(), Op
         }
         Err(e) if field_of(&e) == "api_key" => Err(invalid(&e)),
         _ => Ok(()),
+    }
+}
+
+/// What a save says about the extra headers. The default keeps the stored ones.
+#[derive(Debug, Default)]
+pub struct HeadersInput {
+    /// Headers to add, or whose value to replace (matched by name, case-insensitively).
+    pub set: Vec<(String, SecretString)>,
+    /// Names of stored headers to remove.
+    pub remove: Vec<String>,
+    /// Remove every stored header (before `set` applies).
+    pub remove_all: bool,
+}
+
+impl HeadersInput {
+    /// Whether nothing is to change.
+    pub fn is_keep(&self) -> bool {
+        self.set.is_empty() && self.remove.is_empty() && !self.remove_all
     }
 }

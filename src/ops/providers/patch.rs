@@ -110,10 +110,12 @@ pub async fn patch_provider<E: From<OpError>>(
     }
     if patch.remove_key {
         if !patch.is_empty() || patch.save_unverified {
-            return Err(OpError::invalid(
-                "removeKey",
-                "removeKey is a change of its own: send it without other fields.",
-            )
+            // Well-formed fields that can't go together: 422, as the document says.
+            return Err(OpError::Unprocessable {
+                field: Some("removeKey"),
+                message: "removeKey is a change of its own: send it without other fields."
+                    .to_owned(),
+            }
             .into());
         }
         return Ok(remove_key(state, caller, id).await?.0);

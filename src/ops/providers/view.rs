@@ -200,7 +200,7 @@ pub(crate) fn view(
             .and_then(serde_json::Value::as_bool)
             .unwrap_or(false),
         extra_header_names: match p.headers_secret_id {
-            Some(_) => super::extra_headers::names_of(&p.config),
+            Some(_) => names_of(&p.config),
             None => Vec::new(),
         },
         secret_id: p.secret_id.clone(),
@@ -334,4 +334,19 @@ pub(crate) fn route_views(
         .collect();
     views.sort_by_key(|v| v.feature.index());
     views
+}
+
+/// The header names a provider's `config` records, in order.
+pub(crate) fn names_of(config: &serde_json::Value) -> Vec<String> {
+    config
+        .get("extra_headers") // extra_headers::FIELD (that module reads this one)
+        .and_then(serde_json::Value::as_array)
+        .map(|names| {
+            names
+                .iter()
+                .filter_map(serde_json::Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
 }

@@ -1044,7 +1044,10 @@ async fn schemathesis_finds_no_server_error_in_the_seed_surfaces() {
             "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance",
         ])
         .args(["--phases", "examples,coverage,fuzzing"])
-        .args(["--max-examples", "20", "--workers", "2", "--seed", "11"])
+        // One worker: with two, CPython 3.11's parser, which hypothesis calls from each
+        // worker thread to describe its strategies, now and then failed with "AST constructor
+        // recursion depth mismatch" (a runtime error of the tool, not a finding).
+        .args(["--max-examples", "20", "--workers", "1", "--seed", "11"])
         .args(["--generation-database", "none", "--no-color"])
         .output()
         .await

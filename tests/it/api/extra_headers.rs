@@ -298,8 +298,14 @@ async fn rest_shows_names_sends_values_and_never_returns_them() {
         .unwrap();
     let schemas = &doc["components"]["schemas"];
     let input = &schemas["ConfigInput"]["properties"]["extraHeaders"];
-    // utoipa marks the map's values write-only (where the secrets are).
-    assert_eq!(input["additionalProperties"]["writeOnly"], true, "{input}");
+    // The whole map is write-only, and its names and values as strict as the server.
+    assert_eq!(input["writeOnly"], true, "{input}");
+    assert!(input["propertyNames"]["pattern"].is_string(), "{input}");
+    assert!(
+        input["additionalProperties"]["pattern"].is_string(),
+        "{input}"
+    );
+    assert_eq!(input["maxProperties"], 10, "{input}");
     let output = &schemas["ConfigJson"]["properties"]["extraHeaderNames"];
     assert!(output.to_string().contains("array"), "{output}");
 

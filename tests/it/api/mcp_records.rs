@@ -225,7 +225,7 @@ async fn providers_share_a_key_by_secret_id_and_remove_it_as_rest_does() {
         )
         .await
         .unwrap_err();
-    assert_eq!(mixed["error"]["status"], 400, "{mixed}");
+    assert_eq!(mixed["error"]["status"], 422, "{mixed}");
     let removed = mcp
         .ok("update-ai-provider", json!({"id": id, "removeKey": true}))
         .await;

@@ -88,11 +88,13 @@ pub async fn python_tools() -> PathBuf {
 /// and the
 /// negative-data check takes 412 as the refusal of a malformed `If-Match` (RFC 9110 §13.1.1
 /// answers a failed precondition with 412, whatever the header says).
+/// A 304 answers a schema-valid `If-None-Match` (`*` or the current version) of `ai/route`:
+/// the answer the client already holds is still current.
 const CONFIG: &str = r#"[parameters]
 "path.org" = "acme"
 
 [checks.positive_data_acceptance]
-expected-statuses = ["2xx", "401", "403", "404", "409", "412", "422"]
+expected-statuses = ["2xx", "304", "401", "403", "404", "409", "412", "422"]
 
 [checks.negative_data_rejection]
 expected-statuses = ["400", "401", "403", "404", "405", "406", "409", "412", "413", "415", "422", "428"]
@@ -149,7 +151,10 @@ async fn schemathesis_finds_no_server_error_and_no_undocumented_answer() {
         // status").
         .args(["--checks", "all"])
         .args(["--phases", "examples,coverage,fuzzing,stateful"])
-        .args(["--max-examples", "30", "--workers", "2", "--seed", "11"])
+        // One worker: with two, CPython 3.11's parser, which hypothesis calls from each
+        // worker thread to describe its strategies, now and then failed with "AST constructor
+        // recursion depth mismatch" (a runtime error of the tool, not a finding).
+        .args(["--max-examples", "30", "--workers", "1", "--seed", "11"])
         .args(["--generation-database", "none", "--no-color"])
         .output()
         .await
