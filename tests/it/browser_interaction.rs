@@ -337,6 +337,25 @@ async fn with_javascript_progress_feedback_focus_and_conflicts() {
     until_focus(&browser, "#pf-kind").await;
     // OpenAI is first; Anthropic is one down (the swap keeps focus on the select).
     press(&browser, Key::Down).await;
+    // On a loaded machine the key can reach the select before its change handler is bound
+    // (the form was just swapped in): press again only while the select still says OpenAI.
+    for _ in 0..50 {
+        let now = browser
+            .execute("const s = document.querySelector('#pf-kind'); return s && s.value")
+            .await;
+        if now != "openai" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        if browser
+            .execute("const s = document.querySelector('#pf-kind'); return s && s.value")
+            .await
+            == "openai"
+        {
+            until_focus(&browser, "#pf-kind").await;
+            press(&browser, Key::Down).await;
+        }
+    }
     browser
         .eventually("the Anthropic form", || async {
             browser
