@@ -311,6 +311,17 @@ fn parse_session_key(value: &str) -> Result<Vec<u8>, ConfigError> {
     Ok(bytes)
 }
 
+/// A variable lookup over fixed pairs, as the configuration tests give it.
+#[cfg(test)]
+pub(crate) fn lookup<'a>(pairs: &'a [(&str, &str)]) -> impl Fn(&str) -> Option<String> + 'a {
+    move |name| {
+        pairs
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| (*v).to_owned())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -96,12 +96,7 @@ mod tests {
     use super::*;
 
     fn with(pairs: &[(&str, &str)]) -> Result<RelaySettings, ConfigError> {
-        RelaySettings::from_lookup(|name| {
-            pairs
-                .iter()
-                .find(|(k, _)| *k == name)
-                .map(|(_, v)| (*v).to_owned())
-        })
+        RelaySettings::from_lookup(crate::config::lookup(pairs))
     }
 
     #[test]

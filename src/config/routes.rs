@@ -87,12 +87,7 @@ mod tests {
     use super::*;
 
     fn with(pairs: &[(&str, &str)]) -> Result<RouteAnswers, ConfigError> {
-        RouteAnswers::from_lookup(|name| {
-            pairs
-                .iter()
-                .find(|(k, _)| *k == name)
-                .map(|(_, v)| (*v).to_owned())
-        })
+        RouteAnswers::from_lookup(crate::config::lookup(pairs))
     }
 
     #[test]

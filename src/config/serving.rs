@@ -72,12 +72,7 @@ mod tests {
     use super::*;
 
     fn with(pairs: &[(&str, &str)]) -> Result<Serving, ConfigError> {
-        Serving::from_lookup(|name| {
-            pairs
-                .iter()
-                .find(|(k, _)| *k == name)
-                .map(|(_, v)| (*v).to_owned())
-        })
+        Serving::from_lookup(crate::config::lookup(pairs))
     }
 
     #[test]

@@ -41,42 +41,46 @@ pub async fn python_tools() -> PathBuf {
             .to_owned();
     }
     static MADE: tokio::sync::OnceCell<PathBuf> = tokio::sync::OnceCell::const_new();
-    MADE.get_or_init(|| async {
-        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("python-tools-3");
-        // Written after a complete install: a half-made virtualenv is made again.
-        let marker = dir.join("installed.txt");
-        if std::fs::read_to_string(&marker).is_ok_and(|m| m == PACKAGES.join("\n")) {
-            return dir;
-        }
-        let run = |program: PathBuf, args: Vec<String>| async move {
-            let out = tokio::process::Command::new(&program)
-                .args(&args)
-                .output()
-                .await
-                .unwrap_or_else(|e| {
-                    panic!("cannot run {program:?} (the API checks need Python 3 with venv): {e}")
-                });
-            assert!(
-                out.status.success(),
-                "{program:?} {args:?} failed: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        };
-        run(
-            "python3".into(),
-            vec!["-m".into(), "venv".into(), dir.display().to_string()],
-        )
-        .await;
-        let mut args: Vec<String> = ["install", "--quiet", "--disable-pip-version-check"]
-            .map(str::to_owned)
-            .to_vec();
-        args.extend(PACKAGES.map(str::to_owned));
-        run(dir.join("bin/pip"), args).await;
-        std::fs::write(&marker, PACKAGES.join("\n")).expect("write the virtualenv's marker");
-        dir
-    })
-    .await
-    .clone()
+    MADE.get_or_init(|| venv_with("python-tools-3", &PACKAGES, "the API checks"))
+        .await
+        .clone()
+}
+
+/// A virtualenv named `name` under the target directory holding `packages`, made if it is
+/// missing or holds another list; `what` names who needs it when Python is missing.
+pub async fn venv_with(name: &str, packages: &[&str], what: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
+    // Written after a complete install: a half-made virtualenv is made again.
+    let marker = dir.join("installed.txt");
+    if std::fs::read_to_string(&marker).is_ok_and(|m| m == packages.join("\n")) {
+        return dir;
+    }
+    let run = |program: PathBuf, args: Vec<String>| async move {
+        let out = tokio::process::Command::new(&program)
+            .args(&args)
+            .output()
+            .await
+            .unwrap_or_else(|e| {
+                panic!("cannot run {program:?} ({what} need Python 3 with venv): {e}")
+            });
+        assert!(
+            out.status.success(),
+            "{program:?} {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    run(
+        "python3".into(),
+        vec!["-m".into(), "venv".into(), dir.display().to_string()],
+    )
+    .await;
+    let mut args: Vec<String> = ["install", "--quiet", "--disable-pip-version-check"]
+        .map(str::to_owned)
+        .to_vec();
+    args.extend(packages.iter().map(|p| (*p).to_owned()));
+    run(dir.join("bin/pip"), args).await;
+    std::fs::write(&marker, packages.join("\n")).expect("write the virtualenv's marker");
+    dir
 }
 
 /// The run's configuration. Besides 401/403/404/409 (409 also: a name another skill or

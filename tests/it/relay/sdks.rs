@@ -26,37 +26,9 @@ async fn sdk_python() -> PathBuf {
     }
     static MADE: tokio::sync::OnceCell<PathBuf> = tokio::sync::OnceCell::const_new();
     MADE.get_or_init(|| async {
-        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("python-sdks-1");
-        let marker = dir.join("installed.txt");
-        if std::fs::read_to_string(&marker).is_ok_and(|m| m == SDKS.join("\n")) {
-            return dir.join("bin/python");
-        }
-        let run = |program: PathBuf, args: Vec<String>| async move {
-            let out = tokio::process::Command::new(&program)
-                .args(&args)
-                .output()
-                .await
-                .unwrap_or_else(|e| {
-                    panic!("cannot run {program:?} (the SDK check needs Python 3 with venv): {e}")
-                });
-            assert!(
-                out.status.success(),
-                "{program:?} {args:?} failed: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        };
-        run(
-            "python3".into(),
-            vec!["-m".into(), "venv".into(), dir.display().to_string()],
-        )
-        .await;
-        let mut args: Vec<String> = ["install", "--quiet", "--disable-pip-version-check"]
-            .map(str::to_owned)
-            .to_vec();
-        args.extend(SDKS.map(str::to_owned));
-        run(dir.join("bin/pip"), args).await;
-        std::fs::write(&marker, SDKS.join("\n")).unwrap();
-        dir.join("bin/python")
+        crate::api::schemathesis::venv_with("python-sdks-1", &SDKS, "the SDK checks")
+            .await
+            .join("bin/python")
     })
     .await
     .clone()
