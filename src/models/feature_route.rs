@@ -27,18 +27,21 @@ pub struct FeatureRoute {
     pub updated_by: Option<i64>,
 }
 
-/// The SQL of a JSON array of the org's routes, correlated on `org_ai_settings.org_id` of
-/// the enclosing query, so the Provider tab's one list query carries them.
-pub const ROUTES_JSON_OF_SETTINGS: &str = "(SELECT coalesce(jsonb_agg(jsonb_build_object(\
-     'org_id', r.org_id, 'feature', r.feature, 'mode', r.mode, 'provider_id', r.provider_id, \
-     'model', r.model, 'lock_version', r.lock_version, 'updated_at', r.updated_at, \
-     'updated_by', r.updated_by) ORDER BY r.feature), '[]'::jsonb) \
-     FROM feature_routes r WHERE r.org_id = org_ai_settings.org_id)";
+#[diesel::declare_sql_function]
+extern "SQL" {
+    /// The org's routes as a JSON array by feature (the SQL function of migration
+    /// `2026-12-06-000001_list_functions`), so the Provider tab's one list query carries them
+    /// and stays a statement diesel prepares once (raw SQL would be re-planned every time).
+    fn feature_routes_json(org_id: diesel::sql_types::BigInt) -> diesel::sql_types::Jsonb;
+}
 
-/// Reads the routes [`ROUTES_JSON_OF_SETTINGS`] selected.
-pub fn from_json(value: serde_json::Value) -> QueryResult<Vec<FeatureRoute>> {
-    serde_json::from_value(value)
-        .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))
+/// Reads the routes [`feature_routes_json`] selected.
+/// (`None`, which the function never answers: no routes).
+pub fn from_json(value: Option<serde_json::Value>) -> QueryResult<Vec<FeatureRoute>> {
+    value.map_or(Ok(Vec::new()), |value| {
+        serde_json::from_value(value)
+            .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))
+    })
 }
 
 /// The org's routes.

@@ -11,7 +11,7 @@ use diesel::{
     expression::AsExpression,
     pg::{Pg, PgValue},
     serialize::{self, IsNull, Output, ToSql},
-    sql_types::{Jsonb, Text},
+    sql_types::Text,
 };
 use diesel_async::AsyncPgConnection;
 use std::io::Write as _;
@@ -20,7 +20,7 @@ use crate::db::schema::{org_ai_settings, providers, secrets};
 use crate::models::{
     ai_settings::OrgAiSettings,
     feature_route::{self, FeatureRoute},
-    provider_health::{USAGE_JSON_OF_PROVIDER, Usage24h},
+    provider_health::{Usage24h, org_usage_json},
 };
 
 /// A new provider id: `aip_` + a ULID.
@@ -201,26 +201,30 @@ pub struct OrgProviders {
 }
 
 /// The org's AI settings, its providers with their keys' previews (oldest first) and its
-/// feature routes, with each provider's usage since `usage_since`: one statement (the
-/// routes and the usage ride along as JSON columns), and a second only when the org has no
-/// provider. `None` for an org without a settings row (an org that doesn't exist).
+/// feature routes, with each provider's usage since `usage_since`: one prepared statement
+/// (the routes and the usage ride along as JSON columns, each computed once per list by a
+/// sub-select of a SQL function), and a second only when the org has no provider. `None`
+/// for an org without a settings row (an org that doesn't exist).
 pub async fn list_with_routes(
     conn: &mut AsyncPgConnection,
     org_id: i64,
     usage_since: DateTime<Utc>,
 ) -> QueryResult<Option<OrgProviders>> {
-    let routes_json = || diesel::dsl::sql::<Jsonb>(feature_route::ROUTES_JSON_OF_SETTINGS);
-    let usage_json = diesel::dsl::sql::<Jsonb>(USAGE_JSON_OF_PROVIDER)
-        .bind::<diesel::sql_types::Timestamptz, _>(usage_since)
-        .sql(")");
+    use diesel::PgAnyJsonExpressionMethods as _;
     type Row = (
         Provider,
         Option<String>,
         OrgAiSettings,
-        serde_json::Value,
-        serde_json::Value,
+        Option<serde_json::Value>,
+        Option<serde_json::Value>,
     );
-    let rows: Vec<Row> = providers::table
+    // Sub-selects that name only bound values: PostgreSQL runs each once per list (an
+    // InitPlan), where a function of the row's columns would run once per provider.
+    let routes_json = || diesel::select(feature_route::feature_routes_json(org_id)).single_value();
+    let usage_json = diesel::select(org_usage_json(org_id, usage_since))
+        .single_value()
+        .retrieve_as_object(providers::id);
+    let mut rows: Vec<Row> = providers::table
         .inner_join(org_ai_settings::table.on(org_ai_settings::org_id.eq(providers::org_id)))
         .left_join(secrets::table.on(secrets::id.nullable().eq(providers::secret_id)))
         .filter(providers::org_id.eq(org_id))
@@ -237,7 +241,7 @@ pub async fn list_with_routes(
     let (settings, routes) = match <[_]>::first(&rows) {
         Some((_, _, settings, routes, _)) => (settings.clone(), routes.clone()),
         None => {
-            let found: Option<(OrgAiSettings, serde_json::Value)> = org_ai_settings::table
+            let found: Option<(OrgAiSettings, Option<serde_json::Value>)> = org_ai_settings::table
                 .find(org_id)
                 .select((OrgAiSettings::as_select(), routes_json()))
                 .first(conn)
@@ -254,10 +258,15 @@ pub async fn list_with_routes(
             };
         }
     };
-    // A row the JSON can't be read back from counts as no usage: the tab must still show.
+    // No entry (no calls in the window) or one the JSON can't be read back from counts as no
+    // usage: the tab must still show.
     let usage = rows
-        .iter()
-        .map(|(_, _, _, _, u)| serde_json::from_value(u.clone()).unwrap_or_default())
+        .iter_mut()
+        .map(|(_, _, _, _, u)| {
+            u.take()
+                .and_then(|u| serde_json::from_value(u).ok())
+                .unwrap_or_default()
+        })
         .collect();
     Ok(Some(OrgProviders {
         settings,

@@ -350,18 +350,18 @@ pub async fn exists(conn: &mut AsyncPgConnection, org_id: i64, id: &str) -> Quer
     .await
 }
 
-/// The last 24 hours of a provider as the Provider tab's list query reads them: a JSON
-/// column of the providers select (`u.` rows of `providers.id` since `$since`), so the tab
-/// stays one statement. Bind the start of the window after this fragment.
-pub const USAGE_JSON_OF_PROVIDER: &str = "(SELECT jsonb_build_object( \
-       'calls', COALESCE(sum(u.calls), 0), \
-       'errors', COALESCE(sum(u.calls) FILTER (WHERE u.outcome <> 'ok'), 0), \
-       'lastErrorCode', (array_agg(u.code ORDER BY u.last_at DESC) FILTER (WHERE u.outcome <> 'ok'))[1], \
-       'lastErrorAt', max(u.last_at) FILTER (WHERE u.outcome <> 'ok')) \
-     FROM provider_usage u WHERE u.org_id = providers.org_id AND u.provider_id = providers.id \
-       AND u.minute >= ";
+#[diesel::declare_sql_function]
+extern "SQL" {
+    /// Each of the org's providers' calls since `since`, as a JSON object by provider id
+    /// (the SQL function of migration `2026-12-06-000001_list_functions`): the Provider
+    /// tab's one list query asks for it once and takes each provider's entry.
+    fn org_usage_json(
+        org_id: diesel::sql_types::BigInt,
+        since: diesel::sql_types::Timestamptz,
+    ) -> diesel::sql_types::Jsonb;
+}
 
-/// A provider's last 24 hours, as [`USAGE_JSON_OF_PROVIDER`] reads them.
+/// A provider's last 24 hours, as [`org_usage_json`] reads them.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Usage24h {
