@@ -32,6 +32,9 @@ pub struct AppState {
     pub health: crate::models::provider_health::UsageBuffer,
     /// Key releases in route answers: buckets recorded and calls not yet flushed (per process).
     pub releases: crate::models::release::ReleaseLedger,
+    /// Token and routing rows of recent route answers and relayed calls, used again while
+    /// the org's epoch holds (per process).
+    pub route_cache: crate::models::route_cache::RouteCache,
 }
 
 impl AppState {
@@ -59,6 +62,7 @@ impl AppState {
             model_lists: Default::default(),
             health: Default::default(),
             releases: Default::default(),
+            route_cache: Default::default(),
             config: Arc::new(config),
             keyring,
         })

@@ -169,6 +169,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    org_epochs (org_id) {
+        org_id -> Int8,
+        epoch -> Int8,
+    }
+}
+
+diesel::table! {
     orgs (id) {
         id -> Int8,
         slug -> Text,
@@ -314,6 +321,7 @@ diesel::joinable!(key_drafts -> orgs (org_id));
 diesel::joinable!(memberships -> orgs (org_id));
 diesel::joinable!(memberships -> users (user_id));
 diesel::joinable!(org_ai_settings -> orgs (org_id));
+diesel::joinable!(org_epochs -> orgs (org_id));
 diesel::joinable!(org_ai_settings -> users (updated_by));
 diesel::joinable!(provider_usage -> orgs (org_id));
 diesel::joinable!(provider_usage -> providers (provider_id));
@@ -339,6 +347,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     login_throttles,
     memberships,
     org_ai_settings,
+    org_epochs,
     orgs,
     provider_usage,
     providers,

@@ -86,6 +86,13 @@ pub async fn by_hash(
 /// token at most, so a token used a thousand times a second costs no write per request.
 pub const LAST_USED_PRECISION: TimeDelta = TimeDelta::minutes(1);
 
+/// Whether a use at `now` is to be recorded (none within [`LAST_USED_PRECISION`]).
+pub fn use_due(token: &ApiToken, now: DateTime<Utc>) -> bool {
+    token
+        .last_used_at
+        .is_none_or(|at| at < now - LAST_USED_PRECISION)
+}
+
 /// Records a use at `now` unless one was recorded within [`LAST_USED_PRECISION`].
 pub async fn touch(conn: &mut AsyncPgConnection, id: i64, now: DateTime<Utc>) -> QueryResult<()> {
     diesel::update(api_tokens::table)

@@ -14,6 +14,7 @@ pub mod org;
 pub mod provider;
 pub mod provider_health;
 pub mod release;
+pub mod route_cache;
 pub mod secret;
 pub mod session;
 pub mod setup_token;

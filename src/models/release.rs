@@ -15,7 +15,8 @@ use diesel::sql_types::{Array, BigInt, Bool, Int4, Jsonb, Nullable, Text, Timest
 use diesel_async::AsyncPgConnection;
 
 use crate::db::schema::{
-    api_tokens, feature_routes, memberships, org_ai_settings, orgs, providers, secrets, users,
+    api_tokens, feature_routes, memberships, org_ai_settings, org_epochs, orgs, providers, secrets,
+    users,
 };
 use crate::models::{
     ai_settings::OrgAiSettings,
@@ -95,6 +96,29 @@ pub async fn routing_inputs(
         .optional()
 }
 
+/// A presented token's row and the routing inputs of one feature of its org, read in one
+/// statement, with the org's epoch as that statement saw it (`None`: the org has no epoch
+/// row, so what was read must not be kept).
+#[derive(Debug, Clone)]
+pub struct TokenAndInputs {
+    pub presented: Presented,
+    /// `None` for an org without a settings row.
+    pub inputs: Option<RoutingInputs>,
+    pub epoch: Option<i64>,
+}
+
+/// The org's epoch now (migration `2026-12-06-000002_org_epochs`): raised by the database
+/// in every transaction that changes what a token or a route is judged on. `None` for an
+/// org without an epoch row (a deleted org).
+pub async fn org_epoch(conn: &mut AsyncPgConnection, org_id: i64) -> QueryResult<Option<i64>> {
+    org_epochs::table
+        .find(org_id)
+        .select(org_epochs::epoch)
+        .first(conn)
+        .await
+        .optional()
+}
+
 /// A presented token's row (as `api_token::by_hash` reads it) with [`RoutingInputs`] for
 /// `feature` of the token's own org (`None` without a settings row): route resolution's whole
 /// read in one statement. `None` for an unknown token.
@@ -102,7 +126,7 @@ pub async fn token_and_routing_inputs(
     conn: &mut AsyncPgConnection,
     token_hash: &[u8; 32],
     feature: &str,
-) -> QueryResult<Option<(Presented, Option<RoutingInputs>)>> {
+) -> QueryResult<Option<TokenAndInputs>> {
     type Row = (
         ApiToken,
         Org,
@@ -112,6 +136,7 @@ pub async fn token_and_routing_inputs(
         Option<FeatureRoute>,
         Option<Provider>,
         Option<Secret>,
+        Option<i64>,
     );
     let row: Option<Row> = api_tokens::table
         .inner_join(orgs::table)
@@ -136,6 +161,7 @@ pub async fn token_and_routing_inputs(
                 .eq(providers::secret_id)
                 .and(secrets::org_id.eq(api_tokens::org_id))),
         )
+        .left_join(org_epochs::table.on(org_epochs::org_id.eq(api_tokens::org_id)))
         .filter(api_tokens::token_hash.eq(token_hash.as_slice()))
         .select((
             ApiToken::as_select(),
@@ -146,17 +172,21 @@ pub async fn token_and_routing_inputs(
             Option::<FeatureRoute>::as_select(),
             Option::<Provider>::as_select(),
             Option::<Secret>::as_select(),
+            org_epochs::epoch.nullable(),
         ))
         .first(conn)
         .await
         .optional()?;
-    Ok(row.map(|(t, o, u, r, settings, route, provider, secret)| {
-        let role = r.as_deref().and_then(Role::parse);
-        (
-            (t, o, u, role),
-            settings.map(|settings| (settings, route, provider, secret)),
-        )
-    }))
+    Ok(
+        row.map(|(t, o, u, r, settings, route, provider, secret, epoch)| {
+            let role = r.as_deref().and_then(Role::parse);
+            TokenAndInputs {
+                presented: (t, o, u, role),
+                inputs: settings.map(|settings| (settings, route, provider, secret)),
+                epoch,
+            }
+        }),
+    )
 }
 
 /// What a release was decided on: the settings row's version, the feature's route version

@@ -35,13 +35,11 @@ use crate::{
     config::relay::RelaySettings,
     error::AppError,
     ops::{
-        OpError, Scope,
+        OpError,
         providers::{
             extra_headers as ops_extra_headers,
-            relay::{RelayTarget, relay_target},
-            release::parse_feature,
+            relay::{RelayTarget, relay_for_token},
         },
-        tokens,
     },
     providers::{check::Redactor, egress::EgressPolicy},
     state::AppState,
@@ -275,29 +273,17 @@ pub async fn relay(
             );
         }
     };
-    let caller = match tokens::authenticate(&state, &token, request_meta(&req)).await {
-        Ok(caller) => caller,
-        Err(e) => return op_refusal(e),
+    let (caller, target) =
+        match relay_for_token(&state, &token, &org_slug, &feature_id, request_meta(&req)).await {
+            Ok(read) => read,
+            Err(e) => return op_refusal(e),
+        };
+    let (Some(org_id), crate::ops::Actor::Token { id: token_id, .. }) =
+        (caller.org.as_ref().map(|o| o.id), &caller.actor)
+    else {
+        return op_refusal(OpError::NotFound);
     };
-    let org_id = match caller.org.as_ref() {
-        Some(org) if org.slug == org_slug => org.id,
-        _ => return op_refusal(OpError::NotFound),
-    };
-    let token_id = match &caller.actor {
-        crate::ops::Actor::Token { id, .. } => *id,
-        _ => return op_refusal(OpError::NotFound),
-    };
-    if let Err(e) = caller.require(Scope::AiRelay) {
-        return op_refusal(e);
-    }
-    let feature = match parse_feature(Some(&feature_id)) {
-        Ok(f) => f,
-        Err(e) => return op_refusal(e),
-    };
-    let target = match relay_target(&state, &caller, feature).await {
-        Ok(target) => target,
-        Err(e) => return op_refusal(e),
-    };
+    let token_id = *token_id;
     let protocol = target.provider.kind.entry().protocol;
     let method = reqwest::Method::from_bytes(req.method().as_str().as_bytes())
         .unwrap_or(reqwest::Method::OPTIONS);
@@ -406,7 +392,7 @@ pub async fn relay(
     let mut call = Call::new(
         state.clone(),
         org_id,
-        feature,
+        target.feature,
         target.provider.id.clone(),
         started,
     );

@@ -4,19 +4,23 @@
 //!
 //! - The decision is [`routing::route`]'s, as for route answers
 //!   (`ops::providers::release`) and the console's matrix, so the three never disagree.
-//! - Cheap enough for every relayed call: one statement reads the settings, the feature's
-//!   route, the serving provider and its sealed key (`models::release::routing_inputs`); the
-//!   key is opened in memory. No audit event: the key is not released to anyone (the health
+//! - Cheap enough for every relayed call: one statement reads the presented token with the
+//!   settings, the feature's route, the serving provider and its sealed key — or, while this
+//!   instance remembers them and the org's epoch is unchanged, only the epoch
+//!   (`release::token_caller`, as route answers); the key is opened in memory. No audit event: the key is not released to anyone (the health
 //!   loop counts the calls, `ops::health`), so no `ai:release` is needed either.
 //! - API tokens only, with `ai:relay`: a console session is refused (the relay's transport
 //!   answers a session 401 before it gets here).
 
 use secrecy::SecretString;
 
-use super::release::{Decided, DecidedRoute, ServingProvider, decide, open_key, serving};
+use super::release::{
+    Decided, DecidedRoute, ServingProvider, decide, open_key, own_org, parse_feature, serving,
+    token_caller,
+};
 use crate::{
     models::release,
-    ops::{Actor, Caller, OpError, OpResult, Scope},
+    ops::{Actor, Caller, OpError, OpResult, RequestMeta, Scope, tokens},
     routing::{Feature, ReasonCode},
     state::AppState,
 };
@@ -33,27 +37,57 @@ pub struct RelayTarget {
     pub code: ReasonCode,
 }
 
+/// The caller a presented token acts as and who serves `feature_id` for its org now, for a
+/// relayed call on `/relay/orgs/{org_slug}/features/{feature_id}/…`, judged in the relay's
+/// order: a token that is unknown, revoked or expired 401, another org's 404, no `ai:relay`
+/// 403, a feature that isn't one 400, then the route ([`relay_target`]). One statement.
+pub async fn relay_for_token(
+    state: &AppState,
+    presented: &str,
+    org_slug: &str,
+    feature_id: &str,
+    meta: RequestMeta,
+) -> OpResult<(Caller, RelayTarget)> {
+    let hash = tokens::presented_hash(presented)?;
+    let parsed = parse_feature(Some(feature_id));
+    let mut conn = state.pool.get().await?;
+    let read = match parsed {
+        Ok(feature) => token_caller(state, &mut conn, &hash, feature, meta.clone()).await?,
+        Err(_) => None,
+    };
+    drop(conn);
+    let Some((caller, inputs)) = read else {
+        // An unknown token, or a feature that isn't one: the order of every token path.
+        let caller = tokens::authenticate(state, presented, meta).await?;
+        own_org(&caller, org_slug)?;
+        caller.require(Scope::AiRelay)?;
+        parse_feature(Some(feature_id))?;
+        return Err(OpError::NotFound);
+    };
+    own_org(&caller, org_slug)?;
+    let feature = parsed?;
+    let target = relay_target(state, &caller, feature, inputs)?;
+    Ok((caller, target))
+}
+
 /// Who serves `feature` for the caller's org now, for the relay (scope `ai:relay`, API
-/// tokens only). The platform's route is refused (`served_by_platform`: the relay carries
+/// tokens only), decided on `inputs` (read with the token: `None` when the org has no
+/// settings row). The platform's route is refused (`served_by_platform`: the relay carries
 /// only the org's own provider's calls), as is an unavailable one (its reason code); both
 /// are [`OpError::RouteRefused`] so the transport can say whether to ask again.
-pub async fn relay_target(
+pub fn relay_target(
     state: &AppState,
     caller: &Caller,
     feature: Feature,
+    inputs: Option<release::RoutingInputs>,
 ) -> OpResult<RelayTarget> {
-    let org = caller.require(Scope::AiRelay)?;
+    caller.require(Scope::AiRelay)?;
     if !matches!(caller.actor, Actor::Token { .. }) {
         return Err(OpError::Forbidden(
             "The relay answers API tokens with ai:relay only, never a console session.".to_owned(),
         ));
     }
-    let mut conn = state.pool.get().await?;
-    let (settings, route_row, provider, secret) =
-        release::routing_inputs(&mut conn, org.id, feature.id())
-            .await?
-            .ok_or(OpError::NotFound)?;
-    drop(conn);
+    let (settings, route_row, provider, secret) = inputs.ok_or(OpError::NotFound)?;
     let (
         DecidedRoute {
             decided,

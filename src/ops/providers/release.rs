@@ -155,10 +155,10 @@ pub async fn resolve_route(
 }
 
 /// [`resolve_route`] for a presented bearer token on `/orgs/{org_slug}/…`: the token's row and
-/// the routing inputs in **one** statement (`models::release::token_and_routing_inputs`),
-/// then exactly the checks of `tokens::authenticate` (revoked, expired, disabled creator,
-/// scopes cut to the creator's access unless a service token) and of the API's token
-/// extractor (a token of another org is a 404) — so a route answer costs one statement.
+/// the routing inputs as [`token_caller`] reads them (one statement), then exactly the
+/// checks of `tokens::authenticate` (revoked, expired, disabled creator, scopes cut to the
+/// creator's access unless a service token) and of the API's token extractor (a token of
+/// another org is a 404) — so a route answer costs one statement.
 pub async fn resolve_route_for_token(
     state: &AppState,
     presented: &str,
@@ -175,14 +175,13 @@ pub async fn resolve_route_for_token(
         return resolve_route(state, &caller, feature, if_none_match).await;
     };
     let mut conn = state.pool.get().await?;
-    let Some((row, inputs)) =
-        release::token_and_routing_inputs(&mut conn, &hash, parsed.id()).await?
+    let Some((caller, inputs)) =
+        token_caller(state, &mut conn, &hash, parsed, meta.clone()).await?
     else {
         // Unknown: the one rejection every token path gives.
         tokens::authenticate(state, presented, meta).await?;
         return Err(OpError::NotFound);
     };
-    let caller = tokens::caller_of(state, &mut conn, row, meta).await?;
     own_org(&caller, org_slug)?;
     answer(
         state,
@@ -195,8 +194,57 @@ pub async fn resolve_route_for_token(
     .await
 }
 
+/// The caller a presented token (hashed `hash`) acts as, with the routing inputs of
+/// `feature` of its org (`None` inside: the org has no settings row), for route answers and
+/// the relay. One statement: while this instance remembers the token and the org's epoch is
+/// unchanged (`models::route_cache`), a primary-key read of the epoch; otherwise the token's
+/// row and the inputs (`release::token_and_routing_inputs`), remembered for the next call.
+/// Then the checks of `tokens::caller_of`, every time. `None` for an unknown token.
+pub(crate) async fn token_caller(
+    state: &AppState,
+    conn: &mut diesel_async::AsyncPgConnection,
+    hash: &[u8; 32],
+    feature: Feature,
+    meta: RequestMeta,
+) -> OpResult<Option<(Caller, Option<release::RoutingInputs>)>> {
+    let id = feature.id();
+    let mut remembered = None;
+    if let Some(r) = state.route_cache.get(hash, id) {
+        if release::org_epoch(conn, r.org_id).await? == Some(r.epoch) {
+            remembered = Some((r.presented, r.inputs));
+        } else {
+            state.route_cache.forget(hash);
+        }
+    }
+    let (presented, inputs) = match remembered {
+        Some(read) => read,
+        None => {
+            let Some(read) = release::token_and_routing_inputs(conn, hash, id).await? else {
+                return Ok(None);
+            };
+            if let Some(epoch) = read.epoch {
+                state.route_cache.put(
+                    *hash,
+                    id,
+                    epoch,
+                    read.presented.clone(),
+                    read.inputs.clone(),
+                );
+            }
+            (read.presented, read.inputs)
+        }
+    };
+    let now = state.clock.now();
+    let stamped = crate::models::api_token::use_due(&presented.0, now);
+    let caller = tokens::caller_of(state, conn, presented, meta).await?;
+    if stamped {
+        state.route_cache.used(hash, now);
+    }
+    Ok(Some((caller, inputs)))
+}
+
 /// A token of another org than the path's: 404, as the API's token extractor says it.
-fn own_org(caller: &Caller, org_slug: &str) -> OpResult<()> {
+pub(crate) fn own_org(caller: &Caller, org_slug: &str) -> OpResult<()> {
     match &caller.org {
         Some(org) if org.slug == org_slug => Ok(()),
         _ => Err(OpError::NotFound),

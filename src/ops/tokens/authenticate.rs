@@ -57,10 +57,7 @@ pub async fn caller_of(
     if !live || (user.disabled && !service) {
         return Err(OpError::Unauthenticated(REJECTED.to_owned()));
     }
-    if token
-        .last_used_at
-        .is_none_or(|at| at < now - api_token::LAST_USED_PRECISION)
-    {
+    if api_token::use_due(&token, now) {
         api_token::touch(conn, token.id, now).await?;
     }
     let granted = ScopeSet::of(

@@ -532,3 +532,103 @@ async fn the_one_statement_path_keeps_every_token_check() {
         401
     );
 }
+
+/// What an instance remembers of a token and its routes (`models::route_cache`) is used only
+/// while the org's epoch holds: a change made on another instance, or by hand in SQL, is
+/// seen by the next call; a token revoked anywhere is refused at once; and the minute stamp
+/// of a token's use moves no epoch (or every call would read everything again).
+#[tokio::test]
+async fn remembered_rows_never_outlive_a_change_made_anywhere() {
+    let (app, org, ada) = app_with(&[]).await;
+    let other = TestApp::spawn_sharing(&app, &[("SWITCHBOARD_EGRESS_ALLOW", "127.0.0.0/8")]).await;
+    let server = anthropic_mock().await;
+    let id = active_anthropic(&app, &org, &ada, &server).await;
+    let resolver = token(&app, &org, &ada, &[Scope::AiResolve], None).await;
+    let epoch = async || {
+        let mut conn = app.db().await;
+        switchboard::models::release::org_epoch(&mut conn, org.id)
+            .await
+            .unwrap()
+            .expect("every org has an epoch row")
+    };
+
+    // The first call reads the rows and stamps the token's use; the stamp moves no epoch.
+    let before = epoch().await;
+    let (v0, _) = etag_of(get(&app, &resolver, "?feature=summaries").await).await;
+    assert_eq!(epoch().await, before, "a use's stamp raises no epoch");
+    assert_eq!(app.state.route_cache.len(), 1, "the token is remembered");
+    assert_eq!(
+        get_if(&app, &resolver, "?feature=summaries", &v0)
+            .await
+            .status(),
+        304
+    );
+
+    // The other instance moves summaries to the platform: this one answers anew at once.
+    ops::set_feature_route(
+        &other.state,
+        &admin(&ada, &org),
+        SetRoute {
+            feature: Feature::Summaries,
+            choice: RouteChoice::Platform,
+            lock_version: 0,
+        },
+    )
+    .await
+    .unwrap();
+    assert!(epoch().await > before);
+    let res = get_if(&app, &resolver, "?feature=summaries", &v0).await;
+    let (v1, body) = etag_of(res).await;
+    assert_ne!(v1, v0);
+    assert_eq!(body["servedBy"], "platform");
+
+    // A change by hand in SQL (the provider renamed), with summaries back on it.
+    let mut conn = app.db().await;
+    diesel::sql_query("DELETE FROM feature_routes")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let (v2, _) = etag_of(get(&app, &resolver, "?feature=summaries").await).await;
+    diesel::update(providers::table.find(&id))
+        .set(providers::name.eq("Claude (by hand)"))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let (v3, body) = etag_of(get_if(&app, &resolver, "?feature=summaries", &v2).await).await;
+    assert_ne!(v3, v2);
+    assert_eq!(body["provider"]["name"], "Claude (by hand)");
+
+    // Revoked on the other instance: refused here at once, on the remembered path too.
+    let token_id = tokens::list_tokens(&app.state, &Caller::operator(Some(org.clone())))
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|t| t.scopes == ["ai:resolve"])
+        .unwrap()
+        .id;
+    tokens::revoke_token(&other.state, &admin(&ada, &org), token_id)
+        .await
+        .unwrap();
+    assert_eq!(
+        get_if(&app, &resolver, "?feature=summaries", &v3)
+            .await
+            .status(),
+        401
+    );
+
+    // A personal token remembered here, its creator disabled by hand: refused at once.
+    let personal = token(&app, &org, &ada, &[Scope::AiResolve], None).await;
+    assert_eq!(
+        get(&app, &personal, "?feature=summaries").await.status(),
+        200
+    );
+    diesel::update(switchboard::db::schema::users::table.find(ada.id))
+        .set(switchboard::db::schema::users::disabled.eq(true))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(
+        get(&app, &personal, "?feature=summaries").await.status(),
+        401
+    );
+}

@@ -1,0 +1,15 @@
+DROP TRIGGER users_epoch ON users;
+DROP FUNCTION org_epochs_raise_for_user();
+DROP TRIGGER secrets_epoch ON secrets;
+DROP TRIGGER providers_epoch ON providers;
+DROP TRIGGER feature_routes_epoch ON feature_routes;
+DROP TRIGGER org_ai_settings_epoch ON org_ai_settings;
+DROP TRIGGER memberships_epoch ON memberships;
+DROP TRIGGER api_tokens_epoch_delete ON api_tokens;
+DROP TRIGGER api_tokens_epoch ON api_tokens;
+DROP TRIGGER orgs_epoch ON orgs;
+DROP FUNCTION org_epochs_raise_org();
+DROP FUNCTION org_epochs_raise();
+DROP TRIGGER orgs_epoch_row ON orgs;
+DROP FUNCTION org_epochs_new_org();
+DROP TABLE org_epochs;

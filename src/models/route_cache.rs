@@ -1,0 +1,124 @@
+//! What this instance last read for a presented token: its row, its creator and role, and
+//! the routing inputs of each feature asked about, with the org's epoch read in the same
+//! statement (`release::token_and_routing_inputs`). Route answers and relayed calls use them
+//! again after one primary-key read shows the org's epoch unchanged (`release::org_epoch`):
+//! the database raises the epoch in every transaction that changes any of these rows
+//! (migration `2026-12-06-000002_org_epochs`), so an entry is never used after a change
+//! committed — a revoked token is refused at once, on every instance.
+//!
+//! Keys are SHA-256 hashes of presented tokens, never tokens. The sealed secret is kept as
+//! it was read (still sealed); nothing opened is kept. Bounded: at [`CAPACITY`] tokens the
+//! map starts again empty (a cache, not a record: the next call reads the database).
+
+use std::{collections::HashMap, sync::Mutex};
+
+use chrono::{DateTime, Utc};
+
+use crate::models::{api_token::Presented, release::RoutingInputs};
+
+/// Tokens remembered at most (each with the features asked about).
+pub const CAPACITY: usize = 10_000;
+
+/// One token's rows as last read, at the org's `epoch`.
+#[derive(Debug, Clone)]
+struct Entry {
+    org_id: i64,
+    epoch: i64,
+    presented: Presented,
+    /// Per feature id: the routing inputs read with the token (`None`: no settings row).
+    features: HashMap<&'static str, Option<RoutingInputs>>,
+}
+
+/// A remembered read: the token's rows and the feature's inputs, valid while the org's
+/// epoch is still `epoch`.
+#[derive(Debug, Clone)]
+pub struct Remembered {
+    pub org_id: i64,
+    pub epoch: i64,
+    pub presented: Presented,
+    pub inputs: Option<RoutingInputs>,
+}
+
+/// The per-process map (see the module's documentation).
+#[derive(Debug, Default)]
+pub struct RouteCache {
+    entries: Mutex<HashMap<[u8; 32], Entry>>,
+}
+
+impl RouteCache {
+    fn entries(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], Entry>> {
+        // A panic while holding the lock leaves only a cache: use it as it is.
+        self.entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// What was last read for the token hashed `hash` and `feature`, if anything.
+    pub fn get(&self, hash: &[u8; 32], feature: &'static str) -> Option<Remembered> {
+        let entries = self.entries();
+        let entry = entries.get(hash)?;
+        let inputs = entry.features.get(feature)?.clone();
+        Some(Remembered {
+            org_id: entry.org_id,
+            epoch: entry.epoch,
+            presented: entry.presented.clone(),
+            inputs,
+        })
+    }
+
+    /// Remembers a read made at the org's `epoch`. A read at another epoch than the
+    /// token's entry replaces the entry (its other features were read before a change).
+    pub fn put(
+        &self,
+        hash: [u8; 32],
+        feature: &'static str,
+        epoch: i64,
+        presented: Presented,
+        inputs: Option<RoutingInputs>,
+    ) {
+        let mut entries = self.entries();
+        if let Some(entry) = entries.get_mut(&hash)
+            && entry.epoch == epoch
+        {
+            entry.presented = presented;
+            entry.features.insert(feature, inputs);
+            return;
+        }
+        if entries.len() >= CAPACITY && !entries.contains_key(&hash) {
+            entries.clear();
+        }
+        let org_id = presented.1.id;
+        entries.insert(
+            hash,
+            Entry {
+                org_id,
+                epoch,
+                presented,
+                features: HashMap::from([(feature, inputs)]),
+            },
+        );
+    }
+
+    /// Forgets the token hashed `hash` (its org's epoch moved on).
+    pub fn forget(&self, hash: &[u8; 32]) {
+        self.entries().remove(hash);
+    }
+
+    /// Notes that the token's use was stamped at `at` (`last_used_at`, which raises no
+    /// epoch), so the next uses within the minute don't stamp it again.
+    pub fn used(&self, hash: &[u8; 32], at: DateTime<Utc>) {
+        if let Some(entry) = self.entries().get_mut(hash) {
+            entry.presented.0.last_used_at = Some(at);
+        }
+    }
+
+    /// How many tokens are remembered.
+    pub fn len(&self) -> usize {
+        self.entries().len()
+    }
+
+    /// Whether none is.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
