@@ -214,6 +214,7 @@ impl Application {
                 // gzip only (pure Rust); see docs/DECISIONS.md on BREACH.
                 .wrap(Compress::default())
         })
+        .on_connect(no_delay)
         .listen(listener)?
         .shutdown_timeout(10);
         if let Some(n) = options.workers {
@@ -337,10 +338,23 @@ fn relay_server(
             .wrap(from_fn(console::body_deadline::body_deadline))
             .wrap(from_fn(telemetry::request_log))
     })
+    .on_connect(no_delay)
     .disable_signals()
     .listen(listener)?
     .run();
     Ok((port, server))
+}
+
+/// Sends small writes at once (`TCP_NODELAY`) on every accepted connection. A streamed
+/// answer (the relay's, chunk by chunk) is many small writes; with Nagle's algorithm on, a
+/// write waited for the client's delayed ACK of the one before: 40 ms stalls in 1 % of
+/// relayed calls (docs/PERFORMANCE.md "The relay").
+fn no_delay(conn: &dyn std::any::Any, _: &mut actix_web::dev::Extensions) {
+    if let Some(tcp) = conn.downcast_ref::<actix_web::rt::net::TcpStream>()
+        && let Err(e) = tcp.set_nodelay(true)
+    {
+        tracing::debug!(error = %e, "could not set TCP_NODELAY on a connection");
+    }
 }
 
 fn form_config() -> web::FormConfig {
