@@ -144,7 +144,7 @@ pub async fn list_providers(
     ApiCaller(caller): ApiCaller,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    let list = ops::list_providers(&state, &caller).await?;
+    let list = ops::list_providers_for_api(&state, &caller).await?;
     let org = org_slug(&caller)?;
     Ok(HttpResponse::Ok().json(ProviderListJson {
         providers: list

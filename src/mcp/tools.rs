@@ -118,7 +118,7 @@ impl Switchboard {
         &self,
         who: Authenticated,
     ) -> Result<Json<Out<ProviderListOutput>>, ToolError> {
-        let list = providers::list_providers(&who.state, &who.caller).await?;
+        let list = providers::list_providers_for_api(&who.state, &who.caller).await?;
         Ok(Json(Out(ProviderListOutput::of(&who.caller, list))))
     }
 

@@ -6,7 +6,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use diesel_async::AsyncPgConnection;
 
 use super::{membership::Role, org::Org, user::User};
-use crate::db::schema::{api_tokens, memberships, orgs, users};
+use crate::db::schema::{api_tokens, memberships, org_epochs, orgs, users};
 
 /// A token row, without its hash (nothing shown needs it).
 #[derive(Queryable, Selectable, Debug, Clone)]
@@ -56,12 +56,13 @@ impl NewApiToken<'_> {
 /// longer a member).
 pub type Presented = (ApiToken, Org, User, Option<Role>);
 
-/// Looks a token up by the SHA-256 of what was presented.
+/// Looks a token up by the SHA-256 of what was presented, with its org's epoch as the same
+/// statement saw it (`release::org_epoch`; `None`: no epoch row, nothing to remember).
 pub async fn by_hash(
     conn: &mut AsyncPgConnection,
     token_hash: &[u8; 32],
-) -> QueryResult<Option<Presented>> {
-    let row: Option<(ApiToken, Org, User, Option<String>)> = api_tokens::table
+) -> QueryResult<Option<(Presented, Option<i64>)>> {
+    let row: Option<(ApiToken, Org, User, Option<String>, Option<i64>)> = api_tokens::table
         .inner_join(orgs::table)
         .inner_join(users::table.on(users::id.eq(api_tokens::user_id)))
         .left_join(
@@ -69,17 +70,19 @@ pub async fn by_hash(
                 .eq(api_tokens::org_id)
                 .and(memberships::user_id.eq(api_tokens::user_id))),
         )
+        .left_join(org_epochs::table.on(org_epochs::org_id.eq(api_tokens::org_id)))
         .filter(api_tokens::token_hash.eq(token_hash.as_slice()))
         .select((
             ApiToken::as_select(),
             Org::as_select(),
             User::as_select(),
             memberships::role.nullable(),
+            org_epochs::epoch.nullable(),
         ))
         .first(conn)
         .await
         .optional()?;
-    Ok(row.map(|(t, o, u, r)| (t, o, u, r.as_deref().and_then(Role::parse))))
+    Ok(row.map(|(t, o, u, r, epoch)| ((t, o, u, r.as_deref().and_then(Role::parse)), epoch)))
 }
 
 /// How stale `last_used_at` may get before a use writes it again: one write a minute per

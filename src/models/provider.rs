@@ -16,7 +16,7 @@ use diesel::{
 use diesel_async::AsyncPgConnection;
 use std::io::Write as _;
 
-use crate::db::schema::{org_ai_settings, providers, secrets};
+use crate::db::schema::{org_ai_settings, org_epochs, providers, secrets};
 use crate::models::{
     ai_settings::OrgAiSettings,
     feature_route::{self, FeatureRoute},
@@ -198,6 +198,9 @@ pub struct OrgProviders {
     /// Each provider's calls since the list's `usage_since` (the health loop's counters),
     /// in `providers` order.
     pub usage: Vec<Usage24h>,
+    /// The org's epoch as the list's statement saw it (`release::org_epoch`; `None`: no
+    /// epoch row, or the org has no provider).
+    pub epoch: Option<i64>,
 }
 
 /// The org's AI settings, its providers with their keys' previews (oldest first) and its
@@ -217,6 +220,7 @@ pub async fn list_with_routes(
         OrgAiSettings,
         Option<serde_json::Value>,
         Option<serde_json::Value>,
+        Option<i64>,
     );
     // Sub-selects that name only bound values: PostgreSQL runs each once per list (an
     // InitPlan), where a function of the row's columns would run once per provider.
@@ -224,6 +228,10 @@ pub async fn list_with_routes(
     let usage_json = diesel::select(org_usage_json(org_id, usage_since))
         .single_value()
         .retrieve_as_object(providers::id);
+    let epoch = org_epochs::table
+        .find(org_id)
+        .select(org_epochs::epoch)
+        .single_value();
     let mut rows: Vec<Row> = providers::table
         .inner_join(org_ai_settings::table.on(org_ai_settings::org_id.eq(providers::org_id)))
         .left_join(secrets::table.on(secrets::id.nullable().eq(providers::secret_id)))
@@ -235,11 +243,12 @@ pub async fn list_with_routes(
             OrgAiSettings::as_select(),
             routes_json(),
             usage_json,
+            epoch,
         ))
         .load(conn)
         .await?;
     let (settings, routes) = match <[_]>::first(&rows) {
-        Some((_, _, settings, routes, _)) => (settings.clone(), routes.clone()),
+        Some((_, _, settings, routes, _, _)) => (settings.clone(), routes.clone()),
         None => {
             let found: Option<(OrgAiSettings, Option<serde_json::Value>)> = org_ai_settings::table
                 .find(org_id)
@@ -253,6 +262,7 @@ pub async fn list_with_routes(
                     providers: Vec::new(),
                     routes: feature_route::from_json(routes)?,
                     usage: Vec::new(),
+                    epoch: None,
                 })),
                 None => Ok(None),
             };
@@ -262,15 +272,17 @@ pub async fn list_with_routes(
     // usage: the tab must still show.
     let usage = rows
         .iter_mut()
-        .map(|(_, _, _, _, u)| {
+        .map(|(_, _, _, _, u, _)| {
             u.take()
                 .and_then(|u| serde_json::from_value(u).ok())
                 .unwrap_or_default()
         })
         .collect();
+    let epoch = <[_]>::first(&rows).and_then(|row| row.5);
     Ok(Some(OrgProviders {
         settings,
-        providers: rows.into_iter().map(|(p, k, _, _, _)| (p, k)).collect(),
+        epoch,
+        providers: rows.into_iter().map(|(p, k, _, _, _, _)| (p, k)).collect(),
         routes: feature_route::from_json(routes)?,
         usage,
     }))

@@ -6,15 +6,22 @@
 //! (migration `2026-12-06-000002_org_epochs`), so an entry is never used after a change
 //! committed — a revoked token is refused at once, on every instance.
 //!
+//! The API's token callers use the token's rows the same way (`tokens::authenticate`), and
+//! the providers list of an org as read at an epoch (`ops::providers::list_providers_for_api`)
+//! answers a caller whose token was judged at that same epoch.
+//!
 //! Keys are SHA-256 hashes of presented tokens, never tokens. The sealed secret is kept as
 //! it was read (still sealed); nothing opened is kept. Bounded: at [`CAPACITY`] tokens the
 //! map starts again empty (a cache, not a record: the next call reads the database).
 
-use std::{collections::HashMap, sync::Mutex};
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+};
 
 use chrono::{DateTime, Utc};
 
-use crate::models::{api_token::Presented, release::RoutingInputs};
+use crate::models::{api_token::Presented, provider::OrgProviders, release::RoutingInputs};
 
 /// Tokens remembered at most (each with the features asked about).
 pub const CAPACITY: usize = 10_000;
@@ -39,10 +46,12 @@ pub struct Remembered {
     pub inputs: Option<RoutingInputs>,
 }
 
-/// The per-process map (see the module's documentation).
+/// The per-process maps (see the module's documentation).
 #[derive(Debug, Default)]
 pub struct RouteCache {
     entries: Mutex<HashMap<[u8; 32], Entry>>,
+    /// Per org: its providers list as read at an epoch (without the 24 h usage).
+    lists: Mutex<HashMap<i64, (i64, Arc<OrgProviders>)>>,
 }
 
 impl RouteCache {
@@ -97,6 +106,61 @@ impl RouteCache {
                 features: HashMap::from([(feature, inputs)]),
             },
         );
+    }
+
+    /// The token hashed `hash` as last read: its org, the epoch, its rows.
+    pub fn token(&self, hash: &[u8; 32]) -> Option<(i64, i64, Presented)> {
+        let entries = self.entries();
+        let entry = entries.get(hash)?;
+        Some((entry.org_id, entry.epoch, entry.presented.clone()))
+    }
+
+    /// Remembers a token read without routing inputs at the org's `epoch`.
+    pub fn put_token(&self, hash: [u8; 32], epoch: i64, presented: Presented) {
+        let mut entries = self.entries();
+        if let Some(entry) = entries.get_mut(&hash)
+            && entry.epoch == epoch
+        {
+            entry.presented = presented;
+            return;
+        }
+        if entries.len() >= CAPACITY && !entries.contains_key(&hash) {
+            entries.clear();
+        }
+        let org_id = presented.1.id;
+        entries.insert(
+            hash,
+            Entry {
+                org_id,
+                epoch,
+                presented,
+                features: HashMap::new(),
+            },
+        );
+    }
+
+    /// The org's providers list as read at `epoch`, if that is the one remembered.
+    pub fn list(&self, org_id: i64, epoch: i64) -> Option<Arc<OrgProviders>> {
+        let lists = self
+            .lists
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        lists
+            .get(&org_id)
+            .filter(|(at, _)| *at == epoch)
+            .map(|(_, list)| list.clone())
+    }
+
+    /// Remembers the org's providers list as read at `epoch`.
+    pub fn put_list(&self, org_id: i64, epoch: i64, list: Arc<OrgProviders>) {
+        let mut lists = self
+            .lists
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if lists.len() >= CAPACITY && !lists.contains_key(&org_id) {
+            lists.clear();
+        }
+        lists.insert(org_id, (epoch, list));
     }
 
     /// Forgets the token hashed `hash` (its org's epoch moved on).

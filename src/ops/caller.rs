@@ -71,6 +71,9 @@ pub struct Caller {
     /// What the caller may do in `org`.
     pub scopes: ScopeSet,
     pub meta: RequestMeta,
+    /// For an API token: the org's epoch its token was judged at (`models::route_cache`), so
+    /// rows this instance remembers from that epoch may answer for it. `None` otherwise.
+    pub epoch: Option<i64>,
 }
 
 impl Caller {
@@ -82,6 +85,7 @@ impl Caller {
             access: Some(access),
             scopes: access.scopes(),
             meta,
+            epoch: None,
         }
     }
 
@@ -112,6 +116,7 @@ impl Caller {
             access: None,
             scopes: ScopeSet::EMPTY,
             meta,
+            epoch: None,
         }
     }
 
@@ -123,6 +128,7 @@ impl Caller {
             access: Some(Access::Operator),
             scopes: Access::Operator.scopes(),
             meta: RequestMeta::default(),
+            epoch: None,
         }
     }
 
@@ -135,6 +141,7 @@ impl Caller {
             access: Some(Access::Operator),
             scopes: Access::Operator.scopes(),
             meta: RequestMeta::default(),
+            epoch: None,
         }
     }
 
@@ -148,6 +155,7 @@ impl Caller {
             access: None,
             scopes: ScopeSet::EMPTY,
             meta,
+            epoch: None,
         }
     }
 

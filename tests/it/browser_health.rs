@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use serde_json::json;
 use switchboard::{
-    models::provider_health,
     ops::{
         Access, Caller, RequestMeta,
         health::{self, CallOutcome},
@@ -35,6 +34,10 @@ async fn the_health_line_and_banner_read_well_at_desktop_and_phone_widths() {
     .await
     .unwrap()
     .id;
+    // From here on the provider refuses everything: the immediate re-check the refused call
+    // asks for fails and flags the provider, as in production. (Flagging it by hand raced
+    // with that re-check, which passed against the accepting mock and cleared the flag.)
+    server.reset().await;
     for code in [None, None, None, Some(FailureCode::AuthRejected)] {
         health::record(
             &app.state,
@@ -51,10 +54,7 @@ async fn the_health_line_and_banner_read_well_at_desktop_and_phone_widths() {
         );
     }
     health::flush(&app.state).await.unwrap();
-    let mut conn = app.db().await;
-    provider_health::mark_attention(&mut conn, org.id, &id, app.clock.now())
-        .await
-        .unwrap();
+    wait_until_flagged(&app, &id).await;
 
     let browser = Browser::start(JavaScript::On).await;
     browser.log_in(&app, "ada@acme.test").await;
@@ -94,4 +94,29 @@ async fn the_health_line_and_banner_read_well_at_desktop_and_phone_widths() {
     }
     browser.assert_no_console_errors("the Provider tab").await;
     browser.close().await;
+}
+
+/// Waits (at most 20 s) for the provider's "needs attention" (the background re-check's).
+async fn wait_until_flagged(app: &crate::helpers::TestApp, id: &str) {
+    use diesel::QueryDsl as _;
+    use diesel_async::RunQueryDsl as _;
+    use switchboard::db::schema::providers;
+    let mut conn = app.db().await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let since: Option<chrono::DateTime<chrono::Utc>> = providers::table
+            .find(id)
+            .select(providers::attention_since)
+            .first(&mut conn)
+            .await
+            .unwrap();
+        if since.is_some() {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the failed re-check did not flag the provider"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }

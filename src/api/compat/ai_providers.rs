@@ -194,7 +194,7 @@ pub async fn list_ai_providers(
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, AppError> {
     caller.check_project(query.project_id.as_deref())?;
-    let list = ops::list_providers(&state, &caller.0).await?;
+    let list = ops::list_providers_for_api(&state, &caller.0).await?;
     let org = caller.org_slug();
     let body: Vec<AiProviderJson> = list
         .providers

@@ -426,7 +426,7 @@ pub async fn list_llm_providers(
     caller: TokenCaller,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    let list = ops::list_providers(&state, &caller.0).await?;
+    let list = ops::list_providers_for_api(&state, &caller.0).await?;
     let body: Vec<LlmProviderJson> = list.providers.iter().map(LlmProviderJson::of).collect();
     Ok(HttpResponse::Ok().json(body))
 }

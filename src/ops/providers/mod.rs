@@ -66,30 +66,63 @@ pub(crate) async fn list_of(
     org: &Org,
     now: chrono::DateTime<chrono::Utc>,
 ) -> OpResult<ProviderList> {
-    let provider::OrgProviders {
-        settings,
-        providers: rows,
-        routes,
-        usage,
-    } = provider::list_with_routes(conn, org.id, now - crate::models::provider_health::WINDOW)
-        .await?
-        .ok_or(OpError::NotFound)?;
-    let active = settings.active_provider_id;
+    let rows =
+        provider::list_with_routes(conn, org.id, now - crate::models::provider_health::WINDOW)
+            .await?
+            .ok_or(OpError::NotFound)?;
+    Ok(list_from(caller, &rows))
+}
+
+/// [`list_providers`] for the REST API, MCP and the seed surfaces, which show no 24 h usage.
+/// For an API token judged at the org's epoch `E` (`Caller::epoch`), the list this instance
+/// read at `E` answers without a statement (`models::route_cache`); otherwise the list is
+/// read, and remembered at the epoch its statement saw.
+pub async fn list_providers_for_api(state: &AppState, caller: &Caller) -> OpResult<ProviderList> {
+    let org = caller.require(Scope::AiProvidersList)?;
+    let cache = &state.route_cache;
+    if let Some(rows) = caller.epoch.and_then(|epoch| cache.list(org.id, epoch)) {
+        return Ok(list_from(caller, &rows));
+    }
+    let mut conn = state.pool.get().await?;
+    let now = state.clock.now();
+    let mut rows = provider::list_with_routes(
+        &mut conn,
+        org.id,
+        now - crate::models::provider_health::WINDOW,
+    )
+    .await?
+    .ok_or(OpError::NotFound)?;
+    drop(conn);
+    // No API shows the usage, and it changes without the epoch: none is remembered.
+    rows.usage.iter_mut().for_each(|u| *u = Default::default());
+    let rows = std::sync::Arc::new(rows);
+    if let Some(epoch) = rows.epoch {
+        cache.put_list(org.id, epoch, rows.clone());
+    }
+    Ok(list_from(caller, &rows))
+}
+
+/// The list `caller` sees of the rows read.
+fn list_from(caller: &Caller, rows: &provider::OrgProviders) -> ProviderList {
+    let settings = &rows.settings;
+    let active = settings.active_provider_id.clone();
     let others: Vec<_> = rows
+        .providers
         .iter()
         .map(|(p, _)| (p.id.clone(), p.name.clone(), p.secret_id.clone()))
         .collect();
     let providers: Vec<_> = rows
+        .providers
         .iter()
-        .zip(usage)
+        .zip(&rows.usage)
         .map(|((p, preview), usage)| {
             let mut v = view::view(caller, p, preview.as_deref(), active.as_deref(), &others);
-            v.health.usage = usage;
+            v.health.usage = usage.clone();
             v
         })
         .collect();
-    let routes = view::route_views(&routes, &providers);
-    Ok(ProviderList {
+    let routes = view::route_views(&rows.routes, &providers);
+    ProviderList {
         routes,
         active,
         providers,
@@ -97,7 +130,7 @@ pub(crate) async fn list_of(
         policy: settings.routing_policy.parse().unwrap_or(Policy::Strict),
         insights_enabled: settings.insights_enabled,
         settings_lock_version: settings.lock_version,
-    })
+    }
 }
 
 /// The org's providers for previewing the activation of `id` (scope

@@ -211,12 +211,12 @@ pub(crate) async fn token_caller(
     let mut remembered = None;
     if let Some(r) = state.route_cache.get(hash, id) {
         if release::org_epoch(conn, r.org_id).await? == Some(r.epoch) {
-            remembered = Some((r.presented, r.inputs));
+            remembered = Some((r.presented, r.inputs, Some(r.epoch)));
         } else {
             state.route_cache.forget(hash);
         }
     }
-    let (presented, inputs) = match remembered {
+    let (presented, inputs, epoch) = match remembered {
         Some(read) => read,
         None => {
             let Some(read) = release::token_and_routing_inputs(conn, hash, id).await? else {
@@ -231,15 +231,16 @@ pub(crate) async fn token_caller(
                     read.inputs.clone(),
                 );
             }
-            (read.presented, read.inputs)
+            (read.presented, read.inputs, read.epoch)
         }
     };
     let now = state.clock.now();
     let stamped = crate::models::api_token::use_due(&presented.0, now);
-    let caller = tokens::caller_of(state, conn, presented, meta).await?;
+    let mut caller = tokens::caller_of(state, conn, presented, meta).await?;
     if stamped {
         state.route_cache.used(hash, now);
     }
+    caller.epoch = epoch;
     Ok(Some((caller, inputs)))
 }
 

@@ -1,7 +1,7 @@
 //! A presented bearer token → the [`Caller`] it acts as.
 
 use crate::{
-    models::api_token,
+    models::{api_token, release},
     ops::{Access, Actor, Caller, OpError, OpResult, RequestMeta, Scope, ScopeSet},
     state::AppState,
 };
@@ -15,7 +15,9 @@ const REJECTED: &str = "The API token is missing, malformed, expired or revoked.
 /// Authenticates a presented bearer token: the [`Caller`] it acts as, in its own org, with
 /// its scopes cut to its creator's current access — except a service token, which is the
 /// org's: its own (service) scopes whatever became of its creator. Costs one SELECT (and, at most once a
-/// minute per token, one UPDATE of `last_used_at`).
+/// minute per token, one UPDATE of `last_used_at`): the token's rows, or — while this
+/// instance remembers them (`models::route_cache`) — the primary-key read of the org's epoch
+/// that shows them unchanged.
 pub async fn authenticate(
     state: &AppState,
     presented: &str,
@@ -23,10 +25,35 @@ pub async fn authenticate(
 ) -> OpResult<Caller> {
     let hash = presented_hash(presented)?;
     let mut conn = state.pool.get().await?;
-    let row = api_token::by_hash(&mut conn, &hash)
-        .await?
-        .ok_or_else(|| OpError::Unauthenticated(REJECTED.to_owned()))?;
-    caller_of(state, &mut conn, row, meta).await
+    let cache = &state.route_cache;
+    let mut remembered = None;
+    if let Some((org_id, epoch, row)) = cache.token(&hash) {
+        if release::org_epoch(&mut conn, org_id).await? == Some(epoch) {
+            remembered = Some((row, epoch));
+        } else {
+            cache.forget(&hash);
+        }
+    }
+    let (row, epoch) = match remembered {
+        Some((row, epoch)) => (row, Some(epoch)),
+        None => {
+            let (row, epoch) = api_token::by_hash(&mut conn, &hash)
+                .await?
+                .ok_or_else(|| OpError::Unauthenticated(REJECTED.to_owned()))?;
+            if let Some(epoch) = epoch {
+                cache.put_token(hash, epoch, row.clone());
+            }
+            (row, epoch)
+        }
+    };
+    let now = state.clock.now();
+    let stamped = api_token::use_due(&row.0, now);
+    let mut caller = caller_of(state, &mut conn, row, meta).await?;
+    if stamped {
+        cache.used(&hash, now);
+    }
+    caller.epoch = epoch;
+    Ok(caller)
 }
 
 /// The SHA-256 a presented token is looked up by; a malformed one is rejected here.
@@ -90,5 +117,6 @@ pub async fn caller_of(
         access,
         scopes,
         meta,
+        epoch: None,
     })
 }

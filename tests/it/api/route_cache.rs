@@ -632,3 +632,76 @@ async fn remembered_rows_never_outlive_a_change_made_anywhere() {
         401
     );
 }
+
+/// The API's providers list answers a token from the rows this instance read at the epoch
+/// the token was judged at: a change made on another instance or by hand is in the next
+/// list, a token revoked elsewhere is refused at once, and no list shows the 24 h usage.
+#[tokio::test]
+async fn the_api_list_is_remembered_only_while_the_org_is_unchanged() {
+    let (app, org, ada) = app_with(&[]).await;
+    let other = TestApp::spawn_sharing(&app, &[("SWITCHBOARD_EGRESS_ALLOW", "127.0.0.0/8")]).await;
+    let server = anthropic_mock().await;
+    let id = active_anthropic(&app, &org, &ada, &server).await;
+    let lister = token(&app, &org, &ada, &[Scope::AiProvidersList], None).await;
+    let list = async || {
+        http()
+            .get(app.url("/api/v1/orgs/acme/providers"))
+            .bearer_auth(&lister)
+            .send_checked()
+            .await
+            .unwrap()
+    };
+    let names = async || {
+        let res = list().await;
+        assert_eq!(res.status(), 200);
+        let body: Value = res.json().await.unwrap();
+        let text = body.to_string();
+        assert!(
+            !text.contains("\"calls\"") && !text.contains("usage"),
+            "{text}"
+        );
+        body["providers"]
+            .as_array()
+            .expect("a list")
+            .iter()
+            .map(|p| p["name"].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+
+    let first = names().await;
+    assert_eq!(names().await, first, "the same list again");
+
+    // Created on the other instance: in this one's next list.
+    ops::create_provider(
+        &other.state,
+        &admin(&ada, &org),
+        anthropic("Spare", &server, KeyInput::New(GOOD_KEY.to_owned().into())),
+    )
+    .await
+    .unwrap();
+    let second = names().await;
+    assert_eq!(second.len(), first.len() + 1, "{second:?}");
+    assert!(second.contains(&"Spare".to_owned()));
+
+    // Renamed by hand in SQL: in the next list.
+    let mut conn = app.db().await;
+    diesel::update(providers::table.find(&id))
+        .set(providers::name.eq("Renamed by hand"))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    assert!(names().await.contains(&"Renamed by hand".to_owned()));
+
+    // Revoked on the other instance: refused here at once.
+    let token_id = tokens::list_tokens(&app.state, &Caller::operator(Some(org.clone())))
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|t| t.scopes == ["aiProviders:list"])
+        .unwrap()
+        .id;
+    tokens::revoke_token(&other.state, &admin(&ada, &org), token_id)
+        .await
+        .unwrap();
+    assert_eq!(list().await.status(), 401);
+}
