@@ -62,7 +62,8 @@ pub async fn by_hash(
     conn: &mut AsyncPgConnection,
     token_hash: &[u8; 32],
 ) -> QueryResult<Option<(Presented, Option<i64>)>> {
-    let row: Option<(ApiToken, Org, User, Option<String>, Option<i64>)> = api_tokens::table
+    type Row = (ApiToken, Org, User, Option<String>, Option<i64>);
+    let row: Option<Row> = api_tokens::table
         .inner_join(orgs::table)
         .inner_join(users::table.on(users::id.eq(api_tokens::user_id)))
         .left_join(
