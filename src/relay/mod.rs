@@ -299,15 +299,6 @@ pub async fn relay(
         Err(protocol::Refused::ModelNotRouted(model)) => {
             return model_not_routed(&model, &target.provider.model);
         }
-        Err(protocol::Refused::Unsupported(why)) => {
-            return refusal(
-                StatusCode::NOT_IMPLEMENTED,
-                "not_implemented",
-                why,
-                None,
-                None,
-            );
-        }
         Err(protocol::Refused::NoBaseUrl) => {
             return refusal(
                 StatusCode::CONFLICT,

@@ -25,8 +25,6 @@ pub enum Refused {
     NotRelayed,
     /// The path names another model (Gemini) or deployment (Azure) than the route: 409.
     ModelNotRouted(String),
-    /// The protocol is not relayed (Bedrock): 501.
-    Unsupported(&'static str),
     /// The provider has no usable base URL: 409.
     NoBaseUrl,
 }
@@ -118,9 +116,28 @@ pub fn plan(
             (tail.to_owned(), false)
         }
         Protocol::Bedrock => {
-            return Err(Refused::Unsupported(
-                "Amazon Bedrock is not relayed yet (its runtime API needs request signing); call it through ai/route for now.",
-            ));
+            // The runtime API with a Bedrock API key (a bearer token, as the checks use it):
+            // `model/{modelId}/converse|converse-stream|invoke|invoke-with-response-stream`.
+            // The model id may be an inference profile's ARN, which holds a `/`.
+            let call = tail.strip_prefix("model/").ok_or(Refused::NotRelayed)?;
+            let (model, op) = call.rsplit_once('/').ok_or(Refused::NotRelayed)?;
+            if !post
+                || !matches!(
+                    op,
+                    "converse" | "converse-stream" | "invoke" | "invoke-with-response-stream"
+                )
+                || model.is_empty()
+            {
+                return Err(Refused::NotRelayed);
+            }
+            if model != provider.model {
+                return Err(Refused::ModelNotRouted(model.to_owned()));
+            }
+            let url = bedrock_runtime_url(provider, model, op)?;
+            return Ok(Plan {
+                url,
+                model_in_body: false,
+            });
         }
     };
     let base = provider.base_url.as_deref().ok_or(Refused::NoBaseUrl)?;
@@ -146,6 +163,32 @@ pub fn plan(
         url.query_pairs_mut().extend_pairs(pairs);
     }
     Ok(Plan { url, model_in_body })
+}
+
+/// Where a Bedrock runtime call goes: the provider's base URL names the control plane
+/// (`https://bedrock.{region}.amazonaws.com`, where the checks list models); the runtime is
+/// its `bedrock-runtime.` sibling. Any other host (a VPC endpoint, a proxy) is used as it is.
+/// The model id is one path segment, percent-encoded (an ARN's `/` too).
+fn bedrock_runtime_url(provider: &ServingProvider, model: &str, op: &str) -> Result<Url, Refused> {
+    let base = provider.base_url.as_deref().ok_or(Refused::NoBaseUrl)?;
+    let mut url = Url::parse(base.trim_end_matches('/')).map_err(|_| Refused::NoBaseUrl)?;
+    if !matches!(url.scheme(), "http" | "https") || url.cannot_be_a_base() {
+        return Err(Refused::NoBaseUrl);
+    }
+    if let Some(region_host) = url
+        .host_str()
+        .and_then(|h| h.strip_prefix("bedrock."))
+        .map(|rest| format!("bedrock-runtime.{rest}"))
+    {
+        url.set_host(Some(&region_host))
+            .map_err(|_| Refused::NoBaseUrl)?;
+    }
+    url.set_query(None);
+    url.path_segments_mut()
+        .map_err(|_| Refused::NoBaseUrl)?
+        .pop_if_empty()
+        .extend(["model", model, op]);
+    Ok(url)
 }
 
 /// The request headers that pass for `protocol` (content type, accept, the protocol's
@@ -321,17 +364,62 @@ mod tests {
             ),
             Err(Refused::ModelNotRouted(_))
         ));
-        let bedrock = provider(ProviderKind::Bedrock, "https://bedrock.example", "m");
-        assert!(matches!(
-            super::plan(
-                Protocol::Bedrock,
-                &bedrock,
-                &Method::POST,
-                "model/m/converse",
-                ""
-            ),
-            Err(Refused::Unsupported(_))
-        ));
+        let model = "anthropic.claude-3-haiku-20240307-v1:0";
+        let bedrock = provider(
+            ProviderKind::Bedrock,
+            "https://bedrock.us-east-1.amazonaws.com",
+            model,
+        );
+        let bedrock_plan = |method: &Method, tail: &str| {
+            super::plan(Protocol::Bedrock, &bedrock, method, tail, "key=x")
+        };
+        for op in [
+            "converse",
+            "converse-stream",
+            "invoke",
+            "invoke-with-response-stream",
+        ] {
+            let ok = bedrock_plan(&Method::POST, &format!("model/{model}/{op}")).unwrap();
+            assert_eq!(
+                ok.url.as_str(),
+                format!(
+                    "https://bedrock-runtime.us-east-1.amazonaws.com/model/anthropic.claude-3-haiku-20240307-v1:0/{op}"
+                ),
+                "the runtime host, the model one segment, no query"
+            );
+            assert!(!ok.model_in_body);
+        }
+        assert_eq!(
+            bedrock_plan(&Method::POST, "model/amazon.titan-text-express-v1/converse").unwrap_err(),
+            Refused::ModelNotRouted("amazon.titan-text-express-v1".to_owned())
+        );
+        for (method, tail) in [
+            (Method::GET, format!("model/{model}/converse")),
+            (Method::POST, format!("model/{model}/delete")),
+            (Method::POST, "foundation-models".to_owned()),
+            (Method::POST, "model//converse".to_owned()),
+        ] {
+            assert_eq!(
+                bedrock_plan(&method, &tail).unwrap_err(),
+                Refused::NotRelayed,
+                "{method} {tail}"
+            );
+        }
+        // An inference profile's ARN is one segment; another host is kept as it is.
+        let arn = "arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.anthropic.claude-3-haiku-20240307-v1:0";
+        let proxied = provider(ProviderKind::Bedrock, "http://127.0.0.1:9/prefix/", arn);
+        let ok = super::plan(
+            Protocol::Bedrock,
+            &proxied,
+            &Method::POST,
+            &format!("model/{arn}/converse"),
+            "",
+        )
+        .unwrap();
+        assert_eq!(
+            ok.url.as_str(),
+            "http://127.0.0.1:9/prefix/model/arn:aws:bedrock:us-east-1:123456789012:inference-profile%2Fus.anthropic.claude-3-haiku-20240307-v1:0/converse"
+        );
     }
 
     #[test]

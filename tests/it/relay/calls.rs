@@ -395,3 +395,74 @@ async fn a_gateways_extra_headers_are_sent_after_the_key_and_scrubbed_from_error
         "the header's value is in a log line"
     );
 }
+
+/// Bedrock's runtime API with a Bedrock API key: the model is one path segment (as boto3
+/// percent-encodes it) and must be the routed one; the key goes as a bearer token; the
+/// caller's own signing headers never pass; an event stream comes back as it is.
+#[tokio::test]
+async fn bedrock_runtime_calls_carry_the_key_as_a_bearer_token_and_only_the_routed_model() {
+    let answer = |seen: &Seen| {
+        if seen.target.ends_with("/converse-stream") {
+            Reply::Flow(vec!["\u{0}\u{0}\u{0}event-one".into(), "event-two".into()])
+        } else {
+            Reply::Json(200, r#"{"output":{"message":{"content":[{"text":"hi"}]}},"usage":{"inputTokens":3,"outputTokens":1}}"#.into())
+        }
+    };
+    let upstream = Upstream::start(answer).await;
+    let kind = Kind {
+        kind: ProviderKind::Bedrock,
+        model: "anthropic.claude-3-haiku-20240307-v1:0",
+        deployment: None,
+        key: Some(KEY),
+        headers: &[],
+    };
+    let w = world(&[], kind, &upstream.url).await;
+    let token = w.relay_token().await;
+    upstream.seen.lock().unwrap().clear();
+    let send = async |op: &str, model: &str| {
+        http()
+            .post(format!("{}/model/{model}/{op}", w.base("summaries")))
+            .bearer_auth(&token)
+            .header("x-amz-date", "20261203T000000Z")
+            .header("x-amz-security-token", "caller-session")
+            .header("content-type", "application/json")
+            .body(r#"{"messages":[{"role":"user","content":[{"text":"hi"}]}]}"#)
+            .send()
+            .await
+            .unwrap()
+    };
+
+    let res = send("converse", "anthropic.claude-3-haiku-20240307-v1%3A0").await;
+    assert_eq!(res.status(), 200);
+    assert!(res.text().await.unwrap().contains("inputTokens"));
+    let call = &upstream.requests()[0];
+    assert_eq!(
+        call.target,
+        "/model/anthropic.claude-3-haiku-20240307-v1:0/converse"
+    );
+    assert_eq!(
+        call.header("authorization"),
+        Some(format!("Bearer {KEY}").as_str())
+    );
+    assert_eq!(call.header("x-amz-date"), None);
+    assert_eq!(call.header("x-amz-security-token"), None);
+
+    let res = send(
+        "converse-stream",
+        "anthropic.claude-3-haiku-20240307-v1%3A0",
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    assert!(res.text().await.unwrap().contains("event-one"));
+
+    // Another model: 409 model_not_routed, the upstream untouched; another verb: 404.
+    let before = upstream.requests().len();
+    let res = send("converse", "amazon.titan-text-express-v1").await;
+    assert_eq!(
+        refused(res, 409).await["error"]["reasonCode"],
+        "model_not_routed"
+    );
+    let res = send("delete", "anthropic.claude-3-haiku-20240307-v1%3A0").await;
+    assert_eq!(res.status(), 404);
+    assert_eq!(upstream.requests().len(), before);
+}

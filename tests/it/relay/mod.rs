@@ -97,7 +97,7 @@ pub async fn world(vars: &[(&str, &str)], kind: Kind, base_url: &str) -> World {
             base_url: Some(base_url.to_owned()),
             deployment: kind.deployment.map(str::to_owned),
             api_version: kind.deployment.map(|_| "2024-10-21".to_owned()),
-            region: None,
+            region: (kind.kind == ProviderKind::Bedrock).then(|| "us-east-1".to_owned()),
             supports_tools: true,
             key: match kind.key {
                 Some(k) => KeyInput::New(SecretString::from(k.to_owned())),
