@@ -23,6 +23,7 @@ pub mod openapi;
 pub mod outcomes;
 pub mod providers;
 pub mod rate;
+pub mod relay_doc;
 pub mod settings;
 pub mod skills;
 

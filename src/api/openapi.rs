@@ -75,7 +75,9 @@ struct ApiDoc;
 
 /// The whole document (without the seed-compatible surfaces).
 pub fn document() -> utoipa::openapi::OpenApi {
-    use super::{ai_route, audit, feature_routes, outcomes, providers, settings, skills};
+    use super::{
+        ai_route, audit, feature_routes, outcomes, providers, relay_doc, settings, skills,
+    };
     let mut doc = ApiDoc::openapi();
     for part in [
         providers::Doc::openapi(),
@@ -85,6 +87,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
         audit::Doc::openapi(),
         ai_route::Doc::openapi(),
         outcomes::Doc::openapi(),
+        relay_doc::Doc::openapi(),
     ] {
         doc.merge(part);
     }

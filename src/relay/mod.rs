@@ -183,6 +183,19 @@ pub async fn relay(
     relay: web::Data<Relay>,
 ) -> HttpResponse {
     let started = Instant::now();
+    // Every relayed path takes GET (model lists) or POST (the calls); nothing else.
+    if !matches!(req.method().as_str(), "GET" | "POST") {
+        let mut res = refusal(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "The relay takes GET (model lists) and POST (calls) only.",
+            None,
+            None,
+        );
+        res.headers_mut()
+            .insert(header::ALLOW, header::HeaderValue::from_static("GET, POST"));
+        return res;
+    }
     // The raw path, split as the route matched it.
     let path = req.uri().path();
     let Some((org_slug, feature_id, tail)) = path

@@ -154,6 +154,25 @@ async fn what_is_refused_unknown_features_paths_models_and_routes_that_fail_clos
             .contains("summaries"),
         "{body}"
     );
+    // A method the relay doesn't take: 405 naming GET and POST, not worth a retry.
+    for method in [
+        reqwest::Method::PUT,
+        reqwest::Method::DELETE,
+        reqwest::Method::PATCH,
+    ] {
+        let res = http()
+            .request(
+                method.clone(),
+                format!("{}/chat/completions", w.base("summaries")),
+            )
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.headers()["allow"], "GET, POST", "{method}");
+        let body = refused(res, 405).await;
+        assert_eq!(body["error"]["code"], "method_not_allowed", "{method}");
+    }
     // Paths outside the protocol's allow-list: 404.
     for path in [
         "files",
