@@ -45,7 +45,7 @@ pub struct RouteQuery {
 }
 
 /// Who serves the feature now.
-#[derive(Serialize, utoipa::ToSchema)]
+#[derive(Serialize, utoipa::ToSchema, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RouteAnswer {
     /// The feature asked about.
@@ -85,7 +85,7 @@ pub struct RouteAnswer {
 }
 
 /// The org's provider that serves the feature.
-#[derive(Serialize, utoipa::ToSchema)]
+#[derive(Serialize, utoipa::ToSchema, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RouteProvider {
     pub id: String,
@@ -98,14 +98,20 @@ pub struct RouteProvider {
     pub model: String,
     /// Kind-specific settings (deployment, api_version, region, supports_tools).
     #[schema(value_type = Object)]
+    #[schemars(schema_with = "free_form_object")]
     pub config: serde_json::Value,
 }
 
 /// The provider's key, released to this token (recorded as `credential.released`).
-#[derive(Serialize, utoipa::ToSchema)]
+#[derive(Serialize, utoipa::ToSchema, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Credential {
     pub api_key: String,
+}
+
+/// A JSON object of any members (MCP's output schema of `config`).
+fn free_form_object(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({"type": "object", "additionalProperties": true})
 }
 
 impl From<Resolution> for RouteAnswer {

@@ -26,7 +26,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 pub struct Doc;
 
 /// How one call to the org's provider went. Never a body, a prompt or a key.
-#[derive(Deserialize, utoipa::ToSchema)]
+#[derive(Deserialize, utoipa::ToSchema, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct OutcomeBody {
     /// The feature the call served.

@@ -302,3 +302,21 @@ pub struct ClearFeatureRoute {
     /// The route's `lockVersion` you saw; leave out to clear the current one.
     pub lock_version: Option<i32>,
 }
+
+/// A feature to resolve.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RouteFeature {
+    /// The feature id: assistant, insights, cicd_generation, incident_analysis, summaries,
+    /// stack_descriptions, triage, severity_grading or fix_proposals.
+    #[schemars(length(min = 1))]
+    pub feature: String,
+}
+
+/// A reported outcome, counted.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OutcomeAccepted {
+    /// Always `true`: counted in the org's per-minute usage (written within seconds).
+    pub accepted: bool,
+}

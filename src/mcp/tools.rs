@@ -24,17 +24,21 @@ use rmcp::{
 use super::models::ListingError;
 use super::{
     io::{
-        AiSettingsJson, ClearFeatureRoute, CreateProvider, Deactivated, DeletedOutput, ProviderId,
-        ProviderListOutput, ProviderOutput, SetFeatureRoute, Tested, UpdateProvider,
-        UpdateSettings, provider_output,
+        AiSettingsJson, ClearFeatureRoute, CreateProvider, Deactivated, DeletedOutput,
+        OutcomeAccepted, ProviderId, ProviderListOutput, ProviderOutput, RouteFeature,
+        SetFeatureRoute, Tested, UpdateProvider, UpdateSettings, provider_output,
     },
     schema::{Out, Parameters},
 };
 use crate::{
-    api::{feature_routes::RouteSettingJson, providers::ModelListJson},
+    api::{
+        ai_route::RouteAnswer, feature_routes::RouteSettingJson, outcomes::OutcomeBody,
+        providers::ModelListJson,
+    },
     error::AppError,
     ops::{
-        Caller, OpError,
+        Caller, OpError, Scope, ScopeSet,
+        health::{self, ReportedOutcome},
         providers::{self, release},
         settings,
     },
@@ -340,6 +344,65 @@ impl Switchboard {
         )
         .await?;
         Ok(Json(Out(route_output(&who, feature).await?)))
+    }
+
+    #[tool(
+        name = "resolve-ai-route",
+        description = "Who serves one AI feature for the org now (as GET /api/v1/orgs/{org}/ai/route answers a service): servedBy platform or byo, why (reasonCode), the org's provider (kind, model, base URL, config), relayUrl (where the relay injects the key) and the answer's version. Never the key, whatever the token's scopes: credentialWithheld says the provider has one. A feature nobody may serve (policy strict, Insights off) is a conflict tool error naming the reason. Scope ai:resolve.",
+        annotations(read_only_hint = true, open_world_hint = false)
+    )]
+    async fn resolve_ai_route(
+        &self,
+        who: Authenticated,
+        Parameters(input): Parameters<RouteFeature>,
+    ) -> Result<Json<Out<RouteAnswer>>, ToolError> {
+        let input = input?;
+        // An agent never receives a key: resolve as if the token had no ai:release (so
+        // nothing is opened, released or recorded).
+        let mut caller = who.caller.clone();
+        let keyless: Vec<Scope> = Scope::ALL
+            .into_iter()
+            .filter(|s| *s != Scope::AiRelease)
+            .collect();
+        caller.scopes = caller.scopes.intersect(ScopeSet::of(&keyless));
+        match release::resolve_route(&who.state, &caller, Some(&input.feature), None).await? {
+            release::Answer::Full(resolution) => Ok(Json(Out(RouteAnswer::from(resolution)))),
+            release::Answer::NotModified { .. } => Err(ToolError(AppError::Internal(
+                anyhow::anyhow!("a route answer without If-None-Match was not modified"),
+            ))),
+        }
+    }
+
+    #[tool(
+        name = "report-ai-outcome",
+        description = "Reports how one call to the org's provider went (as POST /api/v1/orgs/{org}/ai/outcomes): counted in the org's per-minute usage (the Provider tab's last 24 hours); a failure on the provider's side schedules an immediate re-check, and a failed re-check marks the provider as needing attention. Never a body, a prompt or a key. Scope ai:resolve.",
+        annotations(
+            destructive_hint = false,
+            idempotent_hint = false,
+            open_world_hint = false
+        )
+    )]
+    async fn report_ai_outcome(
+        &self,
+        who: Authenticated,
+        Parameters(input): Parameters<OutcomeBody>,
+    ) -> Result<Json<Out<OutcomeAccepted>>, ToolError> {
+        let b = input?;
+        health::report_outcome(
+            &who.state,
+            &who.caller,
+            ReportedOutcome {
+                feature: b.feature,
+                provider_id: b.provider_id,
+                status: b.status,
+                code: b.code,
+                latency_ms: b.latency_ms,
+                input_tokens: b.input_tokens,
+                output_tokens: b.output_tokens,
+            },
+        )
+        .await?;
+        Ok(Json(Out(OutcomeAccepted { accepted: true })))
     }
 
     #[tool(

@@ -27,7 +27,9 @@ use crate::{
     provider_ops::{BAD_KEY, GOOD_KEY, anthropic_mock},
 };
 
-pub const TOOLS: [&str; 20] = [
+pub const TOOLS: [&str; 22] = [
+    "resolve-ai-route",
+    "report-ai-outcome",
     "set-feature-route",
     "clear-feature-route",
     "get-catalog",
@@ -864,4 +866,87 @@ async fn rmcp_client_initialises_lists_and_calls_tools() {
 
     // Without a valid token the handshake itself fails.
     assert!(connect("swb_nope".to_owned()).await.is_err());
+}
+
+/// Route answers and outcomes over MCP: the answer of `ai/route` without the key, whatever
+/// the token holds (nothing released, nothing written); refusals and missing scopes as tool
+/// errors; an outcome counted in the health loop's usage.
+#[tokio::test]
+async fn route_answers_and_outcomes_over_mcp_never_carry_the_key() {
+    let (app, org, ada, _) = app_with_org().await;
+    let server = anthropic_mock().await;
+    let seen = bodies();
+    let admin = Mcp::new(
+        &app,
+        Some(&token(&app, &org, &ada, &all_scopes(), None).await),
+        seen,
+    );
+    let created = admin
+        .ok("create-ai-provider", create_args(&server, "Claude"))
+        .await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    admin.ok("activate-ai-provider", json!({"id": id})).await;
+
+    // A service token with ai:release, as an operator grants it: still no key over MCP.
+    let releaser = crate::api::ai_route::release_token(&app, &org, &ada).await;
+    let service = Mcp::new(&app, Some(&releaser), seen);
+    let audit_before = actions(&app).await.len();
+    let answer = service
+        .ok("resolve-ai-route", json!({"feature": "summaries"}))
+        .await;
+    assert_eq!(answer["servedBy"], "byo", "{answer}");
+    assert_eq!(answer["provider"]["id"], id.as_str());
+    assert_eq!(answer["credentialWithheld"], true);
+    assert!(answer.get("credential").is_none(), "{answer}");
+    assert!(answer["version"].is_string());
+    assert_eq!(
+        actions(&app).await.len(),
+        audit_before,
+        "nothing released or recorded"
+    );
+
+    // Unknown feature: a validation tool error; no ai:resolve: a permission error.
+    let bad = service
+        .call("resolve-ai-route", json!({"feature": "poetry"}))
+        .await
+        .unwrap_err();
+    assert_eq!(bad["error"]["code"], "validation", "{bad}");
+    let reader = token(&app, &org, &ada, &[Scope::AiProvidersList], None).await;
+    let reader = Mcp::new(&app, Some(&reader), seen);
+    let denied = reader
+        .call("resolve-ai-route", json!({"feature": "summaries"}))
+        .await
+        .unwrap_err();
+    assert_eq!(denied["error"]["status"], 403, "{denied}");
+
+    // An outcome: accepted and counted.
+    let accepted = service
+        .ok(
+            "report-ai-outcome",
+            json!({"feature": "summaries", "providerId": id, "status": 200, "latencyMs": 120,
+                   "inputTokens": 5, "outputTokens": 2}),
+        )
+        .await;
+    assert_eq!(accepted["accepted"], true);
+    switchboard::ops::health::flush(&app.state).await.unwrap();
+    let mut conn = app.db().await;
+    let calls: i64 = switchboard::db::schema::provider_usage::table
+        .select(switchboard::db::schema::provider_usage::calls)
+        .load::<i64>(&mut conn)
+        .await
+        .unwrap()
+        .into_iter()
+        .sum();
+    assert_eq!(calls, 1);
+    // Contradicting fields: a tool error, nothing counted.
+    let bad = service
+        .call(
+            "report-ai-outcome",
+            json!({"feature": "summaries", "providerId": id, "status": 200,
+                   "code": "auth_rejected", "latencyMs": 1}),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(bad["error"]["status"], 422, "{bad}");
+    assert_no_canary(seen);
 }
