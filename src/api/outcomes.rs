@@ -90,10 +90,12 @@ pub async fn report_outcome(
     state: web::Data<AppState>,
     body: web::Json<OutcomeBody>,
 ) -> Result<HttpResponse, AppError> {
-    let b = body.into_inner();
-    health::report_outcome(
-        &state,
-        &caller,
+    health::report_outcome(&state, &caller, body.into_inner().into()).await?;
+    Ok(HttpResponse::Accepted().finish())
+}
+
+impl From<OutcomeBody> for ReportedOutcome {
+    fn from(b: OutcomeBody) -> Self {
         ReportedOutcome {
             feature: b.feature,
             provider_id: b.provider_id,
@@ -102,8 +104,6 @@ pub async fn report_outcome(
             latency_ms: b.latency_ms,
             input_tokens: b.input_tokens,
             output_tokens: b.output_tokens,
-        },
-    )
-    .await?;
-    Ok(HttpResponse::Accepted().finish())
+        }
+    }
 }

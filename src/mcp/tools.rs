@@ -37,8 +37,7 @@ use crate::{
     },
     error::AppError,
     ops::{
-        Caller, OpError, Scope, ScopeSet,
-        health::{self, ReportedOutcome},
+        Caller, OpError, Scope, ScopeSet, health,
         providers::{self, release},
         settings,
     },
@@ -387,21 +386,7 @@ impl Switchboard {
         who: Authenticated,
         Parameters(input): Parameters<OutcomeBody>,
     ) -> Result<Json<Out<OutcomeAccepted>>, ToolError> {
-        let b = input?;
-        health::report_outcome(
-            &who.state,
-            &who.caller,
-            ReportedOutcome {
-                feature: b.feature,
-                provider_id: b.provider_id,
-                status: b.status,
-                code: b.code,
-                latency_ms: b.latency_ms,
-                input_tokens: b.input_tokens,
-                output_tokens: b.output_tokens,
-            },
-        )
-        .await?;
+        health::report_outcome(&who.state, &who.caller, input?.into()).await?;
         Ok(Json(Out(OutcomeAccepted { accepted: true })))
     }
 

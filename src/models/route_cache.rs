@@ -85,12 +85,24 @@ impl RouteCache {
         presented: Presented,
         inputs: Option<RoutingInputs>,
     ) {
+        self.remember(hash, epoch, presented, Some((feature, inputs)));
+    }
+
+    /// The one way an entry is written: the token's rows at `epoch`, with a feature's
+    /// inputs when the read had them.
+    fn remember(
+        &self,
+        hash: [u8; 32],
+        epoch: i64,
+        presented: Presented,
+        feature: Option<(&'static str, Option<RoutingInputs>)>,
+    ) {
         let mut entries = self.entries();
         if let Some(entry) = entries.get_mut(&hash)
             && entry.epoch == epoch
         {
             entry.presented = presented;
-            entry.features.insert(feature, inputs);
+            entry.features.extend(feature);
             return;
         }
         if entries.len() >= CAPACITY && !entries.contains_key(&hash) {
@@ -103,7 +115,7 @@ impl RouteCache {
                 org_id,
                 epoch,
                 presented,
-                features: HashMap::from([(feature, inputs)]),
+                features: feature.into_iter().collect(),
             },
         );
     }
@@ -117,26 +129,7 @@ impl RouteCache {
 
     /// Remembers a token read without routing inputs at the org's `epoch`.
     pub fn put_token(&self, hash: [u8; 32], epoch: i64, presented: Presented) {
-        let mut entries = self.entries();
-        if let Some(entry) = entries.get_mut(&hash)
-            && entry.epoch == epoch
-        {
-            entry.presented = presented;
-            return;
-        }
-        if entries.len() >= CAPACITY && !entries.contains_key(&hash) {
-            entries.clear();
-        }
-        let org_id = presented.1.id;
-        entries.insert(
-            hash,
-            Entry {
-                org_id,
-                epoch,
-                presented,
-                features: HashMap::new(),
-            },
-        );
+        self.remember(hash, epoch, presented, None);
     }
 
     /// The org's providers list as read at `epoch`, if that is the one remembered.
